@@ -1,0 +1,206 @@
+"""Auth's storage. SQL stays here; callers get domain objects back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Protocol
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.auth.domain import ApiKey, NewUser, RefreshToken, Sex, User
+from services.auth.tables import ApiKeyRow, AuditEventRow, RefreshTokenRow, SigningKeyRow, UserRow
+from services.common.audit import AuditRecord
+from services.common.errors import AlreadyExists
+from services.common.ids import uuid7
+
+
+class AuthRepository(Protocol):
+    async def create_user(self, user: NewUser, password_hash: str, now: dt.datetime) -> User: ...
+    async def get_user(self, user_id: uuid.UUID) -> User | None: ...
+    async def get_login(self, email_key: str) -> tuple[User, str] | None: ...
+    async def update_user(self, user_id: uuid.UUID, changes: dict, now: dt.datetime) -> User | None: ...
+    async def delete_user(self, user_id: uuid.UUID, now: dt.datetime) -> bool: ...
+    async def add_refresh_token(self, token: RefreshToken, digest: bytes, now: dt.datetime) -> None: ...
+    async def spend_refresh_token(self, digest: bytes, now: dt.datetime) -> RefreshToken | None: ...
+    async def find_refresh_token(self, digest: bytes) -> RefreshToken | None: ...
+    async def revoke_family(self, family_id: uuid.UUID, now: dt.datetime) -> None: ...
+    async def add_api_key(self, key: ApiKey, digest: bytes, request_id: str | None) -> ApiKey: ...
+    async def count_live_api_keys(self, user_id: uuid.UUID) -> int: ...
+    async def list_api_keys(self, user_id: uuid.UUID, limit: int, after: uuid.UUID | None) -> list[ApiKey]: ...
+    async def revoke_api_key(self, user_id: uuid.UUID, key_id: uuid.UUID, now: dt.datetime) -> bool: ...
+    async def find_api_key(self, digest: bytes, now: dt.datetime) -> ApiKey | None: ...
+    async def signing_keys(self) -> list[tuple[str, bytes, dict, dt.datetime]]: ...
+    async def add_signing_key_if_none(self, kid: str, sealed: bytes, jwk: dict, now: dt.datetime) -> None: ...
+    async def append_audit(self, records: list[AuditRecord]) -> None: ...
+    async def list_audit(self, user_id: uuid.UUID, limit: int,
+                         after: uuid.UUID | None) -> list[tuple[uuid.UUID, AuditRecord]]: ...
+
+
+def _user(row) -> User:
+    return User(row.id, row.email, row.display_name, row.birth_date, Sex(row.sex), row.time_zone,
+                row.create_time, row.update_time)
+
+
+def _refresh(row) -> RefreshToken:
+    return RefreshToken(row.id, row.user_id, row.family_id, row.expire_time, row.used_time, row.revoked_time)
+
+
+def _api_key(row) -> ApiKey:
+    return ApiKey(row.id, row.user_id, row.display_name, row.secret_prefix, row.create_time, row.last_use_time)
+
+
+U, R, K, S, A = UserRow.__table__, RefreshTokenRow.__table__, ApiKeyRow.__table__, SigningKeyRow.__table__, AuditEventRow.__table__
+LIVE_USER = U.c.delete_time.is_(None)
+
+
+class SqlAuthRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create_user(self, user: NewUser, password_hash: str, now: dt.datetime) -> User:
+        values = dict(id=uuid7(), email=user.email, password_hash=password_hash, display_name=user.display_name,
+                      birth_date=user.birth_date, sex=int(user.sex), time_zone=user.time_zone,
+                      create_time=now, update_time=now)
+        try:
+            async with self._engine.begin() as conn:
+                row = (await conn.execute(insert(U).values(**values).returning(U))).one()
+        except IntegrityError:
+            raise AlreadyExists("an account with this email already exists", "EMAIL_TAKEN") from None
+        return _user(row)
+
+    async def get_user(self, user_id: uuid.UUID) -> User | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(U).where(U.c.id == user_id, LIVE_USER))).one_or_none()
+        return _user(row) if row else None
+
+    async def get_login(self, email_key: str) -> tuple[User, str] | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(U).where(func.lower(U.c.email) == email_key, LIVE_USER))).one_or_none()
+        return (_user(row), row.password_hash) if row else None
+
+    async def update_user(self, user_id: uuid.UUID, changes: dict, now: dt.datetime) -> User | None:
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(
+                update(U).where(U.c.id == user_id, LIVE_USER).values(**changes, update_time=now).returning(U)
+            )).one_or_none()
+        return _user(row) if row else None
+
+    async def delete_user(self, user_id: uuid.UUID, now: dt.datetime) -> bool:
+        """Soft delete: the account, its sessions and its API keys stop working together."""
+        async with self._engine.begin() as conn:
+            done = (await conn.execute(
+                update(U).where(U.c.id == user_id, LIVE_USER).values(delete_time=now).returning(U.c.id)
+            )).one_or_none()
+            await conn.execute(update(R).where(R.c.user_id == user_id, R.c.revoked_time.is_(None))
+                               .values(revoked_time=now))
+            await conn.execute(update(K).where(K.c.user_id == user_id, K.c.revoke_time.is_(None))
+                               .values(revoke_time=now))
+        return done is not None
+
+    async def add_refresh_token(self, token: RefreshToken, digest: bytes, now: dt.datetime) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(R).values(
+                id=token.id, user_id=token.user_id, family_id=token.family_id, digest=digest,
+                create_time=now, expire_time=token.expire_time))
+
+    async def spend_refresh_token(self, digest: bytes, now: dt.datetime) -> RefreshToken | None:
+        """Marks a live token used, atomically: of two concurrent refreshes only one wins."""
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(
+                update(R).where(R.c.digest == digest, R.c.used_time.is_(None), R.c.revoked_time.is_(None),
+                                R.c.expire_time > now)
+                .values(used_time=now).returning(R)
+            )).one_or_none()
+        return _refresh(row) if row else None
+
+    async def find_refresh_token(self, digest: bytes) -> RefreshToken | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(R).where(R.c.digest == digest))).one_or_none()
+        return _refresh(row) if row else None
+
+    async def revoke_family(self, family_id: uuid.UUID, now: dt.datetime) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(update(R).where(R.c.family_id == family_id, R.c.revoked_time.is_(None))
+                               .values(revoked_time=now))
+
+    async def add_api_key(self, key: ApiKey, digest: bytes, request_id: str | None) -> ApiKey:
+        """Inserts the key; with a request_id already used by this user, returns that first key."""
+        async with self._engine.begin() as conn:
+            if request_id:
+                existing = (await conn.execute(
+                    select(K).where(K.c.user_id == key.user_id, K.c.request_id == request_id))).one_or_none()
+                if existing:
+                    return _api_key(existing)
+            row = (await conn.execute(insert(K).values(
+                id=key.id, user_id=key.user_id, display_name=key.display_name, digest=digest,
+                secret_prefix=key.secret_prefix, request_id=request_id, create_time=key.create_time,
+            ).returning(K))).one()
+        return _api_key(row)
+
+    async def count_live_api_keys(self, user_id: uuid.UUID) -> int:
+        async with self._engine.connect() as conn:
+            return (await conn.execute(select(func.count()).select_from(K).where(
+                K.c.user_id == user_id, K.c.revoke_time.is_(None)))).scalar_one()
+
+    async def list_api_keys(self, user_id: uuid.UUID, limit: int, after: uuid.UUID | None) -> list[ApiKey]:
+        query = select(K).where(K.c.user_id == user_id, K.c.revoke_time.is_(None))
+        if after is not None:
+            query = query.where(K.c.id < after)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(K.c.id.desc()).limit(limit))).all()
+        return [_api_key(r) for r in rows]
+
+    async def revoke_api_key(self, user_id: uuid.UUID, key_id: uuid.UUID, now: dt.datetime) -> bool:
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(
+                update(K).where(K.c.id == key_id, K.c.user_id == user_id, K.c.revoke_time.is_(None))
+                .values(revoke_time=now).returning(K.c.id))).one_or_none()
+        return row is not None
+
+    async def find_api_key(self, digest: bytes, now: dt.datetime) -> ApiKey | None:
+        """The live key with this digest, its last-use time refreshed at most once a minute."""
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(
+                select(K).join(U, U.c.id == K.c.user_id)
+                .where(K.c.digest == digest, K.c.revoke_time.is_(None), LIVE_USER))).one_or_none()
+            if row is None:
+                return None
+            if row.last_use_time is None or now - row.last_use_time > dt.timedelta(minutes=1):
+                await conn.execute(update(K).where(K.c.id == row.id).values(last_use_time=now))
+        return _api_key(row)
+
+    async def signing_keys(self) -> list[tuple[str, bytes, dict, dt.datetime]]:
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(select(S).where(S.c.retire_time.is_(None)).order_by(S.c.create_time))).all()
+        return [(r.kid, r.private_key_encrypted, r.public_jwk, r.create_time) for r in rows]
+
+    async def add_signing_key_if_none(self, kid: str, sealed: bytes, jwk: dict, now: dt.datetime) -> None:
+        # The transaction-scoped lock makes N replicas starting together agree on one first key.
+        async with self._engine.begin() as conn:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('healthmesh.auth.signing_keys'))"))
+            live = (await conn.execute(select(func.count()).select_from(S).where(S.c.retire_time.is_(None)))).scalar_one()
+            if live == 0:
+                await conn.execute(insert(S).values(kid=kid, private_key_encrypted=sealed, public_jwk=jwk, create_time=now))
+
+    async def append_audit(self, records: list[AuditRecord]) -> None:
+        if not records:
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(A), [dict(
+                id=uuid7(), subject_user_id=uuid.UUID(r.subject_user_id) if r.subject_user_id else None,
+                actor=r.actor, action=r.action, resource=r.resource, outcome=r.outcome,
+                client_address=r.client_address, request_id=r.request_id, service=r.service,
+                create_time=r.create_time) for r in records])
+
+    async def list_audit(self, user_id: uuid.UUID, limit: int,
+                         after: uuid.UUID | None) -> list[tuple[uuid.UUID, AuditRecord]]:
+        query = select(A).where(A.c.subject_user_id == user_id)
+        if after is not None:
+            query = query.where(A.c.id < after)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(A.c.id.desc()).limit(limit))).all()
+        return [(r.id, AuditRecord(str(r.subject_user_id), r.actor, r.action, r.resource, r.outcome,
+                                   r.client_address, r.request_id, r.service, r.create_time)) for r in rows]

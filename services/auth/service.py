@@ -1,0 +1,212 @@
+"""Auth's use cases: registration, login, sessions, profile, API keys, keys, audit reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+
+from services.auth import domain, secrets
+from services.auth.domain import ApiKey, RefreshToken, Session, User
+from services.auth.repository import AuthRepository
+from services.common.audit import AuditRecord
+from services.common.cache import Counters
+from services.common.config import Settings
+from services.common.errors import (
+    InvalidArgument, NotFound, ResourceExhausted, Unauthenticated, Violations,
+)
+from services.common.ids import uuid7
+
+Clock = Callable[[], dt.datetime]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class AuthService:
+    def __init__(self, repo: AuthRepository, passwords: secrets.Passwords, counters: Counters,
+                 settings: Settings, clock: Clock = utcnow) -> None:
+        self._repo = repo
+        self._passwords = passwords
+        self._counters = counters
+        self._settings = settings
+        self._now = clock
+        self._keys: list[secrets.SigningKey] = []
+
+    # Signing keys.
+
+    async def load_signing_keys(self) -> None:
+        """Creates the first signing key if there is none, then loads the live ones; the newest signs."""
+        first = secrets.new_signing_key(self._now())
+        await self._repo.add_signing_key_if_none(
+            first.kid, secrets.seal_private_key(first, self._settings.kek_bytes), first.public_jwk, first.create_time)
+        self._keys = [
+            secrets.SigningKey(kid, secrets.open_private_key(kid, sealed, self._settings.kek_bytes), jwk, created)
+            for kid, sealed, jwk, created in await self._repo.signing_keys()
+        ]
+
+    def jwks(self) -> list[dict]:
+        return [k.public_jwk for k in self._keys]
+
+    # Registration and sessions.
+
+    async def register(self, email: str, password: str, display_name: str, birth_date: str, sex: int,
+                       time_zone: str, client: str) -> User:
+        new = domain.build_new_user(email, password, display_name, birth_date, sex, time_zone, self._now().date())
+        window = self._settings.throttle_window_seconds
+        if await self._counters.hit(f"register:addr:{client}", window) > self._settings.registrations_per_address:
+            raise ResourceExhausted("too many registrations from this address, try later", "REGISTRATION_THROTTLED",
+                                    window)
+        password_hash = await self._passwords.hash(new.password)
+        return await self._repo.create_user(new, password_hash, self._now())
+
+    async def login(self, email: str, password: str, client: str) -> Session:
+        v = Violations()
+        if not email:
+            v.add("email", "is required")
+        if not password:
+            v.add("password", "is required")
+        v.raise_if_any()
+        key = domain.email_key(email)
+        window = self._settings.throttle_window_seconds
+        account, address = f"login:acct:{key}", f"login:addr:{client}"
+        if (await self._counters.peek(account, window) >= self._settings.login_failures_per_account
+                or await self._counters.peek(address, window) >= self._settings.login_failures_per_address):
+            raise ResourceExhausted("too many failed logins, try later", "LOGIN_THROTTLED", window)
+        found = await self._repo.get_login(key)
+        ok = await self._passwords.verify(found[1] if found else None, password)
+        if not ok or found is None:
+            await self._counters.hit(account, window)
+            await self._counters.hit(address, window)
+            raise Unauthenticated("wrong email or password", "INVALID_CREDENTIALS")
+        await self._counters.reset(account)
+        return await self._open_session(found[0], family_id=uuid7())
+
+    async def refresh(self, refresh_token: str) -> Session:
+        if not refresh_token:
+            raise InvalidArgument.field("refresh_token", "is required")
+        digest = secrets.refresh_token_digest(refresh_token)
+        now = self._now()
+        spent = await self._repo.spend_refresh_token(digest, now)
+        if spent is None:
+            known = await self._repo.find_refresh_token(digest)
+            if known is not None and known.used_time is not None and known.revoked_time is None:
+                # A spent token came back: someone holds a copy. End the whole session.
+                await self._repo.revoke_family(known.family_id, now)
+                raise Unauthenticated("refresh token reuse detected; the session is revoked", "REFRESH_TOKEN_REUSED")
+            raise Unauthenticated("the refresh token is unknown, expired or revoked", "REFRESH_TOKEN_INVALID")
+        user = await self._repo.get_user(spent.user_id)
+        if user is None:
+            raise Unauthenticated("the account no longer exists", "REFRESH_TOKEN_INVALID")
+        return await self._open_session(user, family_id=spent.family_id)
+
+    async def logout(self, refresh_token: str) -> None:
+        if not refresh_token:
+            raise InvalidArgument.field("refresh_token", "is required")
+        known = await self._repo.find_refresh_token(secrets.refresh_token_digest(refresh_token))
+        if known is not None:
+            await self._repo.revoke_family(known.family_id, self._now())
+
+    async def _open_session(self, user: User, family_id: uuid.UUID) -> Session:
+        now = self._now()
+        token = secrets.new_refresh_token()
+        record = RefreshToken(uuid7(), user.id, family_id,
+                              now + dt.timedelta(seconds=self._settings.refresh_token_ttl_seconds), None, None)
+        await self._repo.add_refresh_token(record, secrets.refresh_token_digest(token), now)
+        ttl = self._settings.access_token_ttl_seconds
+        access = secrets.issue_access_token(self._keys[-1], user.id, self._settings.token_issuer, now, ttl)
+        return Session(access, token, ttl, user)
+
+    # Profile.
+
+    async def get_user(self, user_id: uuid.UUID) -> User:
+        user = await self._repo.get_user(user_id)
+        if user is None:
+            raise NotFound(f"users/{user_id} does not exist")
+        return user
+
+    async def update_user(self, user_id: uuid.UUID, paths: list[str], display_name: str, birth_date: str,
+                          sex: int, time_zone: str) -> User:
+        v = Violations()
+        if not paths:
+            v.add("update_mask", "must name at least one field")
+        changes: dict = {}
+        for path in paths:
+            if path not in domain.UPDATABLE_USER_FIELDS:
+                v.add("update_mask", f"{path!r} cannot be updated; updatable: "
+                      + ", ".join(sorted(domain.UPDATABLE_USER_FIELDS)))
+            elif path == "display_name":
+                domain.validate_display_name(display_name, v, "user.display_name")
+                changes["display_name"] = display_name.strip()
+            elif path == "birth_date":
+                changes["birth_date"] = domain.parse_birth_date(birth_date, v, self._now().date(), "user.birth_date")
+            elif path == "sex":
+                changes["sex"] = int(domain.validate_sex(sex, v, "user.sex"))
+            elif path == "time_zone":
+                domain.validate_time_zone(time_zone, v, "user.time_zone")
+                changes["time_zone"] = time_zone
+        v.raise_if_any()
+        user = await self._repo.update_user(user_id, changes, self._now())
+        if user is None:
+            raise NotFound(f"users/{user_id} does not exist")
+        return user
+
+    async def delete_user(self, user_id: uuid.UUID) -> None:
+        if not await self._repo.delete_user(user_id, self._now()):
+            raise NotFound(f"users/{user_id} does not exist")
+
+    # API keys.
+
+    async def create_api_key(self, user_id: uuid.UUID, display_name: str, request_id: str) -> tuple[ApiKey, str]:
+        v = Violations()
+        domain.validate_display_name(display_name, v, "api_key.display_name")
+        if request_id:
+            try:
+                uuid.UUID(request_id)
+            except ValueError:
+                v.add("request_id", "must be a UUID")
+        v.raise_if_any()
+        if await self._repo.count_live_api_keys(user_id) >= domain.MAX_LIVE_API_KEYS:
+            raise ResourceExhausted(f"at most {domain.MAX_LIVE_API_KEYS} live API keys; revoke one first",
+                                    "API_KEY_LIMIT")
+        secret = secrets.new_api_key_secret()
+        key = ApiKey(uuid7(), user_id, display_name.strip(), secrets.api_key_prefix(secret), self._now(), None)
+        stored = await self._repo.add_api_key(key, secrets.api_key_digest(secret, self._settings.pepper_bytes),
+                                              request_id or None)
+        # A retried request gets the first key back; its secret was shown once and is gone.
+        return stored, secret if stored.id == key.id else ""
+
+    async def list_api_keys(self, user_id: uuid.UUID, limit: int, after: uuid.UUID | None) -> list[ApiKey]:
+        return await self._repo.list_api_keys(user_id, limit, after)
+
+    async def revoke_api_key(self, user_id: uuid.UUID, key_id: uuid.UUID) -> None:
+        if not await self._repo.revoke_api_key(user_id, key_id, self._now()):
+            raise NotFound(f"users/{user_id}/apiKeys/{key_id} does not exist")
+
+    async def authenticate_api_key(self, secret: str) -> ApiKey:
+        if not secret:
+            raise InvalidArgument.field("secret", "is required")
+        key = await self._repo.find_api_key(secrets.api_key_digest(secret, self._settings.pepper_bytes), self._now())
+        if key is None:
+            raise Unauthenticated("the API key is unknown or revoked", "API_KEY_INVALID")
+        return key
+
+    # Audit.
+
+    async def write_audit(self, records: list[AuditRecord]) -> None:
+        v = Violations()
+        for i, r in enumerate(records):
+            if not r.action:
+                v.add(f"records[{i}].action", "is required")
+            if r.subject_user_id:
+                try:
+                    uuid.UUID(r.subject_user_id)
+                except ValueError:
+                    v.add(f"records[{i}].subject", "must be users/{uuid} or empty")
+        v.raise_if_any()
+        await self._repo.append_audit(records)
+
+    async def list_audit(self, user_id: uuid.UUID, limit: int,
+                         after: uuid.UUID | None) -> list[tuple[uuid.UUID, AuditRecord]]:
+        return await self._repo.list_audit(user_id, limit, after)

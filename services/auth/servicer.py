@@ -1,0 +1,114 @@
+"""Auth's gRPC surface: parse the request, call the use case, render the response."""
+
+from __future__ import annotations
+
+import uuid
+
+from google.protobuf import empty_pb2
+from healthmesh.auth.v1 import (
+    auth_internal_service_pb2, auth_internal_service_pb2_grpc, auth_service_pb2, auth_service_pb2_grpc,
+)
+
+from services.auth import convert
+from services.auth.service import AuthService
+from services.common import pagination
+from services.common.interceptor import audit_subject, current_client, current_principal
+from services.common.principal import parse_name
+
+
+def _user_id(name: str, field: str = "name") -> uuid.UUID:
+    return uuid.UUID(parse_name(name, "users/{user}", current_principal.get(), field)["user"])
+
+
+def _page(request, query: dict) -> tuple[int, uuid.UUID | None]:
+    size = pagination.page_size(request.page_size)
+    cursor = pagination.decode_token(request.page_token, query)
+    return size, uuid.UUID(cursor[0]) if cursor else None
+
+
+def _next_token(items: list, size: int, last_id: uuid.UUID | None, query: dict) -> str:
+    return pagination.encode_token([str(last_id)], query) if len(items) == size and last_id else ""
+
+
+class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
+    def __init__(self, service: AuthService) -> None:
+        self._svc = service
+
+    async def GetUser(self, request, context):
+        return convert.user(await self._svc.get_user(_user_id(request.name)))
+
+    async def UpdateUser(self, request, context):
+        user_id = _user_id(request.user.name, "user.name")
+        u = request.user
+        updated = await self._svc.update_user(user_id, list(request.update_mask.paths), u.display_name,
+                                              u.birth_date, u.sex, u.time_zone)
+        return convert.user(updated)
+
+    async def DeleteUser(self, request, context):
+        await self._svc.delete_user(_user_id(request.name))
+        return empty_pb2.Empty()
+
+    async def Register(self, request, context):
+        user = await self._svc.register(request.email, request.password, request.display_name, request.birth_date,
+                                        request.sex, request.time_zone, current_client.get())
+        audit_subject.set(str(user.id))
+        return convert.user(user)
+
+    async def Login(self, request, context):
+        session = await self._svc.login(request.email, request.password, current_client.get())
+        audit_subject.set(str(session.user.id))
+        return convert.login_response(session)
+
+    async def RefreshToken(self, request, context):
+        session = await self._svc.refresh(request.refresh_token)
+        audit_subject.set(str(session.user.id))
+        return convert.refresh_response(session)
+
+    async def Logout(self, request, context):
+        await self._svc.logout(request.refresh_token)
+        return empty_pb2.Empty()
+
+    async def GetJwks(self, request, context):
+        return auth_service_pb2.Jwks(keys=[auth_service_pb2.Jwk(**k) for k in self._svc.jwks()])
+
+    async def CreateApiKey(self, request, context):
+        user_id = _user_id(request.parent, "parent")
+        key, secret = await self._svc.create_api_key(user_id, request.api_key.display_name, request.request_id)
+        return auth_service_pb2.CreateApiKeyResponse(api_key=convert.api_key(key), secret=secret)
+
+    async def ListApiKeys(self, request, context):
+        user_id = _user_id(request.parent, "parent")
+        query = {"parent": str(user_id)}
+        size, after = _page(request, query)
+        keys = await self._svc.list_api_keys(user_id, size, after)
+        return auth_service_pb2.ListApiKeysResponse(
+            api_keys=[convert.api_key(k) for k in keys],
+            next_page_token=_next_token(keys, size, keys[-1].id if keys else None, query))
+
+    async def DeleteApiKey(self, request, context):
+        ids = parse_name(request.name, "users/{user}/apiKeys/{api_key}", current_principal.get())
+        await self._svc.revoke_api_key(uuid.UUID(ids["user"]), uuid.UUID(ids["api_key"]))
+        return empty_pb2.Empty()
+
+    async def ListAuditEvents(self, request, context):
+        user_id = _user_id(request.parent, "parent")
+        query = {"parent": str(user_id), "kind": "audit"}
+        size, after = _page(request, query)
+        events = await self._svc.list_audit(user_id, size, after)
+        return auth_service_pb2.ListAuditEventsResponse(
+            audit_events=[convert.audit_event(i, r) for i, r in events],
+            next_page_token=_next_token(events, size, events[-1][0] if events else None, query))
+
+
+class AuthInternalServicer(auth_internal_service_pb2_grpc.AuthInternalServiceServicer):
+    def __init__(self, service: AuthService) -> None:
+        self._svc = service
+
+    async def AuthenticateApiKey(self, request, context):
+        key = await self._svc.authenticate_api_key(request.secret)
+        return auth_internal_service_pb2.AuthenticateApiKeyResponse(
+            user=f"users/{key.user_id}", api_key=f"users/{key.user_id}/apiKeys/{key.id}")
+
+    async def WriteAuditEvents(self, request, context):
+        await self._svc.write_audit([convert.audit_record(r) for r in request.records])
+        return empty_pb2.Empty()

@@ -1,0 +1,62 @@
+"""Process entry points: settings, logging, migrations, runtime, serve until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import grpc
+
+from services.common import logs
+from services.common.audit import AuditLog
+from services.common.config import Settings
+from services.common.credentials import AccessTokenVerifier, Authenticator
+from services.common.db import migrate
+from services.common.peers import Peers
+from services.common.server import Runtime, ServiceSpec, serve
+
+
+@dataclass
+class Built:
+    """A service ready to serve: its runtime, how to add its servicers, and what to close at the end."""
+
+    runtime: Runtime
+    add_servicers: Callable[[grpc.aio.Server], None]
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for closer in reversed(self.closers):
+            await closer()
+
+
+def remote_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
+    """The runtime of a service other than Auth: tokens, API keys and audit go through Auth."""
+    peers = Peers(settings, spec.name)
+    tokens = AccessTokenVerifier(peers.fetch_jwks, settings.token_issuer, settings.jwks_cache_seconds)
+    authenticator = Authenticator(tokens, peers.authenticate_api_key, settings.service_token,
+                                  settings.api_key_cache_seconds)
+    return Runtime(spec, authenticator, AuditLog(peers.write_audit, settings.audit_flush_seconds), peers)
+
+
+def main(spec: ServiceSpec, build: Callable[[Settings], Awaitable[Built]]) -> None:
+    settings = Settings()
+    logs.setup(spec.name, settings.log_level)
+
+    async def run() -> None:
+        await migrate(settings.database_url, spec.name)
+        built = await build(settings)
+        await serve(built.runtime, built.add_servicers, settings.listen_host, settings.port(spec.name),
+                    settings.shutdown_grace_seconds, built.close)
+
+    asyncio.run(run())
+
+
+def pending_build(spec: ServiceSpec, add_servicers: Callable[[grpc.aio.Server], None]):
+    """A service whose RPCs are not built yet: it serves health, reflection and UNIMPLEMENTED
+    (the generated base servicers), with the same authentication and audit as a finished one."""
+
+    async def build(settings: Settings) -> Built:
+        return Built(remote_runtime(spec, settings), add_servicers)
+
+    return build

@@ -1,0 +1,99 @@
+"""Typed settings, read once from the environment (prefix HEALTHMESH_) and passed in.
+
+Nothing reads os.environ after start-up: a service builds one Settings and hands it to whatever
+needs it, so tests construct Settings directly with the values they want.
+"""
+
+from __future__ import annotations
+
+import base64
+from functools import cached_property
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_NAMES = ("auth", "tracking", "device", "ingest", "insight")
+
+DEFAULT_PORTS = {"auth": 50051, "tracking": 50052, "device": 50053, "ingest": 50054, "insight": 50055}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HEALTHMESH_", frozen=True, extra="ignore")
+
+    # Storage. database_url is any PostgreSQL DSN (postgresql://...); redis_url may be empty,
+    # in which case caches and rate limits live in-process.
+    database_url: str = Field(default="", validation_alias="DATABASE_URL")
+    redis_url: str = Field(default="", validation_alias="REDIS_URL")
+    db_pool_size: int = 10
+
+    # Where each service listens and where its peers are (host:port).
+    listen_host: str = "127.0.0.1"
+    auth_addr: str = f"127.0.0.1:{DEFAULT_PORTS['auth']}"
+    tracking_addr: str = f"127.0.0.1:{DEFAULT_PORTS['tracking']}"
+    device_addr: str = f"127.0.0.1:{DEFAULT_PORTS['device']}"
+    ingest_addr: str = f"127.0.0.1:{DEFAULT_PORTS['ingest']}"
+    insight_addr: str = f"127.0.0.1:{DEFAULT_PORTS['insight']}"
+
+    # Secrets. The service token authenticates services to each other; the key-encryption key
+    # (32 bytes, base64) encrypts signing keys at rest; the pepper keys API-key digests.
+    service_token: str = ""
+    key_encryption_key: str = ""
+    api_key_pepper: str = ""
+
+    # Tokens.
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    token_issuer: str = "healthmesh"
+    api_key_cache_seconds: float = 10.0
+    jwks_cache_seconds: float = 300.0
+
+    # Throttles: failed logins per account and per client address within the window, and
+    # registrations per client address within the window.
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 50
+    registrations_per_address: int = 20
+    throttle_window_seconds: int = 900
+
+    # Password hashing: Argon2id with OWASP parameters, at most this many hashes at once.
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19456
+    argon2_parallelism: int = 1
+    password_hash_concurrency: int = 2
+
+    # Shutdown: how long open streams get to finish after SIGTERM.
+    shutdown_grace_seconds: float = 10.0
+    audit_flush_seconds: float = 0.5
+
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _plain_dsn(cls, value: str) -> str:
+        # Accept postgres://, postgresql:// and postgresql+asyncpg://; keep the plain form for asyncpg.
+        for prefix in ("postgres://", "postgresql+asyncpg://"):
+            if value.startswith(prefix):
+                return "postgresql://" + value[len(prefix):]
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return "postgresql+asyncpg://" + self.database_url.removeprefix("postgresql://")
+
+    def addr(self, service: str) -> str:
+        return getattr(self, f"{service}_addr")
+
+    def port(self, service: str) -> int:
+        return int(self.addr(service).rsplit(":", 1)[1])
+
+    @cached_property
+    def kek_bytes(self) -> bytes:
+        raw = base64.b64decode(self.key_encryption_key) if self.key_encryption_key else b""
+        if len(raw) != 32:
+            raise ValueError("HEALTHMESH_KEY_ENCRYPTION_KEY must be 32 bytes, base64-encoded")
+        return raw
+
+    @cached_property
+    def pepper_bytes(self) -> bytes:
+        if len(self.api_key_pepper) < 16:
+            raise ValueError("HEALTHMESH_API_KEY_PEPPER must be at least 16 characters")
+        return self.api_key_pepper.encode()

@@ -1,0 +1,70 @@
+"""Database access: one async SQLAlchemy engine per process, and per-service SQL migrations.
+
+Migrations are plain SQL files in migrations/<service>/NNNN_name.sql, applied in order, each in
+its own transaction, under a PostgreSQL advisory lock so N replicas can start at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from services.common.config import Settings
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+# Constraint names that say what they are; migrations use the same scheme.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def metadata_for(schema: str) -> MetaData:
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    if not settings.database_url:
+        raise ValueError("DATABASE_URL is not set")
+    return create_async_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size,
+                               max_overflow=settings.db_pool_size)
+
+
+async def migrate(dsn: str, service: str, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:
+    """Applies the service's pending migrations; returns the versions it applied."""
+    files = sorted((migrations_dir / service).glob("*.sql"))
+    conn = await asyncpg.connect(dsn)
+    applied: list[str] = []
+    try:
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"healthmesh.migrate.{service}")
+        try:
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{service}"')
+            await conn.execute(
+                f'CREATE TABLE IF NOT EXISTS "{service}".schema_migrations ('
+                " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r["version"] for r in await conn.fetch(f'SELECT version FROM "{service}".schema_migrations')}
+            for path in files:
+                version = path.stem
+                if version in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(path.read_text())
+                    await conn.execute(f'INSERT INTO "{service}".schema_migrations (version) VALUES ($1)', version)
+                log.info("applied migration %s/%s", service, version)
+                applied.append(version)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"healthmesh.migrate.{service}")
+    finally:
+        await conn.close()
+    return applied

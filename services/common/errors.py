@@ -1,0 +1,90 @@
+"""Domain errors: what went wrong, in terms a client can act on, free of any transport.
+
+The server interceptor turns each into a google.rpc.Status with the canonical code, an ErrorInfo
+(reason UPPER_SNAKE, domain `<service>.healthmesh`) and, for validation, BadRequest field
+violations. Anything else that escapes a handler becomes INTERNAL with a generic message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    field: str
+    description: str
+
+
+@dataclass
+class DomainError(Exception):
+    message: str
+    reason: str = ""
+    code: str = "UNKNOWN"  # canonical gRPC status code name
+    violations: list[FieldViolation] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+
+class InvalidArgument(DomainError):
+    def __init__(self, message: str, violations: list[FieldViolation] | None = None,
+                 reason: str = "INVALID_ARGUMENT") -> None:
+        super().__init__(message, reason, "INVALID_ARGUMENT", list(violations or []))
+
+    @classmethod
+    def field(cls, field_path: str, description: str, reason: str = "INVALID_ARGUMENT") -> "InvalidArgument":
+        return cls(f"{field_path}: {description}", [FieldViolation(field_path, description)], reason)
+
+
+class Unauthenticated(DomainError):
+    def __init__(self, message: str = "missing or invalid credentials", reason: str = "UNAUTHENTICATED") -> None:
+        super().__init__(message, reason, "UNAUTHENTICATED")
+
+
+class PermissionDenied(DomainError):
+    def __init__(self, message: str = "the caller may not access this resource",
+                 reason: str = "PERMISSION_DENIED") -> None:
+        super().__init__(message, reason, "PERMISSION_DENIED")
+
+
+class NotFound(DomainError):
+    def __init__(self, message: str, reason: str = "NOT_FOUND") -> None:
+        super().__init__(message, reason, "NOT_FOUND")
+
+
+class AlreadyExists(DomainError):
+    def __init__(self, message: str, reason: str = "ALREADY_EXISTS") -> None:
+        super().__init__(message, reason, "ALREADY_EXISTS")
+
+
+class ResourceExhausted(DomainError):
+    def __init__(self, message: str, reason: str = "RESOURCE_EXHAUSTED", retry_after_seconds: int = 0) -> None:
+        meta = {"retry_after_seconds": str(retry_after_seconds)} if retry_after_seconds else {}
+        super().__init__(message, reason, "RESOURCE_EXHAUSTED", metadata=meta)
+
+
+class FailedPrecondition(DomainError):
+    def __init__(self, message: str, reason: str = "FAILED_PRECONDITION") -> None:
+        super().__init__(message, reason, "FAILED_PRECONDITION")
+
+
+class Unavailable(DomainError):
+    def __init__(self, message: str, reason: str = "UNAVAILABLE") -> None:
+        super().__init__(message, reason, "UNAVAILABLE")
+
+
+class Violations:
+    """Collects field violations so a request reports all its problems at once."""
+
+    def __init__(self) -> None:
+        self.items: list[FieldViolation] = []
+
+    def add(self, field_path: str, description: str) -> None:
+        self.items.append(FieldViolation(field_path, description))
+
+    def raise_if_any(self, reason: str = "INVALID_ARGUMENT") -> None:
+        if self.items:
+            summary = "; ".join(f"{v.field}: {v.description}" for v in self.items)
+            raise InvalidArgument(summary, self.items, reason)

@@ -1,0 +1,211 @@
+"""One interceptor for every healthmesh call: request id, principal, errors, access log, audit.
+
+Domain errors become google.rpc.Status with ErrorInfo and BadRequest field violations; an
+unexpected exception becomes INTERNAL with a generic message and a logged traceback. The access
+log is one JSON line per call and holds no secrets, emails or health values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from services.common.audit import AuditLog, AuditRecord
+from services.common.credentials import Authenticator
+from services.common.errors import DomainError, PermissionDenied, Unauthenticated
+from services.common.ids import uuid7
+from services.common.principal import ANONYMOUS, Principal
+
+log = logging.getLogger("healthmesh.access")
+errlog = logging.getLogger(__name__)
+
+current_principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal", default=ANONYMOUS)
+current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+current_client: contextvars.ContextVar[str] = contextvars.ContextVar("client", default="")
+# A handler sets this when the subject is not the caller (Login and Register name the user they
+# reached, so the audit log can show it under that user).
+audit_subject: contextvars.ContextVar[str] = contextvars.ContextVar("audit_subject", default="")
+
+
+class _Call:
+    __slots__ = ("method", "start", "principal", "request_id", "client", "metadata", "resource", "code")
+
+    def __init__(self, method: str, request_id: str, client: str, metadata: dict[str, str]) -> None:
+        self.method = method
+        self.metadata = metadata
+        self.start = time.perf_counter()
+        self.principal = ANONYMOUS
+        self.request_id = request_id
+        self.client = client
+        self.resource = ""
+        self.code = "OK"
+
+
+def client_address(metadata: dict[str, str], peer: str) -> str:
+    forwarded = metadata.get("x-forwarded-for", "")
+    if forwarded:
+        return forwarded.split(",")[-1].strip()  # the hop Envoy appended is the one to trust
+    # context.peer() looks like ipv4:127.0.0.1:5555 or ipv6:[::1]:5555
+    _, _, rest = peer.partition(":")
+    return rest.rsplit(":", 1)[0].strip("[]") if rest else peer
+
+
+def to_status(err: DomainError, domain: str) -> status_pb2.Status:
+    status = status_pb2.Status(code=code_pb2.Code.Value(err.code), message=err.message)
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason=err.reason or err.code, domain=domain, metadata=err.metadata))
+    status.details.append(info)
+    if err.violations:
+        bad = any_pb2.Any()
+        bad.Pack(error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in err.violations
+        ]))
+        status.details.append(bad)
+    return status
+
+
+def resource_of(request: object) -> str:
+    """The resource a request names: its `name` or `parent`, or the `name` of its resource field."""
+    for attr in ("name", "parent"):
+        value = getattr(request, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    fields = getattr(getattr(request, "DESCRIPTOR", None), "fields", ())
+    for fd in fields:
+        if fd.message_type is not None and not fd.is_repeated:
+            inner = getattr(request, fd.name)
+            value = getattr(inner, "name", None)
+            if isinstance(value, str) and value:
+                return value
+    return ""
+
+
+class CallInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, spec, authenticator: Authenticator, audit: AuditLog) -> None:
+        self._spec = spec
+        self._auth = authenticator
+        self._audit = audit
+        self._domain = f"{spec.name}.healthmesh"
+        self._internal_prefixes = tuple(f"/{s}/" for s in spec.internal_services)
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or not method.startswith("/healthmesh."):
+            return handler  # health and reflection pass untouched
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(method, handler.unary_unary), handler.request_deserializer, handler.response_serializer)
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                self._unary(method, handler.stream_unary), handler.request_deserializer, handler.response_serializer)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._stream(method, handler.unary_stream), handler.request_deserializer, handler.response_serializer)
+        return grpc.stream_stream_rpc_method_handler(
+            self._stream(method, handler.stream_stream), handler.request_deserializer, handler.response_serializer)
+
+    def _unary(self, method, behaviour):
+        async def run(request, context):
+            call = self._new_call(method, request, context)
+            try:
+                call.resource = resource_of(request)
+                await self._authenticate(call, context)
+                result = behaviour(request, context)
+                return await result if inspect.isawaitable(result) else result
+            except BaseException as exc:
+                await self._fail(call, exc, context)
+            finally:
+                self._finish(call)
+        return run
+
+    def _stream(self, method, behaviour):
+        async def run(request, context) -> AsyncIterator:
+            call = self._new_call(method, request, context)
+            try:
+                if not hasattr(request, "__aiter__"):  # a client stream names no resource up front
+                    call.resource = resource_of(request)
+                await self._authenticate(call, context)
+                result = behaviour(request, context)
+                if inspect.isawaitable(result):
+                    result = await result
+                async for item in result:
+                    yield item
+            except BaseException as exc:
+                await self._fail(call, exc, context)
+            finally:
+                self._finish(call)
+        return run
+
+    def _new_call(self, method: str, request, context) -> _Call:
+        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+        request_id = metadata.get("x-request-id") or str(uuid7())
+        call = _Call(method, request_id, client_address(metadata, context.peer() or ""), metadata)
+        current_request_id.set(request_id)
+        current_client.set(call.client)
+        current_principal.set(ANONYMOUS)
+        audit_subject.set("")
+        return call
+
+    async def _authenticate(self, call: _Call, context) -> None:
+        anonymous_ok = call.method in self._spec.anonymous_methods
+        try:
+            principal = await self._auth.principal(call.metadata)
+        except Unauthenticated:
+            if not anonymous_ok:
+                raise
+            principal = ANONYMOUS  # a stale token does not block login or registration
+        if call.method.startswith(self._internal_prefixes) and principal.kind != "service":
+            raise PermissionDenied("internal method: only healthmesh services may call it", "INTERNAL_METHOD")
+        if not principal.authenticated and not anonymous_ok:
+            raise Unauthenticated("this call needs 'authorization: Bearer <access token or API key>'")
+        call.principal = principal
+        current_principal.set(principal)
+
+    async def _fail(self, call: _Call, exc: BaseException, context) -> None:
+        if isinstance(exc, DomainError):
+            call.code = exc.code
+            status = to_status(exc, self._domain)
+            await context.abort(grpc.StatusCode[exc.code], exc.message,
+                                (("grpc-status-details-bin", status.SerializeToString()),))
+        if isinstance(exc, NotImplementedError):
+            call.code = "UNIMPLEMENTED"
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{call.method} is not implemented yet")
+        if isinstance(exc, grpc.aio.AbortError):
+            if call.code == "OK":  # a handler aborted by itself
+                code = context.code() if hasattr(context, "code") else None
+                call.code = code.name if isinstance(code, grpc.StatusCode) else "ABORTED"
+            raise exc
+        if isinstance(exc, asyncio.CancelledError):
+            call.code = "CANCELLED"
+            raise exc
+        if isinstance(exc, Exception):
+            call.code = "INTERNAL"
+            errlog.exception("unhandled error in %s (request %s)", call.method, call.request_id)
+            await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {call.request_id})")
+        raise exc
+
+    def _finish(self, call: _Call) -> None:
+        elapsed_ms = (time.perf_counter() - call.start) * 1000
+        subject = audit_subject.get() or call.principal.user_id
+        resource = call.resource.replace("users/me", f"users/{subject}", 1) if subject else call.resource
+        log.info("", extra={"fields": {
+            "method": call.method, "code": call.code, "ms": round(elapsed_ms, 2),
+            "request_id": call.request_id, "actor": call.principal.actor, "client": call.client,
+        }})
+        if call.method in self._spec.unaudited_methods or call.method.startswith(self._internal_prefixes):
+            return
+        self._audit.record(AuditRecord(
+            subject_user_id=subject, actor=call.principal.actor, action=call.method, resource=resource,
+            outcome=call.code, client_address=call.client, request_id=call.request_id, service=self._spec.name,
+        ))
+

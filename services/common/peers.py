@@ -1,0 +1,85 @@
+"""Channels to the other services, and the calls every service makes to Auth.
+
+Services meet each other only through generated stubs, on their own addresses, presenting the
+service token and naming the end user they act for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import grpc
+from google.protobuf import json_format, timestamp_pb2
+from healthmesh.auth.v1 import auth_internal_service_pb2 as auth_internal_pb2
+from healthmesh.auth.v1 import auth_internal_service_pb2_grpc as auth_internal_grpc
+from healthmesh.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
+
+from services.common.audit import AuditRecord
+from services.common.config import SERVICE_NAMES, Settings
+from services.common.credentials import ACTING_USER_HEADER, SERVICE_NAME_HEADER, SERVICE_TOKEN_HEADER
+from services.common.errors import Unauthenticated, Unavailable
+
+
+class Peers:
+    def __init__(self, settings: Settings, own_name: str) -> None:
+        self._settings = settings
+        self._own = own_name
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    def channel(self, service: str) -> grpc.aio.Channel:
+        if service not in self._channels:
+            self._channels[service] = grpc.aio.insecure_channel(self._settings.addr(service))
+        return self._channels[service]
+
+    def metadata(self, user_id: str = "") -> tuple[tuple[str, str], ...]:
+        md = [(SERVICE_TOKEN_HEADER, self._settings.service_token), (SERVICE_NAME_HEADER, self._own)]
+        if user_id:
+            md.append((ACTING_USER_HEADER, user_id))
+        return tuple(md)
+
+    @staticmethod
+    def service_for_health_name(name: str) -> str | None:
+        """`healthmesh.tracking.v1.TrackingService` -> `tracking`."""
+        parts = name.split(".")
+        if len(parts) >= 3 and parts[0] == "healthmesh" and parts[1] in SERVICE_NAMES:
+            return parts[1]
+        return None
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            await channel.close()
+        self._channels.clear()
+
+    # Auth, as every other service needs it.
+
+    async def fetch_jwks(self) -> list[dict]:
+        stub = auth_service_pb2_grpc.AuthServiceStub(self.channel("auth"))
+        jwks = await stub.GetJwks(auth_service_pb2.GetJwksRequest(), timeout=5.0)
+        return [json_format.MessageToDict(k, preserving_proto_field_name=True) for k in jwks.keys]
+
+    async def authenticate_api_key(self, secret: str) -> tuple[str, str]:
+        stub = auth_internal_grpc.AuthInternalServiceStub(self.channel("auth"))
+        try:
+            reply = await stub.AuthenticateApiKey(
+                auth_internal_pb2.AuthenticateApiKeyRequest(secret=secret), metadata=self.metadata(), timeout=5.0)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+                raise Unauthenticated("the API key is unknown or revoked", "API_KEY_INVALID") from None
+            raise Unavailable("auth is unavailable, try again") from None
+        return reply.user.removeprefix("users/"), reply.api_key
+
+    async def write_audit(self, records: list[AuditRecord]) -> None:
+        stub = auth_internal_grpc.AuthInternalServiceStub(self.channel("auth"))
+        await stub.WriteAuditEvents(auth_internal_pb2.WriteAuditEventsRequest(records=[
+            auth_internal_pb2.AuditRecord(
+                subject=f"users/{r.subject_user_id}" if r.subject_user_id else "", actor=r.actor, action=r.action,
+                resource=r.resource, outcome=r.outcome, client_address=r.client_address, request_id=r.request_id,
+                service=r.service, create_time=_timestamp(r.create_time))
+            for r in records
+        ]), metadata=self.metadata(), timeout=10.0)
+
+
+def _timestamp(value: dt.datetime) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value)
+    return ts

@@ -1,0 +1,64 @@
+"""Who is calling, and the rule that a user only ever reaches their own resources."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from services.common.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user", "api_key", "service" or "anonymous"
+    user_id: str = ""  # the end user acted for; empty for anonymous and bare service calls
+    actor: str = "anonymous"  # users/{u}, users/{u}/apiKeys/{k}, services/{name}, anonymous
+
+    @property
+    def authenticated(self) -> bool:
+        return self.kind != "anonymous"
+
+    def require_user(self) -> str:
+        if not self.user_id:
+            raise Unauthenticated("this call needs a user's access token or API key")
+        return self.user_id
+
+
+ANONYMOUS = Principal("anonymous")
+
+
+def parse_name(name: str, pattern: str, principal: Principal, field: str = "name") -> dict[str, str]:
+    """Matches `name` against a pattern like `users/{user}/apiKeys/{api_key}`.
+
+    `users/me` resolves to the caller. Another user's name is PERMISSION_DENIED whether or not the
+    resource exists; under the caller's own name an id that cannot exist is NOT_FOUND.
+    """
+    parts = name.split("/") if name else []
+    keys = pattern.split("/")
+    if len(parts) != len(keys) or any(
+        not k.startswith("{") and k != p for k, p in zip(keys, parts)
+    ) or any(not p for p in parts):
+        raise InvalidArgument.field(field, f"must look like {pattern}, got {name!r}")
+    values = {k[1:-1]: p for k, p in zip(keys, parts) if k.startswith("{")}
+    user = values.get("user")
+    if user is not None:
+        values["user"] = owned_user(user, principal)
+    for key, value in values.items():
+        if key != "user" and not _is_uuid(value):
+            raise NotFound(f"{name} does not exist")
+    return values
+
+
+def owned_user(user: str, principal: Principal) -> str:
+    caller = principal.require_user()
+    if user == "me" or user == caller:
+        return caller
+    raise PermissionDenied(f"users/{user} is not the caller's")
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,157 @@
+"""The aio server every service runs: health, reflection, the call interceptor, graceful stop.
+
+`create_server()` returns `(server, port)` and is what tests use with port 0; `serve()` adds
+signal handling for a real process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from services.common.audit import AuditLog
+from services.common.credentials import Authenticator
+from services.common.interceptor import CallInterceptor
+from services.common.peers import Peers
+
+log = logging.getLogger(__name__)
+
+DESCRIPTOR_SET = Path(__file__).resolve().parents[2] / "gen" / "healthmesh.binpb"
+PUBLIC_SERVICES = {
+    "auth": "healthmesh.auth.v1.AuthService",
+    "tracking": "healthmesh.tracking.v1.TrackingService",
+    "device": "healthmesh.device.v1.DeviceService",
+    "ingest": "healthmesh.ingest.v1.IngestService",
+    "insight": "healthmesh.insight.v1.InsightService",
+}
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What distinguishes one service's server from another's."""
+
+    name: str  # "auth", "tracking", ...
+    internal_services: tuple[str, ...] = ()
+    anonymous_methods: frozenset[str] = frozenset()  # full paths callable without credentials
+    unaudited_methods: frozenset[str] = frozenset()
+
+    @property
+    def public_service(self) -> str:
+        return PUBLIC_SERVICES[self.name]
+
+    @property
+    def own_services(self) -> tuple[str, ...]:
+        return (self.public_service, *self.internal_services)
+
+
+@dataclass
+class Runtime:
+    """What a running service holds besides its servicers."""
+
+    spec: ServiceSpec
+    authenticator: Authenticator
+    audit: AuditLog
+    peers: Peers
+    health: HealthServicer = field(default_factory=HealthServicer)
+    shutdown: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class MeshHealth(HealthServicer):
+    """Answers for this service's own names and forwards Check for the other services' names to
+    them, so one backend behind Envoy gives every service's real status."""
+
+    def __init__(self, own: tuple[str, ...], peers: Peers) -> None:
+        super().__init__()
+        self._own = set(own) | {""}
+        self._peers = peers
+
+    async def Check(self, request, context):
+        peer = self._peers.service_for_health_name(request.service)
+        if request.service in self._own or peer is None:
+            return await super().Check(request, context)
+        stub = health_pb2_grpc.HealthStub(self._peers.channel(peer))
+        try:
+            return await stub.Check(request, timeout=2.0)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                await context.abort(grpc.StatusCode.NOT_FOUND, exc.details() or "unknown service")
+            return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.NOT_SERVING)
+
+
+def load_descriptor_pool(path: Path = DESCRIPTOR_SET) -> descriptor_pool.DescriptorPool:
+    files = descriptor_pb2.FileDescriptorSet.FromString(path.read_bytes())
+    pool = descriptor_pool.DescriptorPool()
+    for proto in files.file:
+        pool.Add(proto)
+    return pool
+
+
+async def create_server(
+    runtime: Runtime,
+    add_servicers: Callable[[grpc.aio.Server], None],
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> tuple[grpc.aio.Server, int]:
+    spec = runtime.spec
+    server = grpc.aio.server(
+        interceptors=[CallInterceptor(spec, runtime.authenticator, runtime.audit)],
+        options=[
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+        ],
+    )
+    add_servicers(server)
+    health = MeshHealth(spec.own_services, runtime.peers)
+    runtime.health = health
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    # Reflection describes the whole public mesh, so one backend can serve it through Envoy.
+    names = [*PUBLIC_SERVICES.values(), *spec.internal_services,
+             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
+    reflection.enable_server_reflection(names, server, pool=load_descriptor_pool())
+    bound = server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    for name in ("", *spec.own_services):
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return server, bound
+
+
+async def stop_server(server: grpc.aio.Server, runtime: Runtime, grace_seconds: float) -> None:
+    """NOT_SERVING first, so Envoy stops routing here; then drain calls and streams by a deadline."""
+    await runtime.health.enter_graceful_shutdown()
+    runtime.shutdown.set()  # long streams watch this and end with UNAVAILABLE, which clients resume from
+    await server.stop(grace_seconds)
+    await runtime.audit.close()
+    await runtime.peers.close()
+
+
+async def serve(
+    runtime: Runtime,
+    add_servicers: Callable[[grpc.aio.Server], None],
+    host: str,
+    port: int,
+    grace_seconds: float,
+    on_stop: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    server, bound = await create_server(runtime, add_servicers, host, port)
+    runtime.audit.start()
+    log.info("%s serving on %s:%d", runtime.spec.name, host, bound)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("%s stopping", runtime.spec.name)
+    await stop_server(server, runtime, grace_seconds)
+    if on_stop is not None:
+        await on_stop()

@@ -1,0 +1,178 @@
+"""Envoy's configuration, rendered from the contracts for the local run and for docker-compose.
+
+`python -m services.runner.envoy_config` rewrites envoy/envoy.docker.yaml (a test checks it is
+current). Routes come from the descriptor set: each public service's gRPC prefix goes to its
+cluster; streaming methods get no route timeout; read-only methods (HTTP GET) are retried on
+UNAVAILABLE. Internal services have no route, so the public listener answers them 404
+(UNIMPLEMENTED for gRPC clients). Health and reflection for the whole mesh go to any healthy
+service, which forwards per-service health checks to the service named.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from services.common.contract import Method, methods
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKER_CONFIG = REPO / "envoy" / "envoy.docker.yaml"
+MAX_JSON_BODY_BYTES = 32 * 1024 * 1024
+STRIPPED_HEADERS = ["x-healthmesh-service-token", "x-healthmesh-user", "x-healthmesh-service"]
+
+
+@dataclass(frozen=True)
+class Topology:
+    listen_address: str
+    http_port: int
+    admin_address: str
+    admin_port: int
+    descriptor_path: str
+    backends: dict[str, tuple[str, int]]  # service -> (host, port)
+    dns: bool = False  # docker: backends are host names
+
+
+def _cluster(name: str, endpoints: list[tuple[str, int]], health_name: str, dns: bool) -> dict:
+    return {
+        "name": name,
+        "type": "STRICT_DNS" if dns else "STATIC",
+        "connect_timeout": "1s",
+        "lb_policy": "ROUND_ROBIN",
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http2_protocol_options": {
+                    "connection_keepalive": {"interval": "30s", "timeout": "5s"}}},
+            }
+        },
+        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
+            {"endpoint": {"address": {"socket_address": {"address": h, "port_value": p}}}} for h, p in endpoints
+        ]}]},
+        "health_checks": [{
+            "timeout": "1s", "interval": "1s", "no_traffic_interval": "2s",
+            "unhealthy_threshold": 2, "healthy_threshold": 1,
+            "grpc_health_check": {"service_name": health_name},
+        }],
+        "common_lb_config": {"healthy_panic_threshold": {"value": 0}},
+    }
+
+
+def _routes(all_methods: list[Method]) -> list[dict]:
+    public = [m for m in all_methods if not m.internal]
+    routes: list[dict] = []
+    for m in public:
+        if m.streaming:
+            # Streams live as long as they need; heartbeats keep them under the idle timeout.
+            routes.append({"match": {"path": m.path}, "route": {"cluster": m.owner, "timeout": "0s"}})
+    for m in public:
+        if not m.streaming and m.http_verb == "GET":
+            routes.append({"match": {"path": m.path}, "route": {
+                "cluster": m.owner, "timeout": "60s",
+                "retry_policy": {"retry_on": "unavailable,reset,connect-failure,refused-stream", "num_retries": 2}}})
+    for service in sorted({m.service_full_name: m.owner for m in public}.items()):
+        routes.append({"match": {"prefix": f"/{service[0]}/"}, "route": {
+            "cluster": service[1], "timeout": "60s",
+            # Only failures where the request never reached the service are safe to retry here.
+            "retry_policy": {"retry_on": "connect-failure,refused-stream", "num_retries": 2}}})
+    for prefix in ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
+                   "/grpc.reflection.v1.ServerReflection/"):
+        routes.append({"match": {"prefix": prefix}, "route": {"cluster": "mesh", "timeout": "0s"}})
+    return routes
+
+
+def _local_reply() -> dict:
+    # Envoy's own replies (bad JSON, unknown path, body too large) become JSON like the services'
+    # errors. gRPC requests are left alone: Envoy already answers them with a grpc-status.
+    not_grpc = {"header_filter": {"header": {"name": "content-type", "string_match": {"prefix": "application/grpc"},
+                                             "invert_match": True}}}
+    return {
+        "mappers": [
+            {"filter": {"and_filter": {"filters": [
+                not_grpc, {"status_code_filter": {"comparison": {"op": "EQ", "value": {
+                    "default_value": 413, "runtime_key": "healthmesh.413"}}}}]}},
+             "body_format_override": {"json_format": {
+                 "code": 3, "message": "the request body is larger than the limit", "status": 413}}},
+            {"filter": not_grpc, "body_format_override": {"json_format": {
+                "message": "%LOCAL_REPLY_BODY%", "status": "%RESPONSE_CODE%"}}},
+        ],
+    }
+
+
+def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
+    all_methods = methods() if all_methods is None else all_methods
+    services = sorted({m.service_full_name for m in all_methods if not m.internal})
+    owners = {m.owner: m.service_full_name for m in all_methods if not m.internal}
+    clusters = [_cluster(owner, [topology.backends[owner]], owners[owner], topology.dns) for owner in sorted(owners)]
+    clusters.append(_cluster("mesh", [topology.backends[o] for o in sorted(owners)], "", topology.dns))
+    hcm = {
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "public",
+        "codec_type": "AUTO",
+        "use_remote_address": True,
+        "stream_idle_timeout": "300s",
+        "request_timeout": "0s",
+        "generate_request_id": True,
+        "http2_protocol_options": {"max_concurrent_streams": 1000},
+        "local_reply_config": _local_reply(),
+        "route_config": {
+            "name": "public",
+            "request_headers_to_remove": STRIPPED_HEADERS,
+            "virtual_hosts": [{"name": "healthmesh", "domains": ["*"], "routes": _routes(all_methods)}],
+        },
+        "http_filters": [
+            {"name": "envoy.filters.http.health_check", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck",
+                "pass_through_mode": False,
+                "headers": [{"name": ":path", "string_match": {"exact": "/healthz"}}],
+                "cluster_min_healthy_percentages": {o: {"value": 100.0} for o in sorted(owners)},
+            }},
+            {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
+                "proto_descriptor": topology.descriptor_path,
+                "services": services,
+                "convert_grpc_status": True,
+                "case_insensitive_enum_parsing": True,
+                "max_request_body_size": MAX_JSON_BODY_BYTES,
+                "max_response_body_size": MAX_JSON_BODY_BYTES,
+                "request_validation_options": {"reject_unknown_method": True,
+                                               "reject_unknown_query_parameters": True},
+                "print_options": {"add_whitespace": False, "always_print_primitive_fields": True,
+                                  "always_print_enums_as_ints": False, "preserve_proto_field_names": False},
+            }},
+            {"name": "envoy.filters.http.router", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
+        ],
+    }
+    return {
+        "admin": {"address": {"socket_address": {"address": topology.admin_address,
+                                                 "port_value": topology.admin_port}}},
+        "static_resources": {
+            "listeners": [{
+                "name": "public",
+                "address": {"socket_address": {"address": topology.listen_address, "port_value": topology.http_port}},
+                "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
+                                                "typed_config": hcm}]}],
+            }],
+            "clusters": clusters,
+        },
+    }
+
+
+def to_yaml(config: dict) -> str:
+    header = "# Generated by `python -m services.runner.envoy_config` from the contracts; do not edit.\n"
+    return header + yaml.safe_dump(config, sort_keys=False, width=120)
+
+
+DOCKER_TOPOLOGY = Topology(
+    listen_address="0.0.0.0", http_port=8080, admin_address="0.0.0.0", admin_port=9901,
+    descriptor_path="/etc/envoy/healthmesh.binpb",
+    backends={s: (s, 50051) for s in ("auth", "tracking", "device", "ingest", "insight")}, dns=True,
+)
+
+
+if __name__ == "__main__":
+    DOCKER_CONFIG.write_text(to_yaml(render(DOCKER_TOPOLOGY)))
+    sys.stdout.write(f"wrote {DOCKER_CONFIG.relative_to(REPO)}\n")

