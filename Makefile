@@ -30,16 +30,23 @@ lint: $(STAMP)
 	$(VENV)/bin/buf lint
 
 # Regenerates gen/ from proto/: messages, type stubs, grpc stubs and the descriptor set Envoy
-# loads. `make gen-check` fails when the committed gen/ differs from what the protos produce.
+# loads. The descriptor set also carries google/rpc/error_details.proto, so Envoy can render
+# ErrorInfo and BadRequest details in JSON errors. `make gen-check` fails when the committed
+# gen/ differs from what the protos produce.
+DESCRIPTOR_EXTRAS := google/rpc/error_details.proto google/rpc/status.proto
+define generate
+	$(PROTOC) --python_out=$(1) --pyi_out=$(1) --grpc_python_out=$(1) $(PROTOS)
+	$(PROTOC) --descriptor_set_out=$(1)/healthmesh.binpb --include_imports --include_source_info \
+	  $(PROTOS) $(DESCRIPTOR_EXTRAS)
+endef
+
 gen: $(STAMP)
 	rm -rf gen/healthmesh gen/healthmesh.binpb
-	$(PROTOC) --python_out=gen --pyi_out=gen --grpc_python_out=gen \
-	  --descriptor_set_out=gen/healthmesh.binpb --include_imports --include_source_info $(PROTOS)
+	$(call generate,gen)
 
 gen-check: $(STAMP)
 	rm -rf build/gen-check && mkdir -p build/gen-check
-	$(PROTOC) --python_out=build/gen-check --pyi_out=build/gen-check --grpc_python_out=build/gen-check \
-	  --descriptor_set_out=build/gen-check/healthmesh.binpb --include_imports --include_source_info $(PROTOS)
+	$(call generate,build/gen-check)
 	diff -r -x __pycache__ build/gen-check gen > /dev/null || { echo "gen/ is stale: run 'make gen' and commit it" >&2; exit 1; }
 
 bench: $(STAMP)

@@ -17,7 +17,7 @@ import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from services.common.audit import AuditLog
 from services.common.credentials import Authenticator
@@ -88,12 +88,32 @@ class MeshHealth(HealthServicer):
             return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.NOT_SERVING)
 
 
-def load_descriptor_pool(path: Path = DESCRIPTOR_SET) -> descriptor_pool.DescriptorPool:
-    files = descriptor_pb2.FileDescriptorSet.FromString(path.read_bytes())
-    pool = descriptor_pool.DescriptorPool()
-    for proto in files.file:
-        pool.Add(proto)
-    return pool
+class ReflectionPool:
+    """The descriptor set plus health and reflection, as reflection serves them. Python's pool does
+    not resolve method names (`pkg.Service.Method`), which `grpcurl describe` asks for, so a
+    method resolves to its service's file."""
+
+    def __init__(self, path: Path = DESCRIPTOR_SET) -> None:
+        self._pool = descriptor_pool.DescriptorPool()
+        for proto in descriptor_pb2.FileDescriptorSet.FromString(path.read_bytes()).file:
+            self._pool.Add(proto)
+        for module in (health_pb2, reflection_pb2):
+            proto = descriptor_pb2.FileDescriptorProto()
+            module.DESCRIPTOR.CopyToProto(proto)
+            self._pool.Add(proto)
+
+    def FindFileContainingSymbol(self, symbol: str):  # noqa: N802 (the pool's own API)
+        try:
+            return self._pool.FindFileContainingSymbol(symbol)
+        except KeyError:
+            service, _, method = symbol.rpartition(".")
+            found = self._pool.FindServiceByName(service) if service else None
+            if found is None or method not in found.methods_by_name:
+                raise
+            return found.file
+
+    def __getattr__(self, name: str):
+        return getattr(self._pool, name)
 
 
 async def create_server(
@@ -116,9 +136,10 @@ async def create_server(
     runtime.health = health
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     # Reflection describes the whole public mesh, so one backend can serve it through Envoy.
-    names = [*PUBLIC_SERVICES.values(), *spec.internal_services,
+    # Internal services are left out: they are not part of what the public listener offers.
+    names = [*PUBLIC_SERVICES.values(),
              health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
-    reflection.enable_server_reflection(names, server, pool=load_descriptor_pool())
+    reflection.enable_server_reflection(names, server, pool=ReflectionPool())
     bound = server.add_insecure_port(f"{host}:{port}")
     await server.start()
     for name in ("", *spec.own_services):

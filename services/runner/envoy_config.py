@@ -20,7 +20,8 @@ from services.common.contract import Method, methods
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER_CONFIG = REPO / "envoy" / "envoy.docker.yaml"
-MAX_JSON_BODY_BYTES = 32 * 1024 * 1024
+MAX_REQUEST_BODY_BYTES = 32 * 1024 * 1024
+BUFFER_FILTER = "envoy.filters.http.buffer"
 STRIPPED_HEADERS = ["x-healthmesh-service-token", "x-healthmesh-user", "x-healthmesh-service"]
 
 
@@ -60,13 +61,20 @@ def _cluster(name: str, endpoints: list[tuple[str, int]], health_name: str, dns:
     }
 
 
+def _stream_route(match: dict, cluster: str) -> dict:
+    """No timeout and no request buffering: the stream flows as long as it needs."""
+    return {"match": match, "route": {"cluster": cluster, "timeout": "0s"}, "typed_per_filter_config": {
+        BUFFER_FILTER: {"@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute",
+                        "disabled": True}}}
+
+
 def _routes(all_methods: list[Method]) -> list[dict]:
     public = [m for m in all_methods if not m.internal]
     routes: list[dict] = []
     for m in public:
         if m.streaming:
             # Streams live as long as they need; heartbeats keep them under the idle timeout.
-            routes.append({"match": {"path": m.path}, "route": {"cluster": m.owner, "timeout": "0s"}})
+            routes.append(_stream_route({"path": m.path}, m.owner))
     for m in public:
         if not m.streaming and m.http_verb == "GET":
             routes.append({"match": {"path": m.path}, "route": {
@@ -79,26 +87,22 @@ def _routes(all_methods: list[Method]) -> list[dict]:
             "retry_policy": {"retry_on": "connect-failure,refused-stream", "num_retries": 2}}})
     for prefix in ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
                    "/grpc.reflection.v1.ServerReflection/"):
-        routes.append({"match": {"prefix": prefix}, "route": {"cluster": "mesh", "timeout": "0s"}})
+        routes.append(_stream_route({"prefix": prefix}, "mesh"))
+    # Everything else under healthmesh.* (the internal services) is refused here.
+    routes.append({"match": {"prefix": "/healthmesh."}, "direct_response": {
+        "status": 404, "body": {"inline_string": "not served on the public listener"}}})
     return routes
 
 
 def _local_reply() -> dict:
-    # Envoy's own replies (bad JSON, unknown path, body too large) become JSON like the services'
-    # errors. gRPC requests are left alone: Envoy already answers them with a grpc-status.
-    not_grpc = {"header_filter": {"header": {"name": "content-type", "string_match": {"prefix": "application/grpc"},
-                                             "invert_match": True}}}
-    return {
-        "mappers": [
-            {"filter": {"and_filter": {"filters": [
-                not_grpc, {"status_code_filter": {"comparison": {"op": "EQ", "value": {
-                    "default_value": 413, "runtime_key": "healthmesh.413"}}}}]}},
-             "body_format_override": {"json_format": {
-                 "code": 3, "message": "the request body is larger than the limit", "status": 413}}},
-            {"filter": not_grpc, "body_format_override": {"json_format": {
-                "message": "%LOCAL_REPLY_BODY%", "status": "%RESPONSE_CODE%"}}},
-        ],
-    }
+    # Envoy's own error replies (bad JSON, unknown path or query parameter, body too large) become
+    # JSON. The filter cannot tell gRPC callers apart (the transcoder rewrites request headers
+    # before it fails), so gRPC callers get the same text as their grpc-message.
+    return {"mappers": [{
+        "filter": {"status_code_filter": {"comparison": {
+            "op": "GE", "value": {"default_value": 400, "runtime_key": "healthmesh.local_reply_json_min"}}}},
+        "body_format_override": {"json_format": {"message": "%LOCAL_REPLY_BODY%", "status": "%RESPONSE_CODE%"}},
+    }]}
 
 
 def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
@@ -135,12 +139,18 @@ def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
                 "services": services,
                 "convert_grpc_status": True,
                 "case_insensitive_enum_parsing": True,
-                "max_request_body_size": MAX_JSON_BODY_BYTES,
-                "max_response_body_size": MAX_JSON_BODY_BYTES,
+                "max_request_body_size": MAX_REQUEST_BODY_BYTES,
+                "max_response_body_size": MAX_REQUEST_BODY_BYTES,
                 "request_validation_options": {"reject_unknown_method": True,
                                                "reject_unknown_query_parameters": True},
                 "print_options": {"add_whitespace": False, "always_print_primitive_fields": True,
                                   "always_print_enums_as_ints": False, "preserve_proto_field_names": False},
+            }},
+            # After the transcoder, so routes (and per-route exceptions for streams) are known: caps
+            # unary bodies, JSON or gRPC, and answers 413 above the cap. Streams pass unbuffered.
+            {"name": BUFFER_FILTER, "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer",
+                "max_request_bytes": MAX_REQUEST_BODY_BYTES,
             }},
             {"name": "envoy.filters.http.router", "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
@@ -161,9 +171,14 @@ def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
     }
 
 
+class _NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
 def to_yaml(config: dict) -> str:
     header = "# Generated by `python -m services.runner.envoy_config` from the contracts; do not edit.\n"
-    return header + yaml.safe_dump(config, sort_keys=False, width=120)
+    return header + yaml.dump(config, Dumper=_NoAliases, sort_keys=False, width=120)
 
 
 DOCKER_TOPOLOGY = Topology(
