@@ -7,6 +7,7 @@ and pinned without editing a list by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from google.api import annotations_pb2, http_pb2  # noqa: F401  (registers the google.api.http extension)
@@ -58,6 +59,7 @@ def _http_rule(options: descriptor_pb2.MethodOptions) -> tuple[str, str, str]:
     return kind.upper(), getattr(rule, kind), rule.body
 
 
+@cache
 def methods(path: Path = DESCRIPTOR_SET) -> list[Method]:
     files = descriptor_pb2.FileDescriptorSet.FromString(path.read_bytes())
     found = []
@@ -72,6 +74,7 @@ def methods(path: Path = DESCRIPTOR_SET) -> list[Method]:
     return found
 
 
+@cache
 def public_services(path: Path = DESCRIPTOR_SET) -> dict[str, str]:
     """owner -> full name of its public service."""
     return {m.owner: m.service_full_name for m in methods(path) if not m.internal}

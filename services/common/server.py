@@ -20,20 +20,13 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from services.common.audit import AuditLog
+from services.common.contract import DESCRIPTOR_SET, public_services
 from services.common.credentials import Authenticator
 from services.common.interceptor import CallInterceptor
 from services.common.peers import Peers
 
 log = logging.getLogger(__name__)
 
-DESCRIPTOR_SET = Path(__file__).resolve().parents[2] / "gen" / "healthmesh.binpb"
-PUBLIC_SERVICES = {
-    "auth": "healthmesh.auth.v1.AuthService",
-    "tracking": "healthmesh.tracking.v1.TrackingService",
-    "device": "healthmesh.device.v1.DeviceService",
-    "ingest": "healthmesh.ingest.v1.IngestService",
-    "insight": "healthmesh.insight.v1.InsightService",
-}
 
 
 @dataclass(frozen=True)
@@ -47,7 +40,7 @@ class ServiceSpec:
 
     @property
     def public_service(self) -> str:
-        return PUBLIC_SERVICES[self.name]
+        return public_services()[self.name]
 
     @property
     def own_services(self) -> tuple[str, ...]:
@@ -137,7 +130,7 @@ async def create_server(
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     # Reflection describes the whole public mesh, so one backend can serve it through Envoy.
     # Internal services are left out: they are not part of what the public listener offers.
-    names = [*PUBLIC_SERVICES.values(),
+    names = [*public_services().values(),
              health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
     reflection.enable_server_reflection(names, server, pool=ReflectionPool())
     bound = server.add_insecure_port(f"{host}:{port}")

@@ -215,8 +215,7 @@ class Mesh:
 
     def stop(self) -> None:
         """Services first (they flush audit records), then Envoy and Redis, then PostgreSQL."""
-        order = [*[s for s in SERVICE_NAMES if s in self.children], "envoy", "redis"]
-        for group in (order[: len(SERVICE_NAMES)], order[len(SERVICE_NAMES):]):
+        for group in (SERVICE_NAMES, ("envoy", "redis")):
             procs = [self.children[n] for n in group if n in self.children]
             for proc in procs:
                 if proc.poll() is None:
