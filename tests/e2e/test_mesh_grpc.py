@@ -63,11 +63,11 @@ def test_internal_rpcs_are_refused_on_the_public_listener(mesh, http):
 
 
 @pytest.mark.parametrize("method", [
-    "healthmesh.tracking.v1.TrackingService/ListSampleTypes",
+    "healthmesh.device.v1.DeviceService/ListDevices",
     "healthmesh.insight.v1.InsightService/GetRecommendations",
 ])
 def test_services_not_built_yet_answer_unimplemented(mesh, http, method):
     session = new_user(http)
-    data = {} if "SampleTypes" in method else {"parent": "users/me"}
+    data = {"parent": "users/me"}
     out = grpcurl(mesh, method, data=data, headers={"authorization": f"Bearer {session['accessToken']}"})
     assert out.returncode != 0 and "Unimplemented" in out.stderr, out.stderr

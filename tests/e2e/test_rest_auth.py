@@ -185,7 +185,7 @@ def test_api_keys_over_rest(http):
 
 def test_pending_services_answer_501_not_5xx_crashes(http):
     session = new_user(http)
-    reply = http.get("/v1/sampleTypes", headers=auth(session))
+    reply = http.get("/v1/users/me/devices", headers=auth(session))
     assert reply.status_code == 501, reply.text
 
 
@@ -193,7 +193,7 @@ def test_the_calls_are_in_the_audit_log(http, mesh):
     session = new_user(http)
     user_id = session["user"]["name"].split("/")[1]
     http.get("/v1/users/me", headers=auth(session))
-    http.get("/v1/sampleTypes", headers=auth(session))  # recorded by tracking, sent to Auth
+    http.get("/v1/users/me/devices", headers=auth(session))  # recorded by device, sent to Auth
 
     async def rows():
         conn = await asyncpg.connect(mesh.endpoints["database_url"])
@@ -209,7 +209,7 @@ def test_the_calls_are_in_the_audit_log(http, mesh):
     expected = {("/healthmesh.auth.v1.AuthService/Register", "OK", "auth"),
                 ("/healthmesh.auth.v1.AuthService/Login", "OK", "auth"),
                 ("/healthmesh.auth.v1.AuthService/GetUser", "OK", "auth"),
-                ("/healthmesh.tracking.v1.TrackingService/ListSampleTypes", "UNIMPLEMENTED", "tracking")}
+                ("/healthmesh.device.v1.DeviceService/ListDevices", "UNIMPLEMENTED", "device")}
     deadline = time.monotonic() + 10
     while True:  # audit records are batched: give the flush a moment
         found = {(r["action"], r["outcome"], r["service"]) for r in asyncio.run(rows())}
@@ -224,8 +224,7 @@ def test_the_calls_are_in_the_audit_log(http, mesh):
 def test_other_services_accept_api_keys_through_auth(http):
     session = new_user(http)
     secret = http.post("/v1/users/me/apiKeys", json={"displayName": "exporter"}, headers=auth(session)).json()["secret"]
-    # Tracking resolves the key through Auth's internal RPC: authenticated, so it gets as far as
-    # its (not yet built) method; an unknown key is stopped at the door.
-    assert http.get("/v1/sampleTypes", headers={"authorization": f"Bearer {secret}"}).status_code == 501
+    # Tracking resolves the key through Auth's internal RPC; an unknown key is stopped at the door.
+    assert http.get("/v1/sampleTypes", headers={"authorization": f"Bearer {secret}"}).status_code == 200
     assert http.get("/v1/sampleTypes", headers={"authorization": "Bearer hm_unknown"}).status_code == 401
     assert http.get("/v1/sampleTypes").status_code == 401

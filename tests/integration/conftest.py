@@ -32,7 +32,8 @@ def make_settings(dsn: str, **overrides) -> Settings:
 
 @pytest.fixture(scope="session")
 def migrated_dsn(pg_dsn: str) -> str:
-    asyncio.run(migrate(pg_dsn, "auth"))
+    for service in ("auth", "tracking"):
+        asyncio.run(migrate(pg_dsn, service))
     return pg_dsn
 
 

@@ -1,0 +1,309 @@
+"""Samples' storage: set-based writes into monthly partitions, with the hourly and daily rollups
+recomputed for exactly the buckets a write or delete touched, in the same transaction.
+
+The bulk statements go to asyncpg directly (arrays in, one statement per batch); the engine
+still owns connections and transactions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Iterable
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.tracking.samples.domain import Checked, HourRow, MealContext, Sample
+
+SELECT_SAMPLE = ("SELECT id, user_id, type, start_time, end_time, utc_offset_minutes, value, min, max, value2, "
+                 "original_value, original_unit, source, meal_context, create_time, update_time FROM tracking.samples")
+
+UPSERT = """
+WITH input AS (
+    SELECT * FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::uuid[], $6::timestamptz[], $7::int2[],
+                         $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::text[],
+                         $14::int2[])
+        AS t(type, start_time, source, id, end_time, utc_offset_minutes, value, min, max, value2,
+             original_value, original_unit, meal_context)
+),
+old AS (
+    SELECT s.* FROM tracking.samples s JOIN input i USING (type, start_time, source) WHERE s.user_id = $1
+),
+up AS (
+    INSERT INTO tracking.samples AS s (user_id, type, start_time, source, id, end_time, utc_offset_minutes, value,
+        min, max, value2, original_value, original_unit, meal_context, ingest_id, create_time, update_time)
+    SELECT $1, type, start_time, source, id, end_time, utc_offset_minutes, value, min, max, value2,
+           original_value, original_unit, meal_context, $15, $16, $16
+    FROM input
+    ON CONFLICT (user_id, type, start_time, source) DO UPDATE SET
+        end_time = EXCLUDED.end_time, utc_offset_minutes = EXCLUDED.utc_offset_minutes, value = EXCLUDED.value,
+        min = EXCLUDED.min, max = EXCLUDED.max, value2 = EXCLUDED.value2, original_value = EXCLUDED.original_value,
+        original_unit = EXCLUDED.original_unit, meal_context = EXCLUDED.meal_context,
+        ingest_id = EXCLUDED.ingest_id, update_time = EXCLUDED.update_time
+    WHERE (s.end_time, s.utc_offset_minutes, s.value, s.min, s.max, s.value2, s.meal_context)
+          IS DISTINCT FROM (EXCLUDED.end_time, EXCLUDED.utc_offset_minutes, EXCLUDED.value, EXCLUDED.min,
+                            EXCLUDED.max, EXCLUDED.value2, EXCLUDED.meal_context)
+    RETURNING s.type, s.start_time, s.source, s.id, s.create_time, s.update_time
+)
+SELECT i.type, i.start_time, i.source,
+       coalesce(up.id, old.id) AS id, coalesce(up.create_time, old.create_time) AS create_time,
+       coalesce(up.update_time, old.update_time) AS update_time,
+       CASE WHEN up.id IS NULL THEN 'duplicate' WHEN old.id IS NULL THEN 'accepted' ELSE 'updated' END AS outcome,
+       old.utc_offset_minutes AS old_offset
+FROM input i
+LEFT JOIN up USING (type, start_time, source)
+LEFT JOIN old USING (type, start_time, source)
+"""
+
+# Recomputes hourly rollups for the given (type, source, local hour, offset) keys from the rows.
+RECOMPUTE_HOURS = """
+WITH keys AS (
+    SELECT DISTINCT * FROM unnest($2::text[], $3::text[], $4::timestamp[], $5::int2[])
+        AS k(type, source, local_hour, utc_offset_minutes)
+),
+agg AS (
+    SELECT k.type, k.source, k.local_hour, k.utc_offset_minutes, a.count, a.sum, a.min, a.max
+    FROM keys k CROSS JOIN LATERAL (
+        SELECT count(*) AS count, coalesce(sum(s.value), 0) AS sum,
+               min(coalesce(s.min, s.value)) AS min, max(coalesce(s.max, s.value)) AS max
+        FROM tracking.samples s
+        WHERE s.user_id = $1 AND s.type = k.type AND s.source = k.source
+          AND s.utc_offset_minutes = k.utc_offset_minutes
+          AND s.start_time >= (k.local_hour - make_interval(mins => k.utc_offset_minutes)) AT TIME ZONE 'UTC'
+          AND s.start_time < (k.local_hour - make_interval(mins => k.utc_offset_minutes)
+                              + interval '1 hour') AT TIME ZONE 'UTC'
+    ) a
+),
+gone AS (
+    DELETE FROM tracking.sample_hours h USING agg
+    WHERE agg.count = 0 AND h.user_id = $1 AND h.type = agg.type AND h.source = agg.source
+      AND h.local_hour = agg.local_hour AND h.utc_offset_minutes = agg.utc_offset_minutes
+)
+INSERT INTO tracking.sample_hours (user_id, type, local_hour, utc_offset_minutes, source, count, sum, min, max)
+SELECT $1, type, local_hour, utc_offset_minutes, source, count, sum, min, max FROM agg WHERE count > 0
+ON CONFLICT (user_id, type, local_hour, utc_offset_minutes, source) DO UPDATE SET
+    count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max
+"""
+
+# Recomputes daily rollups for the given (type, source, local date, offset) keys from the hours.
+RECOMPUTE_DAYS = """
+WITH keys AS (
+    SELECT DISTINCT * FROM unnest($2::text[], $3::text[], $4::date[], $5::int2[])
+        AS k(type, source, local_date, utc_offset_minutes)
+),
+agg AS (
+    SELECT k.type, k.source, k.local_date, k.utc_offset_minutes, a.count, a.sum, a.min, a.max
+    FROM keys k CROSS JOIN LATERAL (
+        SELECT coalesce(sum(h.count), 0) AS count, coalesce(sum(h.sum), 0) AS sum, min(h.min) AS min,
+               max(h.max) AS max
+        FROM tracking.sample_hours h
+        WHERE h.user_id = $1 AND h.type = k.type AND h.source = k.source
+          AND h.utc_offset_minutes = k.utc_offset_minutes
+          AND h.local_hour >= k.local_date AND h.local_hour < k.local_date + 1
+    ) a
+),
+gone AS (
+    DELETE FROM tracking.sample_days d USING agg
+    WHERE agg.count = 0 AND d.user_id = $1 AND d.type = agg.type AND d.source = agg.source
+      AND d.local_date = agg.local_date AND d.utc_offset_minutes = agg.utc_offset_minutes
+)
+INSERT INTO tracking.sample_days (user_id, type, local_date, utc_offset_minutes, source, count, sum, min, max)
+SELECT $1, type, local_date, utc_offset_minutes, source, count, sum, min, max FROM agg WHERE count > 0
+ON CONFLICT (user_id, type, local_date, utc_offset_minutes, source) DO UPDATE SET
+    count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max
+"""
+
+
+def _sample(row, unit_of) -> Sample:
+    return Sample(row["id"], row["user_id"], row["type"], row["start_time"], row["end_time"],
+                  row["utc_offset_minutes"], row["value"], row["min"], row["max"], row["value2"],
+                  unit_of(row["type"]), row["original_value"], row["original_unit"], row["source"],
+                  MealContext(row["meal_context"]), row["create_time"], row["update_time"])
+
+
+LOCAL_SLACK = dt.timedelta(hours=19)  # more than the largest UTC offset
+
+
+def _naive_utc(t: dt.datetime) -> dt.datetime:
+    return t.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _local_hour(start: dt.datetime, offset: int) -> dt.datetime:
+    local = (start + dt.timedelta(minutes=offset)).replace(tzinfo=None)
+    return local.replace(minute=0, second=0, microsecond=0)
+
+
+def month_start(t: dt.datetime) -> dt.date:
+    return dt.date(t.year, t.month, 1)
+
+
+def next_month(d: dt.date) -> dt.date:
+    return dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+
+
+class SqlSampleRepository:
+    def __init__(self, engine: AsyncEngine, unit_of) -> None:
+        self._engine = engine
+        self._unit_of = unit_of  # type key -> canonical unit (the unit is not stored per row)
+        self._partitions: set[dt.date] = set()
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self._engine.connect() as conn:
+            yield (await conn.get_raw_connection()).driver_connection
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self._connection() as raw, raw.transaction():
+            yield raw
+
+    async def ensure_partitions(self, starts: Iterable[dt.datetime]) -> None:
+        """Creates the monthly partitions the given start times fall in, once each."""
+        months = {month_start(t.astimezone(dt.UTC)) for t in starts} - self._partitions
+        if not months:
+            return
+        async with self._transaction() as raw:
+            # Serialises concurrent writers (other replicas too) creating the same partition.
+            await raw.execute("SELECT pg_advisory_xact_lock(hashtext('tracking.samples.partitions'))")
+            for month in sorted(months):
+                name = f"samples_p{month:%Y%m}"
+                await raw.execute(
+                    f"CREATE TABLE IF NOT EXISTS tracking.{name} PARTITION OF tracking.samples "
+                    f"FOR VALUES FROM ('{month.isoformat()} 00:00:00+00') TO ('{next_month(month).isoformat()} 00:00:00+00')")
+        self._partitions |= months
+
+    async def write(self, user_id: uuid.UUID, items: list[Checked], ids: list[uuid.UUID], ingest_id: str,
+                    now: dt.datetime) -> list[tuple[str, uuid.UUID, dt.datetime, dt.datetime]]:
+        """Upserts by natural key; returns (outcome, id, create_time, update_time) per item, in order.
+        Items must have distinct natural keys."""
+        if not items:
+            return []
+        await self.ensure_partitions(i.start_time for i in items)
+        async with self._transaction() as raw:
+            rows = await raw.fetch(
+                UPSERT, user_id, [i.type for i in items], [i.start_time for i in items], [i.source for i in items],
+                ids, [i.end_time for i in items], [i.utc_offset_minutes for i in items], [i.value for i in items],
+                [i.min for i in items], [i.max for i in items], [i.value2 for i in items],
+                [i.original_value for i in items], [i.original_unit for i in items],
+                [int(i.meal_context) for i in items], ingest_id, now)
+            by_key = {(r["type"], r["start_time"], r["source"]): r for r in rows}
+            changed = [i for i in items if by_key[i.key]["outcome"] != "duplicate"]
+            keys = [(i.type, i.source, i.start_time, i.utc_offset_minutes) for i in changed]
+            keys += [(i.type, i.source, i.start_time, by_key[i.key]["old_offset"]) for i in changed
+                     if by_key[i.key]["old_offset"] not in (None, i.utc_offset_minutes)]
+            await self._recompute(raw, user_id, keys)
+        return [(by_key[i.key]["outcome"], by_key[i.key]["id"], by_key[i.key]["create_time"],
+                 by_key[i.key]["update_time"]) for i in items]
+
+    async def _recompute(self, raw: asyncpg.Connection, user_id: uuid.UUID,
+                         keys: list[tuple[str, str, dt.datetime, int]]) -> None:
+        """Rebuilds the hourly and daily rollups of the buckets holding these (type, source, start,
+        offset) points. A per-user lock orders concurrent writers, so the last to commit sees all."""
+        if not keys:
+            return
+        await raw.execute("SELECT pg_advisory_xact_lock(hashtext('tracking.rollups'), hashtext($1))", str(user_id))
+        hours = {(t, s, _local_hour(start, off), off) for t, s, start, off in keys}
+        columns = list(zip(*hours))
+        await raw.execute(RECOMPUTE_HOURS, user_id, list(columns[0]), list(columns[1]), list(columns[2]),
+                          list(columns[3]))
+        days = {(t, s, h.date(), off) for t, s, h, off in hours}
+        columns = list(zip(*days))
+        await raw.execute(RECOMPUTE_DAYS, user_id, list(columns[0]), list(columns[1]), list(columns[2]),
+                          list(columns[3]))
+
+    async def get(self, user_id: uuid.UUID, sample_id: uuid.UUID, start: dt.datetime) -> Sample | None:
+        async with self._connection() as raw:
+            row = await raw.fetchrow(
+                f"{SELECT_SAMPLE} WHERE user_id = $1 AND start_time >= $2 AND start_time < $3 AND id = $4",
+                user_id, start, start + dt.timedelta(milliseconds=1), sample_id)
+        return _sample(row, self._unit_of) if row else None
+
+    async def delete(self, user_id: uuid.UUID, sample_id: uuid.UUID, start: dt.datetime) -> bool:
+        async with self._transaction() as raw:
+            row = await raw.fetchrow(
+                "DELETE FROM tracking.samples WHERE user_id = $1 AND start_time >= $2 AND start_time < $3 AND id = $4 "
+                "RETURNING type, source, start_time, utc_offset_minutes",
+                user_id, start, start + dt.timedelta(milliseconds=1), sample_id)
+            if row is None:
+                return False
+            await self._recompute(raw, user_id, [(row["type"], row["source"], row["start_time"],
+                                                  row["utc_offset_minutes"])])
+        return True
+
+    async def list(self, user_id: uuid.UUID, type: str, source: str | None, start: dt.datetime | None,
+                   end: dt.datetime | None, limit: int, after: tuple[dt.datetime, str, str] | None) -> list[Sample]:
+        """Oldest first, by (start_time, type, source); `after` is the last key of the previous page."""
+        clauses, args = ["user_id = $1"], [user_id]
+
+        def arg(value) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        if type:
+            clauses.append(f"type = {arg(type)}")
+        if source is not None:
+            clauses.append(f"source = {arg(source)}")
+        if start is not None:
+            clauses.append(f"start_time >= {arg(start)}")
+        if end is not None:
+            clauses.append(f"start_time < {arg(end)}")
+        if after is not None:
+            clauses.append(f"(start_time, type, source) > ({arg(after[0])}, {arg(after[1])}, {arg(after[2])})")
+        query = f"{SELECT_SAMPLE} WHERE {' AND '.join(clauses)} ORDER BY start_time, type, source LIMIT {arg(limit)}"
+        async with self._connection() as raw:
+            rows = await raw.fetch(query, *args)
+        return [_sample(r, self._unit_of) for r in rows]
+
+    async def latest(self, user_id: uuid.UUID, types: list[str]) -> list[Sample]:
+        """The newest sample of each type, one index probe per type."""
+        async with self._connection() as raw:
+            rows = await raw.fetch(
+                f"SELECT s.* FROM unnest($2::text[]) AS t(type) CROSS JOIN LATERAL ("
+                f"{SELECT_SAMPLE} WHERE user_id = $1 AND type = t.type ORDER BY start_time DESC LIMIT 1) s "
+                "ORDER BY s.type", user_id, types)
+        return [_sample(r, self._unit_of) for r in rows]
+
+    async def hour_rows(self, user_id: uuid.UUID, type: str, start: dt.datetime, end: dt.datetime,
+                        source: str = "") -> list[HourRow]:
+        """Hourly rollup rows whose hour starts (in UTC) in [start, end)."""
+        lo, hi = _naive_utc(start - LOCAL_SLACK), _naive_utc(end + LOCAL_SLACK)
+        return await self._rollup_rows(
+            "SELECT local_hour AS t, utc_offset_minutes, source, count, sum, min, max FROM tracking.sample_hours "
+            "WHERE user_id = $1 AND type = $2 AND local_hour >= $3 AND local_hour < $4 "
+            "AND local_hour - make_interval(mins => utc_offset_minutes) >= $5 "
+            "AND local_hour - make_interval(mins => utc_offset_minutes) < $6",
+            user_id, type, lo, hi, start, end, source)
+
+    async def day_rows(self, user_id: uuid.UUID, type: str, start: dt.datetime, end: dt.datetime,
+                       source: str = "") -> list[HourRow]:
+        """Daily rollup rows (as rows at local midnight) whose day starts (in UTC) in [start, end)."""
+        lo, hi = (start - LOCAL_SLACK).date(), (end + LOCAL_SLACK).date()
+        return await self._rollup_rows(
+            "SELECT local_date::timestamp AS t, utc_offset_minutes, source, count, sum, min, max "
+            "FROM tracking.sample_days WHERE user_id = $1 AND type = $2 AND local_date >= $3 AND local_date <= $4 "
+            "AND local_date - make_interval(mins => utc_offset_minutes) >= $5 "
+            "AND local_date - make_interval(mins => utc_offset_minutes) < $6",
+            user_id, type, lo, hi, start, end, source)
+
+    async def _rollup_rows(self, query: str, user_id: uuid.UUID, type: str, lo, hi, start: dt.datetime,
+                           end: dt.datetime, source: str) -> list[HourRow]:
+        # lo/hi bound the local-time index range (the window widened by the largest offsets); the
+        # exact test is on each row's own UTC start.
+        args = [user_id, type, lo, hi, _naive_utc(start), _naive_utc(end)]
+        if source:
+            query += " AND source = $7"
+            args.append(source)
+        async with self._connection() as raw:
+            rows = await raw.fetch(query, *args)
+        return [HourRow(r["t"], r["utc_offset_minutes"], r["source"], r["count"], r["sum"], r["min"], r["max"])
+                for r in rows]
+
+    async def samples(self, user_id: uuid.UUID, type: str, start: dt.datetime, end: dt.datetime,
+                      limit: int) -> list[Sample]:
+        async with self._connection() as raw:
+            rows = await raw.fetch(
+                f"{SELECT_SAMPLE} WHERE user_id = $1 AND type = $2 AND start_time >= $3 AND start_time < $4 "
+                "ORDER BY start_time LIMIT $5", user_id, type, start, end, limit)
+        return [_sample(r, self._unit_of) for r in rows]

@@ -1,0 +1,127 @@
+"""Samples' RPCs: TrackingService's sample methods, and the internal WriteSamples stream."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+from google.protobuf import empty_pb2
+from healthmesh.tracking.v1 import tracking_internal_service_pb2, tracking_internal_service_pb2_grpc
+from healthmesh.tracking.v1 import tracking_service_pb2
+
+from services.common import pagination
+from services.common.convert import from_timestamp
+from services.common.errors import InvalidArgument, PermissionDenied, Unavailable
+from services.common.interceptor import current_principal
+from services.common.principal import parse_name
+from services.tracking.samples import convert
+from services.tracking.samples.catalog import CATALOG
+from services.tracking.samples.domain import Interval
+from services.tracking.samples.service import SampleService, WriteResult
+
+
+def _user(parent: str, field: str = "parent") -> uuid.UUID:
+    return uuid.UUID(parse_name(parent, "users/{user}", current_principal.get(), field)["user"])
+
+
+def _sample_name(name: str) -> tuple[uuid.UUID, uuid.UUID]:
+    ids = parse_name(name, "users/{user}/samples/{sample}", current_principal.get())
+    return uuid.UUID(ids["user"]), uuid.UUID(ids["sample"])
+
+
+def _time(request, field: str) -> dt.datetime | None:
+    return from_timestamp(getattr(request, field)) if request.HasField(field) else None
+
+
+class SampleRpcs:
+    """Mixin for TrackingServicer; `self.samples` is the SampleService."""
+
+    samples: SampleService
+
+    async def ListSampleTypes(self, request, context):
+        return tracking_service_pb2.ListSampleTypesResponse(
+            sample_types=[convert.sample_type(t) for t in self.samples.catalog()])
+
+    async def GetSample(self, request, context):
+        user_id, sample_id = _sample_name(request.name)
+        return convert.sample(await self.samples.get(user_id, sample_id))
+
+    async def DeleteSample(self, request, context):
+        user_id, sample_id = _sample_name(request.name)
+        await self.samples.delete(user_id, sample_id)
+        return empty_pb2.Empty()
+
+    async def CreateSample(self, request, context):
+        user_id = _user(request.parent)
+        return convert.sample(await self.samples.create(user_id, convert.sample_input(request.sample)))
+
+    async def BatchCreateSamples(self, request, context):
+        user_id = _user(request.parent)
+        if not request.samples:
+            raise InvalidArgument.field("samples", "must hold 1 to 10,000 samples")
+        result = await self.samples.write(user_id, [convert.sample_input(s) for s in request.samples],
+                                          want_samples=True)
+        return tracking_service_pb2.BatchCreateSamplesResponse(
+            samples=[convert.sample(s) for s in result.samples], errors=[convert.sample_error(e) for e in result.errors],
+            accepted=result.accepted, duplicate=result.duplicate, updated=result.updated, rejected=result.rejected)
+
+    async def ListSamples(self, request, context):
+        user_id = _user(request.parent)
+        start, end = _time(request, "start_time"), _time(request, "end_time")
+        source = request.source or None  # empty: every source
+        query = {"user": str(user_id), "type": request.type, "source": source, "start": start, "end": end}
+        size = pagination.page_size(request.page_size)
+        cursor = pagination.decode_token(request.page_token, query)
+        after = (dt.datetime.fromisoformat(cursor[0]), cursor[1], cursor[2]) if cursor else None
+        found = await self.samples.list(user_id, request.type, source, start, end, size, after)
+        token = ""
+        if len(found) == size:
+            last = found[-1]
+            token = pagination.encode_token([last.start_time.isoformat(), last.type, last.source], query)
+        return tracking_service_pb2.ListSamplesResponse(samples=[convert.sample(s) for s in found],
+                                                        next_page_token=token)
+
+    async def GetLatestSamples(self, request, context):
+        user_id = _user(request.parent)
+        found = await self.samples.latest(user_id, list(request.types))
+        return tracking_service_pb2.GetLatestSamplesResponse(samples=[convert.sample(s) for s in found])
+
+    async def AggregateSamples(self, request, context):
+        user_id = _user(request.parent)
+        buckets = await self.samples.aggregate(user_id, request.type, Interval(request.interval),
+                                               _time(request, "start_time"), _time(request, "end_time"),
+                                               request.source)
+        spec = CATALOG[request.type]
+        return tracking_service_pb2.AggregateSamplesResponse(
+            type=spec.key, unit=spec.unit, aggregation=spec.aggregation, buckets=[convert.bucket(b) for b in buckets])
+
+
+def ack(sequence: int, result: WriteResult) -> tracking_internal_service_pb2.WriteSamplesResponse:
+    return tracking_internal_service_pb2.WriteSamplesResponse(
+        sequence=sequence, accepted=result.accepted, duplicate=result.duplicate, updated=result.updated,
+        rejected=result.rejected, errors=[convert.sample_error(e) for e in result.errors])
+
+
+class TrackingInternalServicer(tracking_internal_service_pb2_grpc.TrackingInternalServiceServicer):
+    def __init__(self, samples: SampleService, shutdown: asyncio.Event) -> None:
+        self._samples = samples
+        self._shutdown = shutdown
+
+    async def WriteSamples(self, request_iterator, context):
+        """One ack per batch, after its commit; the next batch is read only then (flow control)."""
+        principal = current_principal.get()
+        previous = None
+        async for batch in request_iterator:
+            if self._shutdown.is_set():
+                raise Unavailable("tracking is shutting down; resend the batches not acknowledged")
+            if not principal.user_id:
+                raise PermissionDenied("WriteSamples needs the end user's principal (x-healthmesh-user)")
+            user_id = uuid.UUID(parse_name(batch.user, "users/{user}", principal, "user")["user"])
+            if previous is not None and batch.sequence <= previous:
+                raise InvalidArgument.field("sequence", f"must increase: {batch.sequence} after {previous}")
+            previous = batch.sequence
+            result = await self._samples.write(user_id, [convert.sample_input(s) for s in batch.samples],
+                                               batch.ingest_id, batch.default_source)
+            yield ack(batch.sequence, result)
+

@@ -1,0 +1,172 @@
+"""Samples' use cases: check, convert, store by natural key, read, aggregate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from services.common.errors import InvalidArgument, NotFound
+from services.tracking.ports import Profiles
+from services.tracking.samples.catalog import CATALOG, SUM, SampleType
+from services.tracking.samples.domain import (
+    MAX_BATCH, Bucket, Checked, Interval, ItemError, MealContext, Sample, SampleInput, check_sample,
+    merge_buckets, new_sample_id, start_of_sample_id,
+)
+from services.tracking.samples.repository import SqlSampleRepository
+
+# The longest window an aggregate may span, per interval, so a response stays a sensible size.
+MAX_WINDOW = {Interval.HOUR: dt.timedelta(days=93), Interval.DAY: dt.timedelta(days=3660),
+              Interval.WEEK: dt.timedelta(days=36600), Interval.MONTH: dt.timedelta(days=36600)}
+
+
+@dataclass
+class WriteResult:
+    """What happened to each item of a batch; accepted + duplicate + updated + rejected = items."""
+
+    accepted: int = 0
+    duplicate: int = 0
+    updated: int = 0
+    errors: list[ItemError] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)  # stored samples of the items kept, in order
+
+    @property
+    def rejected(self) -> int:
+        return len(self.errors)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class SampleService:
+    def __init__(self, repo: SqlSampleRepository, profiles: Profiles, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self._repo = repo
+        self._profiles = profiles
+        self._now = clock
+
+    @staticmethod
+    def catalog() -> list[SampleType]:
+        return sorted(CATALOG.values(), key=lambda t: t.key)
+
+    # Writes.
+
+    async def write(self, user_id: uuid.UUID, items: list[SampleInput], ingest_id: str = "",
+                    default_source: str = "", want_samples: bool = False) -> WriteResult:
+        if len(items) > MAX_BATCH:
+            raise InvalidArgument.field("samples", f"at most {MAX_BATCH} samples per batch, got {len(items)}")
+        now = self._now()
+        default_offset = await self._default_offset(user_id, items)
+        result = WriteResult()
+        checked: list[tuple[int, Checked]] = []
+        for index, item in enumerate(items):
+            outcome = check_sample(index, item, now, default_offset, default_source)
+            if isinstance(outcome, ItemError):
+                result.errors.append(outcome)
+            else:
+                checked.append((index, outcome))
+        # The same natural key twice in one batch: the later item wins, the earlier one counts as
+        # a duplicate (same values) or an update (new values) of it.
+        last: dict[tuple, tuple[int, Checked]] = {}
+        superseded: list[tuple[Checked, Checked]] = []
+        for index, c in checked:
+            if c.key in last:
+                superseded.append((last[c.key][1], c))
+            last[c.key] = (index, c)
+        unique = sorted(last.values(), key=lambda pair: pair[0])
+        stored = await self._repo.write(user_id, [c for _, c in unique],
+                                        [new_sample_id(c.start_time) for _, c in unique], ingest_id, now)
+        by_key: dict[tuple, Sample] = {}
+        for (_, c), (outcome, sample_id, created, updated) in zip(unique, stored):
+            setattr(result, outcome, getattr(result, outcome) + 1)
+            by_key[c.key] = _stored(sample_id, user_id, c, created, updated)
+        for earlier, later in superseded:
+            if earlier.same_values(later):
+                result.duplicate += 1
+            else:
+                result.updated += 1
+        if want_samples:
+            result.samples = [by_key[c.key] for _, c in checked]
+        return result
+
+    async def create(self, user_id: uuid.UUID, item: SampleInput) -> Sample:
+        result = await self.write(user_id, [item], want_samples=True)
+        if result.errors:
+            e = result.errors[0]
+            raise InvalidArgument.field(f"sample.{e.field}" if e.field else "sample", e.message, e.reason)
+        return result.samples[0]
+
+    async def _default_offset(self, user_id: uuid.UUID, items: list[SampleInput]) -> Callable[[dt.datetime], int]:
+        """The user's profile time zone decides the offset of samples that carry none."""
+        if all(i.utc_offset_minutes is not None for i in items):
+            return lambda _: 0
+        profile = await self._profiles.profile(user_id)
+        try:
+            zone = ZoneInfo(profile.time_zone) if profile.time_zone else dt.UTC
+        except ZoneInfoNotFoundError:
+            zone = dt.UTC
+        return lambda t: int(t.astimezone(zone).utcoffset().total_seconds() // 60)
+
+    # Reads.
+
+    async def get(self, user_id: uuid.UUID, sample_id: uuid.UUID) -> Sample:
+        start = start_of_sample_id(sample_id)
+        sample = await self._repo.get(user_id, sample_id, start) if start else None
+        if sample is None:
+            raise NotFound(f"users/{user_id}/samples/{sample_id} does not exist")
+        return sample
+
+    async def delete(self, user_id: uuid.UUID, sample_id: uuid.UUID) -> None:
+        start = start_of_sample_id(sample_id)
+        if start is None or not await self._repo.delete(user_id, sample_id, start):
+            raise NotFound(f"users/{user_id}/samples/{sample_id} does not exist")
+
+    async def list(self, user_id: uuid.UUID, type: str, source: str | None, start: dt.datetime | None,
+                   end: dt.datetime | None, limit: int, after) -> list[Sample]:
+        if type and type not in CATALOG:
+            raise InvalidArgument.field("type", f"{type!r} is not a sample type")
+        if start and end and end <= start:
+            raise InvalidArgument.field("end_time", "must be after start_time")
+        return await self._repo.list(user_id, type, source, start, end, limit, after)
+
+    async def latest(self, user_id: uuid.UUID, types: list[str]) -> list[Sample]:
+        unknown = [t for t in types if t not in CATALOG]
+        if unknown:
+            raise InvalidArgument.field("types", f"not sample types: {', '.join(unknown)}")
+        return await self._repo.latest(user_id, sorted(set(types)) or sorted(CATALOG))
+
+    async def aggregate(self, user_id: uuid.UUID, type: str, interval: Interval, start: dt.datetime | None,
+                        end: dt.datetime | None, source: str = "") -> list[Bucket]:
+        spec = CATALOG.get(type)
+        if spec is None:
+            raise InvalidArgument.field("type", f"{type!r} is not a sample type" if type else "is required")
+        if interval == Interval.UNSPECIFIED:
+            raise InvalidArgument.field("interval", "is required: HOUR, DAY, WEEK or MONTH")
+        if start is None or end is None:
+            raise InvalidArgument.field("start_time" if start is None else "end_time", "is required")
+        if end <= start:
+            raise InvalidArgument.field("end_time", "must be after start_time")
+        if end - start > MAX_WINDOW[interval]:
+            raise InvalidArgument.field("end_time", f"a {interval.name} aggregate spans at most "
+                                        f"{MAX_WINDOW[interval].days} days")
+        summing = spec.aggregation == SUM
+        # Summing types merge sources per hour, so they always start from hourly rows; level types
+        # read daily rows for week and month buckets.
+        if summing or interval in (Interval.HOUR, Interval.DAY):
+            rows = await self._repo.hour_rows(user_id, type, start, end, source)
+        else:
+            rows = await self._repo.day_rows(user_id, type, start, end, source)
+        return merge_buckets(rows, interval, summing)
+
+    async def samples(self, user_id: uuid.UUID, type: str, start: dt.datetime, end: dt.datetime,
+                      limit: int = 100_000) -> list[Sample]:
+        return await self._repo.samples(user_id, type, start, end, limit)
+
+
+def _stored(sample_id: uuid.UUID, user_id: uuid.UUID, c: Checked, created: dt.datetime,
+            updated: dt.datetime) -> Sample:
+    return Sample(sample_id, user_id, c.type, c.start_time, c.end_time, c.utc_offset_minutes, c.value, c.min, c.max,
+                  c.value2, c.unit, c.original_value, c.original_unit, c.source, MealContext(c.meal_context),
+                  created, updated)

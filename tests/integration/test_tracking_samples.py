@@ -1,0 +1,283 @@
+"""Samples over real gRPC and a real PostgreSQL: checks, units, natural keys, rollups, streams."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import grpc
+import pytest
+from google.protobuf import field_mask_pb2, timestamp_pb2
+from healthmesh.auth.v1 import auth_service_pb2, auth_service_pb2_grpc, user_pb2
+from healthmesh.tracking.v1 import (
+    sample_pb2, sample_type_pb2, tracking_internal_service_pb2, tracking_internal_service_pb2_grpc, tracking_service_pb2,
+    tracking_service_pb2_grpc,
+)
+
+from tests.integration.conftest import SERVICE_TOKEN
+from tests.integration.test_auth_service import bearer, register_and_login
+from tests.integration.tracking_harness import start_tracking, stop_tracking
+
+T0 = dt.datetime(2026, 3, 1, 7, 0, tzinfo=dt.UTC)
+
+
+def ts(t: dt.datetime) -> timestamp_pb2.Timestamp:
+    out = timestamp_pb2.Timestamp()
+    out.FromDatetime(t)
+    return out
+
+
+def sample(type: str, start: dt.datetime, value: float, unit: str, source: str = "Apple Watch", offset=60,
+           **extra) -> sample_pb2.Sample:
+    s = sample_pb2.Sample(type=type, start_time=ts(start), value=value, unit=unit, source=source, **extra)
+    if offset is not None:
+        s.utc_offset_minutes = offset
+    return s
+
+
+@pytest.fixture
+async def tracking(migrated_dsn, auth_harness):
+    built, server, channel = await start_tracking(migrated_dsn, auth_harness.port)
+    auth = auth_service_pb2_grpc.AuthServiceStub(auth_harness.channel)
+    _, session = await register_and_login(auth)
+    yield tracking_service_pb2_grpc.TrackingServiceStub(channel), bearer(session.access_token), session, channel, auth
+    await stop_tracking(built, server, channel)
+
+
+async def test_catalog_lists_the_design_types(tracking):
+    stub, md, *_ = tracking
+    types = {t.type: t for t in (await stub.ListSampleTypes(tracking_service_pb2.ListSampleTypesRequest(),
+                                                             metadata=md)).sample_types}
+    for key in ("heart_rate", "hrv", "step_count", "blood_pressure", "blood_glucose", "spo2", "weight", "water",
+                "mindful_minutes", "vo2_max", "wrist_temperature"):
+        assert key in types
+    assert types["heart_rate"].unit == "/min" and types["heart_rate"].loinc == "8867-4"
+    assert types["step_count"].aggregation == sample_type_pb2.SUM
+    assert types["heart_rate"].aggregation == sample_type_pb2.SAMPLE
+    assert "lb" in types["weight"].input_units and types["blood_pressure"].value2_meaning == "diastolic"
+
+
+async def test_create_converts_units_and_keeps_the_original(tracking):
+    stub, md, *_ = tracking
+    weight = await stub.CreateSample(tracking_service_pb2.CreateSampleRequest(
+        parent="users/me", sample=sample("weight", T0, 154.0, "lb")), metadata=md)
+    assert weight.unit == "kg" and weight.value == pytest.approx(69.853, abs=1e-3)
+    assert weight.original_value == 154.0 and weight.original_unit == "lb" and weight.utc_offset_minutes == 60
+    glucose = await stub.CreateSample(tracking_service_pb2.CreateSampleRequest(parent="users/me", sample=sample(
+        "blood_glucose", T0, 5.5, "mmol<180.1558800000541>/L", meal_context=sample_pb2.AFTER_MEAL)), metadata=md)
+    assert glucose.unit == "mg/dL" and glucose.value == pytest.approx(99.09, abs=0.01)
+    assert glucose.meal_context == sample_pb2.AFTER_MEAL
+    spo2 = await stub.CreateSample(tracking_service_pb2.CreateSampleRequest(
+        parent="users/me", sample=sample("spo2", T0, 0.97, "%")), metadata=md)
+    assert spo2.value == pytest.approx(97.0)
+    got = await stub.GetSample(tracking_service_pb2.GetSampleRequest(name=weight.name), metadata=md)
+    assert got == weight
+
+
+async def test_bad_single_sample_is_invalid_argument_with_a_field(tracking):
+    stub, md, *_ = tracking
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.CreateSample(tracking_service_pb2.CreateSampleRequest(
+            parent="users/me", sample=sample("heart_rate", T0, 900, "count/min")), metadata=md)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "sample.value" in err.value.details()
+
+
+async def test_batch_keeps_good_items_and_reports_each_bad_one(tracking):
+    stub, md, *_ = tracking
+    items = [
+        sample("heart_rate", T0, 64, "count/min", min=60, max=71),
+        sample("nope", T0, 1, "x"),
+        sample("weight", T0, 70, "furlongs"),
+        sample("heart_rate", T0 + dt.timedelta(minutes=1), 9999, "count/min"),
+        sample("step_count", T0, 10, "count", end_time=ts(T0 - dt.timedelta(minutes=1))),
+        sample("step_count", dt.datetime(1899, 12, 31, tzinfo=dt.UTC), 10, "count"),
+        sample("blood_pressure", T0, 120, "mmHg"),
+        sample("blood_pressure", T0, 120, "mmHg", value2=80),
+    ]
+    reply = await stub.BatchCreateSamples(tracking_service_pb2.BatchCreateSamplesRequest(
+        parent="users/me", samples=items), metadata=md)
+    assert [(e.index, e.reason) for e in reply.errors] == [
+        (1, "UNKNOWN_TYPE"), (2, "UNKNOWN_UNIT"), (3, "VALUE_OUT_OF_RANGE"), (4, "END_BEFORE_START"),
+        (5, "TIME_OUT_OF_RANGE"), (6, "MISSING_FIELD")]
+    assert (reply.accepted, reply.duplicate, reply.updated, reply.rejected) == (2, 0, 0, 6)
+    assert [s.type for s in reply.samples] == ["heart_rate", "blood_pressure"]
+    assert reply.samples[0].min == 60 and reply.samples[0].max == 71 and reply.samples[1].value2 == 80
+
+
+async def test_natural_key_makes_writes_idempotent_and_reports_updates(tracking):
+    stub, md, *_ = tracking
+    items = [sample("step_count", T0 + dt.timedelta(minutes=i), 100, "count") for i in range(5)]
+    request = tracking_service_pb2.BatchCreateSamplesRequest(parent="users/me", samples=items)
+    first = await stub.BatchCreateSamples(request, metadata=md)
+    again = await stub.BatchCreateSamples(request, metadata=md)
+    assert (first.accepted, again.accepted, again.duplicate) == (5, 0, 5)
+    assert [s.name for s in first.samples] == [s.name for s in again.samples]
+    request.samples[4].value = 150  # the app resends the current hour as it grows
+    grown = await stub.BatchCreateSamples(request, metadata=md)
+    assert (grown.duplicate, grown.updated) == (4, 1)
+    same_key_twice = await stub.BatchCreateSamples(tracking_service_pb2.BatchCreateSamplesRequest(
+        parent="users/me", samples=[sample("step_count", T0 + dt.timedelta(hours=5), 1, "count"),
+                                    sample("step_count", T0 + dt.timedelta(hours=5), 2, "count")]), metadata=md)
+    assert (same_key_twice.accepted, same_key_twice.updated) == (1, 1)
+    assert [s.value for s in same_key_twice.samples] == [2, 2]
+
+
+async def test_daily_steps_merge_sources_per_hour_on_local_days(tracking):
+    stub, md, *_ = tracking
+    # 23:30 UTC at +01:00 is 00:30 on the next local day.
+    late = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC)
+    await stub.BatchCreateSamples(tracking_service_pb2.BatchCreateSamplesRequest(parent="users/me", samples=[
+        sample("step_count", T0, 1000, "count", source="Ada's Apple Watch"),
+        sample("step_count", T0 + dt.timedelta(minutes=10), 1200, "count", source="Ada's iPhone"),  # same hour
+        sample("step_count", T0 + dt.timedelta(hours=2), 300, "count", source="Ada's iPhone"),  # phone only
+        sample("step_count", late, 50, "count", source="Ada's iPhone"),
+    ]), metadata=md)
+    reply = await stub.AggregateSamples(tracking_service_pb2.AggregateSamplesRequest(
+        parent="users/me", type="step_count", interval=tracking_service_pb2.DAY,
+        start_time=ts(T0 - dt.timedelta(days=1)), end_time=ts(T0 + dt.timedelta(days=2))), metadata=md)
+    days = [(b.local_date, b.sum, list(b.sources)) for b in reply.buckets]
+    assert days == [("2026-03-01", 1300, ["Ada's Apple Watch", "Ada's iPhone"]), ("2026-03-02", 50, ["Ada's iPhone"])]
+    assert reply.buckets[0].start_time.ToDatetime() == dt.datetime(2026, 2, 28, 23, 0)  # local midnight at +01:00
+    watch_only = await stub.AggregateSamples(tracking_service_pb2.AggregateSamplesRequest(
+        parent="users/me", type="step_count", interval=tracking_service_pb2.DAY, source="Ada's iPhone",
+        start_time=ts(T0 - dt.timedelta(days=1)), end_time=ts(T0 + dt.timedelta(days=2))), metadata=md)
+    assert [b.sum for b in watch_only.buckets] == [1500, 50]
+
+
+async def test_heart_rate_aggregate_keeps_min_and_max_and_follows_deletes(tracking):
+    stub, md, *_ = tracking
+    reply = await stub.BatchCreateSamples(tracking_service_pb2.BatchCreateSamplesRequest(parent="users/me", samples=[
+        sample("heart_rate", T0, 60, "count/min", min=50, max=70),
+        sample("heart_rate", T0 + dt.timedelta(minutes=1), 80, "count/min", min=75, max=120),
+    ]), metadata=md)
+    request = tracking_service_pb2.AggregateSamplesRequest(
+        parent="users/me", type="heart_rate", interval=tracking_service_pb2.HOUR,
+        start_time=ts(T0), end_time=ts(T0 + dt.timedelta(hours=1)))
+    hour = (await stub.AggregateSamples(request, metadata=md)).buckets[0]
+    assert (hour.count, hour.avg, hour.min, hour.max) == (2, 70, 50, 120)
+    await stub.DeleteSample(tracking_service_pb2.DeleteSampleRequest(name=reply.samples[1].name), metadata=md)
+    hour = (await stub.AggregateSamples(request, metadata=md)).buckets[0]
+    assert (hour.count, hour.avg, hour.min, hour.max) == (1, 60, 50, 70)
+    await stub.DeleteSample(tracking_service_pb2.DeleteSampleRequest(name=reply.samples[0].name), metadata=md)
+    assert not (await stub.AggregateSamples(request, metadata=md)).buckets
+    week = await stub.AggregateSamples(tracking_service_pb2.AggregateSamplesRequest(
+        parent="users/me", type="heart_rate", interval=tracking_service_pb2.WEEK,
+        start_time=ts(T0 - dt.timedelta(days=7)), end_time=ts(T0 + dt.timedelta(days=7))), metadata=md)
+    assert not week.buckets  # the daily rollups followed the deletes too
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.GetSample(tracking_service_pb2.GetSampleRequest(name=reply.samples[0].name), metadata=md)
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_list_pages_and_filters(tracking):
+    stub, md, *_ = tracking
+    await stub.BatchCreateSamples(tracking_service_pb2.BatchCreateSamplesRequest(parent="users/me", samples=[
+        sample("heart_rate", T0 + dt.timedelta(minutes=i), 60 + i, "count/min") for i in range(5)
+    ] + [sample("weight", T0, 70, "kg", source="Scale")]), metadata=md)
+    request = tracking_service_pb2.ListSamplesRequest(parent="users/me", type="heart_rate", page_size=2)
+    seen, token = [], ""
+    while True:
+        request.page_token = token
+        page = await stub.ListSamples(request, metadata=md)
+        seen += [s.value for s in page.samples]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == [60, 61, 62, 63, 64]
+    by_source = await stub.ListSamples(tracking_service_pb2.ListSamplesRequest(parent="users/me", source="Scale"),
+                                       metadata=md)
+    assert [s.type for s in by_source.samples] == ["weight"]
+    first = await stub.ListSamples(request.__class__(parent="users/me", type="heart_rate", page_size=2), metadata=md)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.ListSamples(tracking_service_pb2.ListSamplesRequest(
+            parent="users/me", type="weight", page_token=first.next_page_token), metadata=md)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    latest = await stub.GetLatestSamples(tracking_service_pb2.GetLatestSamplesRequest(parent="users/me"), metadata=md)
+    assert [(s.type, s.value) for s in latest.samples] == [("heart_rate", 64), ("weight", 70)]
+
+
+async def test_samples_across_years_land_in_partitions_made_on_demand(tracking):
+    stub, md, *_ = tracking
+    times = [dt.datetime(2019, 12, 31, 23, 59, tzinfo=dt.UTC), dt.datetime(1950, 6, 1, tzinfo=dt.UTC), T0]
+    reply = await stub.BatchCreateSamples(tracking_service_pb2.BatchCreateSamplesRequest(
+        parent="users/me", samples=[sample("weight", t, 70, "kg") for t in times]), metadata=md)
+    assert reply.accepted == 3
+    for s in reply.samples:
+        got = await stub.GetSample(tracking_service_pb2.GetSampleRequest(name=s.name), metadata=md)
+        assert got.start_time == s.start_time
+
+
+async def test_offset_defaults_to_the_profile_time_zone(tracking):
+    stub, md, _, _, auth = tracking
+    await auth.UpdateUser(auth_service_pb2.UpdateUserRequest(
+        user=user_pb2.User(name="users/me", time_zone="America/Los_Angeles"),
+        update_mask=field_mask_pb2.FieldMask(paths=["time_zone"])), metadata=md)
+    created = await stub.CreateSample(tracking_service_pb2.CreateSampleRequest(
+        parent="users/me", sample=sample("weight", T0, 70, "kg", offset=None)), metadata=md)
+    assert created.utc_offset_minutes == -480  # PST on 1 March
+
+
+async def test_another_users_samples_are_forbidden(tracking, auth_harness):
+    stub, md, session, *_ = tracking
+    _, other = await register_and_login(auth_service_pb2_grpc.AuthServiceStub(auth_harness.channel))
+    theirs = f"{other.user.name}"
+    calls = [
+        (stub.ListSamples, tracking_service_pb2.ListSamplesRequest(parent=theirs)),
+        (stub.CreateSample, tracking_service_pb2.CreateSampleRequest(parent=theirs, sample=sample("weight", T0, 70, "kg"))),
+        (stub.GetSample, tracking_service_pb2.GetSampleRequest(name=f"{theirs}/samples/{uuid.uuid4()}")),
+        (stub.DeleteSample, tracking_service_pb2.DeleteSampleRequest(name=f"{theirs}/samples/{uuid.uuid4()}")),
+        (stub.AggregateSamples, tracking_service_pb2.AggregateSamplesRequest(parent=theirs, type="weight")),
+        (stub.GetLatestSamples, tracking_service_pb2.GetLatestSamplesRequest(parent=theirs)),
+    ]
+    for call, request in calls:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await call(request, metadata=md)
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED, call
+
+
+async def test_write_samples_acks_each_batch_in_order(tracking):
+    stub, md, session, channel, _ = tracking
+    internal = tracking_internal_service_pb2_grpc.TrackingInternalServiceStub(channel)
+    user = session.user.name
+    service_md = (("x-healthmesh-service-token", SERVICE_TOKEN), ("x-healthmesh-user", user.split("/")[1]))
+
+    def batch(seq: int, start: int) -> tracking_internal_service_pb2.WriteSamplesRequest:
+        return tracking_internal_service_pb2.WriteSamplesRequest(sequence=seq, user=user, default_source="Band", samples=[
+            sample("heart_rate", T0 + dt.timedelta(minutes=start + i), 70, "count/min", source="") for i in range(100)])
+
+    acks = [a async for a in internal.WriteSamples(iter([batch(1, 0), batch(2, 50), batch(3, 1000)]),
+                                                   metadata=service_md)]
+    assert [(a.sequence, a.accepted, a.duplicate) for a in acks] == [(1, 100, 0), (2, 50, 50), (3, 100, 0)]
+    listed = await stub.ListSamples(tracking_service_pb2.ListSamplesRequest(
+        parent="users/me", type="heart_rate", source="Band", page_size=1000), metadata=md)
+    assert len(listed.samples) == 250
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        [a async for a in internal.WriteSamples(iter([batch(5, 0), batch(5, 0)]), metadata=service_md)]
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    other = (("x-healthmesh-service-token", SERVICE_TOKEN), ("x-healthmesh-user", str(uuid.uuid4())))
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        [a async for a in internal.WriteSamples(iter([batch(1, 0)]), metadata=other)]
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_write_samples_is_internal_only(tracking):
+    _, md, session, channel, _ = tracking
+    internal = tracking_internal_service_pb2_grpc.TrackingInternalServiceStub(channel)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        [a async for a in internal.WriteSamples(iter([tracking_internal_service_pb2.WriteSamplesRequest(
+            sequence=1, user=session.user.name)]), metadata=md)]
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_concurrent_writers_leave_exact_rollups(tracking):
+    stub, md, *_ = tracking
+    start = dt.datetime(2026, 4, 1, 8, 0, tzinfo=dt.UTC)
+    batches = [[sample("step_count", start + dt.timedelta(seconds=10 * (j * 30 + i)), 1, "count")
+                for i in range(30)] for j in range(6)]  # six writers, the same hour
+    await asyncio.gather(*[stub.BatchCreateSamples(tracking_service_pb2.BatchCreateSamplesRequest(
+        parent="users/me", samples=b), metadata=md) for b in batches])
+    reply = await stub.AggregateSamples(tracking_service_pb2.AggregateSamplesRequest(
+        parent="users/me", type="step_count", interval=tracking_service_pb2.HOUR,
+        start_time=ts(start), end_time=ts(start + dt.timedelta(hours=2))), metadata=md)
+    assert [(b.count, b.sum) for b in reply.buckets] == [(180, 180)]
