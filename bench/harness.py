@@ -1,0 +1,53 @@
+"""What every benchmark needs: a private mesh, a registered user, and timing helpers."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import statistics
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from services.runner.mesh import Mesh, MeshOptions
+
+PASSWORD = "correct horse battery"
+
+
+@contextlib.contextmanager
+def private_mesh() -> Iterator[Mesh]:
+    with tempfile.TemporaryDirectory(prefix="healthmesh-bench-") as state:
+        mesh = Mesh(MeshOptions(state_dir=Path(state), free_ports=True))
+        try:
+            mesh.start()
+            yield mesh
+        finally:
+            mesh.stop()
+
+
+def secrets(mesh: Mesh) -> dict:
+    return json.loads((mesh.state / "secrets.json").read_text())
+
+
+def new_user(base_url: str) -> dict:
+    """Registers and logs in a fresh user; returns the login response."""
+    email = f"bench-{uuid.uuid4().hex[:10]}@example.org"
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        http.post("/v1/auth:register", json={"email": email, "password": PASSWORD, "displayName": "Bench"}
+                  ).raise_for_status()
+        reply = http.post("/v1/auth:login", json={"email": email, "password": PASSWORD})
+        reply.raise_for_status()
+        return reply.json()
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def summary(latencies_ms: list[float]) -> dict:
+    return {"p50_ms": round(percentile(latencies_ms, 50), 2), "p99_ms": round(percentile(latencies_ms, 99), 2),
+            "mean_ms": round(statistics.fmean(latencies_ms), 2), "n": len(latencies_ms)}
