@@ -1,0 +1,115 @@
+"""Sample rules: checks and unit conversion, ids that carry their start, buckets and source priority."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from services.tracking.samples.catalog import CATALOG
+from services.tracking.samples.domain import (
+    Checked, HourRow, Interval, ItemError, SampleInput, bucket_start, check_sample, merge_buckets, new_sample_id,
+    source_rank, start_of_sample_id,
+)
+
+NOW = dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)
+T = dt.datetime(2026, 3, 1, 7, tzinfo=dt.UTC)
+
+
+def item(type="heart_rate", value=64.0, unit="count/min", start=T, **kw) -> SampleInput:
+    fields = dict(type=type, start_time=start, end_time=None, utc_offset_minutes=60, value=value, min=None, max=None,
+                  value2=None, unit=unit, source="Watch")
+    fields.update(kw)
+    return SampleInput(**fields)
+
+
+def check(i: SampleInput):
+    return check_sample(0, i, NOW, lambda _: 0)
+
+
+@pytest.mark.parametrize("type, value, unit, expected", [
+    ("weight", 154, "lb", 69.8532),
+    ("distance", 1, "mi", 1609.344),
+    ("active_energy", 418.4, "kJ", 100.0),
+    ("body_temperature", 98.6, "degF", 37.0),
+    ("water", 8, "fl_oz_us", 236.5882),
+    ("blood_glucose", 5.5, "mmol<180.1558800000541>/L", 99.0857),
+    ("spo2", 0.97, "%", 97.0),
+    ("spo2", 97, "%", 97.0),
+    ("body_fat", 0.25, "%", 25.0),
+    ("height", 180, "cm", 1.8),
+])
+def test_units_convert_to_the_canonical_one_and_keep_the_original(type, value, unit, expected):
+    checked = check(item(type, value, unit))
+    assert isinstance(checked, Checked)
+    assert checked.value == pytest.approx(expected, abs=1e-3)
+    assert (checked.unit, checked.original_value, checked.original_unit) == (CATALOG[type].unit, value, unit)
+
+
+@pytest.mark.parametrize("changes, field, reason", [
+    ({"type": ""}, "type", "MISSING_FIELD"),
+    ({"type": "mood"}, "type", "UNKNOWN_TYPE"),
+    ({"unit": "furlongs"}, "unit", "UNKNOWN_UNIT"),
+    ({"unit": ""}, "unit", "MISSING_FIELD"),
+    ({"start_time": None}, "start_time", "MISSING_FIELD"),
+    ({"start_time": dt.datetime(1899, 12, 31, tzinfo=dt.UTC)}, "start_time", "TIME_OUT_OF_RANGE"),
+    ({"start_time": NOW + dt.timedelta(days=2)}, "start_time", "TIME_OUT_OF_RANGE"),
+    ({"end_time": T - dt.timedelta(seconds=1)}, "end_time", "END_BEFORE_START"),
+    ({"utc_offset_minutes": 1200}, "utc_offset_minutes", "OFFSET_OUT_OF_RANGE"),
+    ({"value": 301}, "value", "VALUE_OUT_OF_RANGE"),
+    ({"value": float("nan")}, "value", "INVALID_VALUE"),
+    ({"min": 70.0}, "value", "INVALID_VALUE"),
+    ({"value2": 80.0}, "value2", "INVALID_VALUE"),
+    ({"meal_context": 9}, "meal_context", "INVALID_VALUE"),
+])
+def test_each_problem_has_its_field_and_reason(changes, field, reason):
+    error = check(item(**changes))
+    assert isinstance(error, ItemError) and (error.field, error.reason) == (field, reason)
+
+
+def test_blood_pressure_needs_its_diastolic_value():
+    assert check(item("blood_pressure", 120, "mmHg")).reason == "MISSING_FIELD"
+    assert check(item("blood_pressure", 120, "mmHg", value2=80.0)).value2 == 80.0
+
+
+def test_missing_offset_comes_from_the_default_and_source_from_the_default_source():
+    checked = check_sample(0, item(utc_offset_minutes=None, source=""), NOW, lambda _: -480, "Band")
+    assert (checked.utc_offset_minutes, checked.source) == (-480, "Band")
+
+
+@pytest.mark.parametrize("start", [dt.datetime(1900, 1, 1, tzinfo=dt.UTC), dt.datetime(1969, 7, 20, 20, 17, tzinfo=dt.UTC),
+                                   dt.datetime(2026, 3, 1, 7, 0, 0, 123000, tzinfo=dt.UTC)])
+def test_sample_ids_carry_their_start_to_the_millisecond(start):
+    sample_id = new_sample_id(start)
+    assert sample_id.version == 8 and start_of_sample_id(sample_id) == start
+
+
+def test_wearables_outrank_phones_and_known_sources_outrank_unknown():
+    ranked = sorted(["", "Ada's iPhone", "Oura Ring", "Apple Watch", "Some App"], key=source_rank)
+    assert ranked == ["Apple Watch", "Oura Ring", "Ada's iPhone", "Some App", ""]
+
+
+def test_bucket_starts():
+    local = dt.datetime(2026, 3, 5, 13, 45)  # a Thursday
+    assert bucket_start(local, Interval.HOUR) == dt.datetime(2026, 3, 5, 13)
+    assert bucket_start(local, Interval.DAY) == dt.datetime(2026, 3, 5)
+    assert bucket_start(local, Interval.WEEK) == dt.datetime(2026, 3, 2)
+    assert bucket_start(local, Interval.MONTH) == dt.datetime(2026, 3, 1)
+
+
+def row(hour: int, source: str, total: float, count: int = 1, day: int = 1, low=None, high=None) -> HourRow:
+    return HourRow(dt.datetime(2026, 3, day, hour), 60, source, count, total, low or total, high or total)
+
+
+def test_summing_types_take_one_source_per_hour():
+    rows = [row(8, "iPhone", 1200), row(8, "Apple Watch", 1000), row(9, "iPhone", 300), row(8, "iPhone", 50, day=2)]
+    days = merge_buckets(rows, Interval.DAY, summing=True)
+    assert [(b.local_date.day, b.sum, b.sources) for b in days] == [
+        (1, 1300, ("Apple Watch", "iPhone")), (2, 50, ("iPhone",))]
+    assert days[0].start_time == dt.datetime(2026, 2, 28, 23, tzinfo=dt.UTC)
+
+
+def test_level_types_combine_every_source():
+    rows = [row(8, "Watch", 120, count=2, low=50, high=70), row(8, "Band", 80, count=1, low=80, high=80)]
+    (hour,) = merge_buckets(rows, Interval.HOUR, summing=False)
+    assert (hour.count, hour.avg, hour.min, hour.max) == (3, pytest.approx(200 / 3), 50, 80)
