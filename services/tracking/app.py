@@ -7,6 +7,7 @@ from healthmesh.tracking.v1 import tracking_internal_service_pb2_grpc, tracking_
 from services.common.app import Built, remote_runtime
 from services.common.config import Settings
 from services.common.db import create_engine
+from services.common.idempotency import RequestResults
 from services.common.server import ServiceSpec
 from services.tracking.profiles import AuthProfiles
 from services.tracking.samples.catalog import CATALOG
@@ -25,7 +26,7 @@ async def build(settings: Settings) -> Built:
     samples = SampleService(SqlSampleRepository(engine, lambda t: CATALOG[t].unit), profiles)
 
     def add_servicers(server) -> None:
-        tracking_service_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(samples), server)
+        tracking_service_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(samples, RequestResults(engine, "tracking")), server)
         tracking_internal_service_pb2_grpc.add_TrackingInternalServiceServicer_to_server(
             TrackingInternalServicer(samples, runtime.shutdown), server)
 

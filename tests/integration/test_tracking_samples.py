@@ -281,3 +281,17 @@ async def test_concurrent_writers_leave_exact_rollups(tracking):
         parent="users/me", type="step_count", interval=tracking_service_pb2.HOUR,
         start_time=ts(start), end_time=ts(start + dt.timedelta(hours=2))), metadata=md)
     assert [(b.count, b.sum) for b in reply.buckets] == [(180, 180)]
+
+
+async def test_a_retried_batch_with_its_request_id_gets_the_first_answer(tracking):
+    stub, md, *_ = tracking
+    request = tracking_service_pb2.BatchCreateSamplesRequest(
+        parent="users/me", request_id=str(uuid.uuid4()),
+        samples=[sample("water", T0 + dt.timedelta(minutes=i), 250, "mL") for i in range(3)])
+    first = await stub.BatchCreateSamples(request, metadata=md)
+    retry = await stub.BatchCreateSamples(request, metadata=md)
+    assert first.accepted == 3 and retry == first
+    request.request_id = "not-a-uuid"
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.BatchCreateSamples(request, metadata=md)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT

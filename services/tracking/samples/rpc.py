@@ -8,11 +8,12 @@ import uuid
 
 from google.protobuf import empty_pb2
 from healthmesh.tracking.v1 import tracking_internal_service_pb2, tracking_internal_service_pb2_grpc
-from healthmesh.tracking.v1 import tracking_service_pb2
+from healthmesh.tracking.v1 import sample_pb2, tracking_service_pb2
 
 from services.common import pagination
 from services.common.convert import from_timestamp
 from services.common.errors import InvalidArgument, PermissionDenied, Unavailable
+from services.common.idempotency import RequestResults
 from services.common.interceptor import current_principal
 from services.common.principal import parse_name
 from services.tracking.samples import convert
@@ -38,6 +39,7 @@ class SampleRpcs:
     """Mixin for TrackingServicer; `self.samples` is the SampleService."""
 
     samples: SampleService
+    request_results: RequestResults
 
     async def ListSampleTypes(self, request, context):
         return tracking_service_pb2.ListSampleTypesResponse(
@@ -54,17 +56,28 @@ class SampleRpcs:
 
     async def CreateSample(self, request, context):
         user_id = _user(request.parent)
-        return convert.sample(await self.samples.create(user_id, convert.sample_input(request.sample)))
+
+        async def create():
+            return convert.sample(await self.samples.create(user_id, convert.sample_input(request.sample)))
+
+        return await self.request_results.once(user_id, "CreateSample", request.request_id,
+                                               sample_pb2.Sample.FromString, create)
 
     async def BatchCreateSamples(self, request, context):
         user_id = _user(request.parent)
         if not request.samples:
             raise InvalidArgument.field("samples", "must hold 1 to 10,000 samples")
-        result = await self.samples.write(user_id, [convert.sample_input(s) for s in request.samples],
-                                          want_samples=True)
-        return tracking_service_pb2.BatchCreateSamplesResponse(
-            samples=[convert.sample(s) for s in result.samples], errors=[convert.sample_error(e) for e in result.errors],
-            accepted=result.accepted, duplicate=result.duplicate, updated=result.updated, rejected=result.rejected)
+
+        async def create():
+            result = await self.samples.write(user_id, [convert.sample_input(s) for s in request.samples],
+                                              want_samples=True)
+            return tracking_service_pb2.BatchCreateSamplesResponse(
+                samples=[convert.sample(s) for s in result.samples],
+                errors=[convert.sample_error(e) for e in result.errors], accepted=result.accepted,
+                duplicate=result.duplicate, updated=result.updated, rejected=result.rejected)
+
+        return await self.request_results.once(user_id, "BatchCreateSamples", request.request_id,
+                                               tracking_service_pb2.BatchCreateSamplesResponse.FromString, create)
 
     async def ListSamples(self, request, context):
         user_id = _user(request.parent)
