@@ -9,14 +9,29 @@ from services.common.config import Settings
 from services.common.db import create_engine
 from services.common.idempotency import RequestResults
 from services.common.server import ServiceSpec
+from services.tracking.activities.repository import SqlActivityRepository
+from services.tracking.activities.service import ActivityService
+from services.tracking.goals.domain import MetricSpec
+from services.tracking.goals.repository import SqlGoalRepository
+from services.tracking.goals.service import GoalService
+from services.tracking.heart_rate.service import HeartRateService
+from services.tracking.nutrition.repository import SqlNutritionRepository
+from services.tracking.nutrition.service import NutritionService
 from services.tracking.profiles import AuthProfiles
 from services.tracking.samples.catalog import CATALOG
 from services.tracking.samples.repository import SqlSampleRepository
 from services.tracking.samples.rpc import TrackingInternalServicer
 from services.tracking.samples.service import SampleService
 from services.tracking.servicer import TrackingServicer
+from services.tracking.sleep.repository import SqlSleepRepository
+from services.tracking.sleep.service import SleepService
 
 SPEC = ServiceSpec("tracking", internal_services=("healthmesh.tracking.v1.TrackingInternalService",))
+
+
+def metric_of(sample_type: str) -> MetricSpec | None:
+    spec = CATALOG.get(sample_type)
+    return MetricSpec(spec.aggregation, spec.unit, spec.min_value, spec.max_value) if spec else None
 
 
 async def build(settings: Settings) -> Built:
@@ -24,9 +39,20 @@ async def build(settings: Settings) -> Built:
     runtime = remote_runtime(SPEC, settings)
     profiles = AuthProfiles(runtime.peers)
     samples = SampleService(SqlSampleRepository(engine, lambda t: CATALOG[t].unit), profiles)
+    sleep = SleepService(SqlSleepRepository(engine), profiles)
+    servicer = TrackingServicer(
+        samples=samples,
+        request_results=RequestResults(engine, "tracking"),
+        activities=ActivityService(SqlActivityRepository(engine), profiles),
+        sleep=sleep,
+        heart_rate=HeartRateService(samples, profiles),
+        nutrition=NutritionService(SqlNutritionRepository(engine), profiles),
+        goals=GoalService(SqlGoalRepository(engine), samples, metric_of=metric_of, profiles=profiles,
+                          sleep_by_night=sleep.asleep_by_night),
+    )
 
     def add_servicers(server) -> None:
-        tracking_service_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(samples, RequestResults(engine, "tracking")), server)
+        tracking_service_pb2_grpc.add_TrackingServiceServicer_to_server(servicer, server)
         tracking_internal_service_pb2_grpc.add_TrackingInternalServiceServicer_to_server(
             TrackingInternalServicer(samples, runtime.shutdown), server)
 

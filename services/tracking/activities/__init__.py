@@ -1,0 +1,1 @@
+"""Activities (workouts): summary figures, heart-rate series and route."""

@@ -1,0 +1,1 @@
+"""Goals: targets over recurring periods, their progress from sample aggregates, and achievements."""

@@ -1,0 +1,152 @@
+"""Sleep's storage. SQL stays here; callers get domain objects back.
+
+Stages are written set-based (one INSERT ... SELECT FROM unnest(arrays)) and replaced whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from typing import Protocol
+
+from sqlalchemy import delete, func, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.tracking.sleep.domain import SleepFields, SleepFilter, SleepSession, StagePeriod
+from services.tracking.sleep.tables import SleepSessionRow, SleepStageRow
+
+S = SleepSessionRow.__table__
+T = SleepStageRow.__table__
+
+Cursor = tuple[dt.datetime, uuid.UUID]  # (end_time, id) of the last session of a page
+
+
+class SleepRepository(Protocol):
+    async def create(self, session: SleepSession, request_id: str | None) -> SleepSession:
+        """Stores the session; with a request_id this user already used, returns that first one."""
+        ...
+
+    async def get(self, user_id: uuid.UUID, session_id: uuid.UUID) -> SleepSession | None: ...
+
+    async def list(self, user_id: uuid.UUID, where: SleepFilter, limit: int,
+                   after: Cursor | None) -> list[SleepSession]:
+        """Newest end_time first (then id), strictly after the cursor, with their stages."""
+        ...
+
+    async def update(self, session: SleepSession, replace_stages: bool) -> SleepSession | None: ...
+
+    async def delete(self, user_id: uuid.UUID, session_id: uuid.UUID) -> bool: ...
+
+    async def asleep_by_night(self, user_id: uuid.UUID, first: dt.date, last: dt.date) -> dict[dt.date, int]:
+        """Seconds asleep per local date (sessions ending that date), for dates in [first, last]."""
+        ...
+
+
+def _values(s: SleepSession) -> dict:
+    f = s.fields
+    return dict(start_time=f.start_time, end_time=f.end_time, utc_offset_minutes=f.utc_offset_minutes or 0,
+                local_date=s.local_date, time_in_bed_seconds=s.figures.time_in_bed_seconds,
+                asleep_seconds=s.figures.asleep_seconds, score=f.score, notes=f.notes, source=f.source,
+                update_time=s.update_time)
+
+
+def _session(row, stages: list[StagePeriod]) -> SleepSession:
+    fields = SleepFields(row.start_time, row.end_time, row.utc_offset_minutes, tuple(stages), row.score,
+                         row.notes, row.source)
+    return SleepSession(row.id, row.user_id, fields, row.create_time, row.update_time)
+
+
+_INSERT_STAGES = text(
+    "INSERT INTO tracking.sleep_stages (user_id, sleep_session_id, idx, stage, start_time, end_time)"
+    " SELECT CAST(:user_id AS uuid), CAST(:session_id AS uuid), p.*"
+    " FROM unnest(CAST(:idx AS integer[]), CAST(:stage AS smallint[]), CAST(:start AS timestamptz[]),"
+    "             CAST(:end AS timestamptz[])) AS p")
+
+
+async def _write_stages(conn: AsyncConnection, s: SleepSession) -> None:
+    stages = s.fields.stages
+    if stages:
+        await conn.execute(_INSERT_STAGES, dict(
+            user_id=s.user_id, session_id=s.id, idx=list(range(len(stages))), stage=[int(p.stage) for p in stages],
+            start=[p.start_time for p in stages], end=[p.end_time for p in stages]))
+
+
+async def _with_stages(conn: AsyncConnection, user_id: uuid.UUID, rows) -> list[SleepSession]:
+    """Sessions with their stages: one query for the stages of all of them."""
+    stages: dict[uuid.UUID, list[StagePeriod]] = defaultdict(list)
+    if rows:
+        for r in await conn.execute(
+                select(T).where(T.c.user_id == user_id, T.c.sleep_session_id.in_([r.id for r in rows]))
+                .order_by(T.c.sleep_session_id, T.c.idx)):
+            stages[r.sleep_session_id].append(StagePeriod(r.stage, r.start_time, r.end_time))
+    return [_session(r, stages[r.id]) for r in rows]
+
+
+class SqlSleepRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create(self, session: SleepSession, request_id: str | None) -> SleepSession:
+        values = _values(session) | dict(user_id=session.user_id, id=session.id, request_id=request_id,
+                                         create_time=session.create_time)
+        async with self._engine.begin() as conn:
+            # ON CONFLICT on (user_id, request_id): of two concurrent retries only one inserts.
+            row = (await conn.execute(
+                pg_insert(S).values(**values)
+                .on_conflict_do_nothing(constraint="uq_sleep_sessions_user_id_request_id")
+                .returning(S.c.id))).one_or_none()
+            if row is None:
+                first = (await conn.execute(select(S).where(
+                    S.c.user_id == session.user_id, S.c.request_id == request_id))).one()
+                return (await _with_stages(conn, session.user_id, [first]))[0]
+            await _write_stages(conn, session)
+        return session
+
+    async def get(self, user_id: uuid.UUID, session_id: uuid.UUID) -> SleepSession | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(S).where(S.c.user_id == user_id, S.c.id == session_id))).one_or_none()
+            return (await _with_stages(conn, user_id, [row]))[0] if row else None
+
+    async def list(self, user_id: uuid.UUID, where: SleepFilter, limit: int,
+                   after: Cursor | None) -> list[SleepSession]:
+        query = select(S).where(S.c.user_id == user_id)
+        if where.source:
+            query = query.where(S.c.source == where.source)
+        if where.start_time is not None:
+            query = query.where(S.c.end_time >= where.start_time)
+        if where.end_time is not None:
+            query = query.where(S.c.end_time < where.end_time)
+        if after is not None:
+            query = query.where(tuple_(S.c.end_time, S.c.id) < tuple_(*after))
+        query = query.order_by(S.c.end_time.desc(), S.c.id.desc()).limit(limit)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+            return await _with_stages(conn, user_id, rows)
+
+    async def update(self, session: SleepSession, replace_stages: bool) -> SleepSession | None:
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(
+                update(S).where(S.c.user_id == session.user_id, S.c.id == session.id)
+                .values(**_values(session)).returning(S))).one_or_none()
+            if row is None:
+                return None
+            if replace_stages:
+                await conn.execute(delete(T).where(T.c.user_id == session.user_id,
+                                                   T.c.sleep_session_id == session.id))
+                await _write_stages(conn, session)
+            return (await _with_stages(conn, session.user_id, [row]))[0]
+
+    async def delete(self, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:
+        # Stages go with it (ON DELETE CASCADE).
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(delete(S).where(S.c.user_id == user_id, S.c.id == session_id)
+                                      .returning(S.c.id))).one_or_none()
+        return row is not None
+
+    async def asleep_by_night(self, user_id: uuid.UUID, first: dt.date, last: dt.date) -> dict[dt.date, int]:
+        query = (select(S.c.local_date, func.sum(S.c.asleep_seconds))
+                 .where(S.c.user_id == user_id, S.c.local_date.between(first, last)).group_by(S.c.local_date))
+        async with self._engine.connect() as conn:
+            return {day: int(total) for day, total in await conn.execute(query)}
