@@ -12,7 +12,8 @@ from healthmesh.auth.v1 import (
 from services.auth import convert
 from services.auth.service import AuthService
 from services.common import pagination
-from services.common.interceptor import audit_subject, current_client, current_principal
+from services.common.interceptor import audit_subject, current_client
+from services.common.principal import current_principal
 from services.common.principal import parse_name
 
 

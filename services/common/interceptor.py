@@ -22,12 +22,11 @@ from services.common.audit import AuditLog, AuditRecord
 from services.common.credentials import Authenticator
 from services.common.errors import DomainError, PermissionDenied, Unauthenticated
 from services.common.ids import uuid7
-from services.common.principal import ANONYMOUS, Principal
+from services.common.principal import ANONYMOUS, current_principal
 
 log = logging.getLogger("healthmesh.access")
 errlog = logging.getLogger(__name__)
 
-current_principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal", default=ANONYMOUS)
 current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 current_client: contextvars.ContextVar[str] = contextvars.ContextVar("client", default="")
 # A handler sets this when the subject is not the caller (Login and Register name the user they

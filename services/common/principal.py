@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import uuid
 from dataclasses import dataclass
 
@@ -25,6 +26,9 @@ class Principal:
 
 
 ANONYMOUS = Principal("anonymous")
+
+# Who is calling, for the duration of one call; the interceptor sets it.
+current_principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal", default=ANONYMOUS)
 
 
 def parse_name(name: str, pattern: str, principal: Principal, field: str = "name") -> dict[str, str]:
@@ -62,3 +66,8 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def caller_parent(parent: str, field: str = "parent") -> uuid.UUID:
+    """The user of a `users/{user}` parent, which must be the caller (`users/me` or their id)."""
+    return uuid.UUID(parse_name(parent, "users/{user}", current_principal.get(), field)["user"])

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from services.common.errors import InvalidArgument, NotFound
+from services.tracking import local_time
 from services.tracking.activities import domain
 from services.tracking.activities.domain import (
     Activity, ActivityFields, ActivityFilter, HeartRatePoint, HeartRateSummary, RoutePoint, Weather,
@@ -218,6 +219,6 @@ async def test_list_get_delete(service):
 
 
 def test_offset_minutes_handles_unknown_zones():
-    assert domain.offset_minutes("", NOW) == 0
-    assert domain.offset_minutes("Not/AZone", NOW) == 0
-    assert domain.offset_minutes("America/New_York", dt.datetime(2026, 7, 1, tzinfo=dt.UTC)) == -240
+    assert local_time.offset_minutes("", NOW) == 0
+    assert local_time.offset_minutes("Not/AZone", NOW) == 0
+    assert local_time.offset_minutes("America/New_York", dt.datetime(2026, 7, 1, tzinfo=dt.UTC)) == -240

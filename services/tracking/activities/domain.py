@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.common.errors import Violations
 
@@ -187,17 +186,6 @@ def summarize_series(series: tuple[HeartRatePoint, ...]) -> HeartRateSummary:
     lows = [p.min_bpm if p.min_bpm is not None else p.bpm for p in series]
     highs = [p.max_bpm if p.max_bpm is not None else p.bpm for p in series]
     return HeartRateSummary(min(lows), round(sum(p.bpm for p in series) / len(series), 1), max(highs))
-
-
-def offset_minutes(time_zone: str, instant: dt.datetime) -> int:
-    """The UTC offset of an IANA time zone at an instant; 0 for UTC or an unknown zone."""
-    if not time_zone:
-        return 0
-    try:
-        offset = instant.astimezone(ZoneInfo(time_zone)).utcoffset()
-    except (ZoneInfoNotFoundError, ValueError):
-        return 0
-    return int(offset.total_seconds() // 60) if offset else 0
 
 
 def merge(current: ActivityFields, patch: ActivityFields, paths: list[str]) -> ActivityFields:

@@ -13,16 +13,12 @@ from healthmesh.tracking.v1 import tracking_service_pb2
 
 from services.common import pagination
 from services.common.errors import InvalidArgument, Violations
-from services.common.interceptor import current_principal
-from services.common.principal import parse_name
+from services.common.principal import caller_parent, current_principal, parse_name
 from services.tracking.activities import convert
 from services.tracking.activities.service import ActivityService
 
 NAME = "users/{user}/activities/{activity}"
 
-
-def _parent(parent: str) -> uuid.UUID:
-    return uuid.UUID(parse_name(parent, "users/{user}", current_principal.get(), "parent")["user"])
 
 
 def _name(name: str, field: str = "name") -> tuple[uuid.UUID, uuid.UUID]:
@@ -41,7 +37,7 @@ class ActivityRpcs:
         return convert.activity(await self.activities.get(user_id, activity_id, full))
 
     async def ListActivities(self, request, context):
-        user_id = _parent(request.parent)
+        user_id = caller_parent(request.parent)
         v = Violations()
         where = convert.list_filter(request, v)
         full = convert.view(request.view, False, v)
@@ -66,7 +62,7 @@ class ActivityRpcs:
             activities=[convert.activity(a) for a in items], next_page_token=token)
 
     async def CreateActivity(self, request, context):
-        user_id = _parent(request.parent)
+        user_id = caller_parent(request.parent)
         v = Violations()
         fields = convert.activity_fields(request.activity, v)
         v.raise_if_any()

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from services.common.errors import NotFound, Violations
 from services.common.ids import uuid7
+from services.tracking import local_time
 from services.tracking.activities import domain
 from services.tracking.activities.domain import Activity, ActivityFields, ActivityFilter
 from services.tracking.activities.repository import ActivityRepository, Cursor
@@ -91,5 +92,5 @@ class ActivityService:
         if fields.utc_offset_minutes is not None or fields.start_time is None:
             return fields
         profile = await self._profiles.profile(user_id)
-        return dataclasses.replace(fields, utc_offset_minutes=domain.offset_minutes(profile.time_zone,
+        return dataclasses.replace(fields, utc_offset_minutes=local_time.offset_minutes(profile.time_zone,
                                                                                      fields.start_time))

@@ -8,7 +8,6 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.common.errors import Violations
 
@@ -138,14 +137,6 @@ class Progress:
 
 
 # Periods.
-
-def today_in(time_zone: str, now: dt.datetime) -> dt.date:
-    """The user's local date now; UTC when the profile has no (or an unknown) time zone."""
-    try:
-        zone = ZoneInfo(time_zone) if time_zone else dt.UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = dt.UTC
-    return now.astimezone(zone).date()
 
 
 def period_start(day: dt.date, period: Period) -> dt.date:

@@ -12,16 +12,12 @@ from healthmesh.tracking.v1 import tracking_service_pb2
 
 from services.common import pagination
 from services.common.errors import InvalidArgument
-from services.common.interceptor import current_principal
-from services.common.principal import parse_name
+from services.common.principal import caller_parent, current_principal, parse_name
 from services.tracking.goals import convert
 from services.tracking.goals.service import GoalService
 
 GOAL = "users/{user}/goals/{goal}"
 
-
-def _parent(parent: str) -> uuid.UUID:
-    return uuid.UUID(parse_name(parent, "users/{user}", current_principal.get(), "parent")["user"])
 
 
 def _goal_name(name: str, field: str = "name") -> tuple[uuid.UUID, uuid.UUID]:
@@ -48,7 +44,7 @@ class GoalRpcs:
         return convert.goal(await self.goals.get(user_id, goal_id))
 
     async def ListGoals(self, request, context):
-        user_id = _parent(request.parent)
+        user_id = caller_parent(request.parent)
         state = convert.state_filter(request.state)
         query = {"parent": str(user_id), "state": int(state), "metric": request.metric, "kind": "goals"}
         size = pagination.page_size(request.page_size)
@@ -59,7 +55,7 @@ class GoalRpcs:
         return tracking_service_pb2.ListGoalsResponse(goals=[convert.goal(g) for g in goals], next_page_token=token)
 
     async def CreateGoal(self, request, context):
-        user_id = _parent(request.parent)
+        user_id = caller_parent(request.parent)
         return convert.goal(await self.goals.create(user_id, convert.goal_fields(request.goal), request.request_id))
 
     async def UpdateGoal(self, request, context):

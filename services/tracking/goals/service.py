@@ -11,6 +11,7 @@ from services.common.errors import (
     FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted, Violations,
 )
 from services.common.ids import uuid7
+from services.tracking import local_time
 from services.tracking.goals import domain
 from services.tracking.goals.domain import (
     Achievement, AchievementKind, Comparison, Goal, GoalFields, MetricSpec, Period, PeriodResult, Progress, State,
@@ -53,7 +54,7 @@ class GoalService:
         return domain.SLEEP_SPEC if metric == domain.SLEEP_DURATION else self._metric_of(metric)
 
     async def _today(self, user_id: uuid.UUID) -> dt.date:
-        return domain.today_in((await self._profiles.profile(user_id)).time_zone, self._now())
+        return local_time.today_in((await self._profiles.profile(user_id)).time_zone, self._now())
 
     # CRUD.
 

@@ -13,8 +13,7 @@ from healthmesh.tracking.v1 import tracking_service_pb2
 
 from services.common.convert import from_timestamp, timestamp
 from services.common.errors import Violations
-from services.common.interceptor import current_principal
-from services.common.principal import parse_name
+from services.common.principal import current_principal, parse_name
 from services.tracking.heart_rate.domain import ZoneReport
 from services.tracking.heart_rate.service import HeartRateService
 

@@ -7,9 +7,9 @@ import enum
 import math
 import uuid
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.common.errors import Violations
+from services.tracking.local_time import local_date
 
 
 class MealType(enum.IntEnum):
@@ -135,26 +135,6 @@ class DietarySample:
     value: float
     unit: str
     source: str
-
-
-def local_date(instant: dt.datetime, offset_minutes: int) -> dt.date:
-    return (instant.astimezone(dt.UTC) + dt.timedelta(minutes=offset_minutes)).date()
-
-
-def zone_offset_minutes(time_zone: str, instant: dt.datetime) -> int:
-    """The offset of an IANA zone at an instant; UTC when the zone is empty or unknown."""
-    if not time_zone:
-        return 0
-    try:
-        zone = ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return 0
-    offset = instant.astimezone(zone).utcoffset() or dt.timedelta(0)
-    return int(offset.total_seconds() // 60)
-
-
-def today_in(time_zone: str, now: dt.datetime) -> dt.date:
-    return local_date(now, zone_offset_minutes(time_zone, now))
 
 
 def validate_fields(f: EntryFields, now: dt.datetime, v: Violations, prefix: str = "nutrition_entry",

@@ -13,16 +13,12 @@ from healthmesh.tracking.v1 import tracking_service_pb2
 
 from services.common import pagination
 from services.common.errors import InvalidArgument
-from services.common.interceptor import current_principal
-from services.common.principal import parse_name
+from services.common.principal import caller_parent, current_principal, parse_name
 from services.tracking.nutrition import convert
 from services.tracking.nutrition.service import NutritionService
 
 ENTRY = "users/{user}/nutritionEntries/{nutrition_entry}"
 
-
-def _parent(parent: str) -> uuid.UUID:
-    return uuid.UUID(parse_name(parent, "users/{user}", current_principal.get(), "parent")["user"])
 
 
 def _entry_name(name: str, field: str = "name") -> tuple[uuid.UUID, uuid.UUID]:
@@ -49,7 +45,7 @@ class NutritionRpcs:
         return convert.entry(await self.nutrition.get(user_id, entry_id))
 
     async def ListNutritionEntries(self, request, context):
-        user_id = _parent(request.parent)
+        user_id = caller_parent(request.parent)
         where = convert.entry_filter(request)
         query = {"parent": str(user_id), "start": where.start_time, "end": where.end_time,
                  "meal": int(where.meal_type), "kind": "nutritionEntries"}
@@ -65,7 +61,7 @@ class NutritionRpcs:
             nutrition_entries=[convert.entry(e) for e in entries], next_page_token=token)
 
     async def CreateNutritionEntry(self, request, context):
-        user_id = _parent(request.parent)
+        user_id = caller_parent(request.parent)
         fields = convert.entry_fields(request.nutrition_entry)
         return convert.entry(await self.nutrition.create(user_id, fields, request.request_id))
 
@@ -81,6 +77,6 @@ class NutritionRpcs:
         return empty_pb2.Empty()
 
     async def SummarizeNutrition(self, request, context):
-        user_id = _parent(request.parent)
+        user_id = caller_parent(request.parent)
         days = await self.nutrition.summarize(user_id, request.start_date, request.end_date)
         return tracking_service_pb2.SummarizeNutritionResponse(days=[convert.daily(d) for d in days])

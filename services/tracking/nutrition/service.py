@@ -10,6 +10,7 @@ from typing import Protocol
 
 from services.common.errors import InvalidArgument, NotFound, Violations
 from services.common.ids import uuid7
+from services.tracking import local_time
 from services.tracking.nutrition import domain
 from services.tracking.nutrition.domain import (
     AMOUNTS, DailyNutrition, DietarySample, EntryFields, EntryFilter, NutritionEntry,
@@ -143,7 +144,7 @@ class NutritionService:
         """Every local date of the range, oldest first, zeros where there is nothing."""
         now = self._now()
         profile = await self._profiles.profile(user_id)
-        start, end = domain.summary_range(start_date, end_date, domain.today_in(profile.time_zone, now))
+        start, end = domain.summary_range(start_date, end_date, local_time.today_in(profile.time_zone, now))
         days = {start + dt.timedelta(days=i): DailyNutrition(start + dt.timedelta(days=i))
                 for i in range((end - start).days + 1)}
         for total in await self._repo.daily(user_id, start, end):
@@ -168,7 +169,7 @@ class NutritionService:
 
     async def _zone_offset(self, user_id: uuid.UUID, instant: dt.datetime) -> int:
         profile = await self._profiles.profile(user_id)
-        return domain.zone_offset_minutes(profile.time_zone, instant)
+        return local_time.offset_minutes(profile.time_zone, instant)
 
     async def _mirror(self, user_id: uuid.UUID, keys: list[tuple[dt.datetime, str]]) -> None:
         """Rewrites the dietary samples at each (consume_time, source) from the entries there now."""

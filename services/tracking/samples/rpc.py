@@ -14,16 +14,12 @@ from services.common import pagination
 from services.common.convert import from_timestamp
 from services.common.errors import InvalidArgument, PermissionDenied, Unavailable
 from services.common.idempotency import RequestResults
-from services.common.interceptor import current_principal
-from services.common.principal import parse_name
+from services.common.principal import caller_parent, current_principal, parse_name
 from services.tracking.samples import convert
 from services.tracking.samples.catalog import CATALOG
 from services.tracking.samples.domain import Interval
 from services.tracking.samples.service import SampleService, WriteResult
 
-
-def _user(parent: str, field: str = "parent") -> uuid.UUID:
-    return uuid.UUID(parse_name(parent, "users/{user}", current_principal.get(), field)["user"])
 
 
 def _sample_name(name: str) -> tuple[uuid.UUID, uuid.UUID]:
@@ -55,7 +51,7 @@ class SampleRpcs:
         return empty_pb2.Empty()
 
     async def CreateSample(self, request, context):
-        user_id = _user(request.parent)
+        user_id = caller_parent(request.parent)
 
         async def create():
             return convert.sample(await self.samples.create(user_id, convert.sample_input(request.sample)))
@@ -64,7 +60,7 @@ class SampleRpcs:
                                                sample_pb2.Sample.FromString, create)
 
     async def BatchCreateSamples(self, request, context):
-        user_id = _user(request.parent)
+        user_id = caller_parent(request.parent)
         if not request.samples:
             raise InvalidArgument.field("samples", "must hold 1 to 10,000 samples")
 
@@ -80,7 +76,7 @@ class SampleRpcs:
                                                tracking_service_pb2.BatchCreateSamplesResponse.FromString, create)
 
     async def ListSamples(self, request, context):
-        user_id = _user(request.parent)
+        user_id = caller_parent(request.parent)
         start, end = _time(request, "start_time"), _time(request, "end_time")
         source = request.source or None  # empty: every source
         query = {"user": str(user_id), "type": request.type, "source": source, "start": start, "end": end}
@@ -96,12 +92,12 @@ class SampleRpcs:
                                                         next_page_token=token)
 
     async def GetLatestSamples(self, request, context):
-        user_id = _user(request.parent)
+        user_id = caller_parent(request.parent)
         found = await self.samples.latest(user_id, list(request.types))
         return tracking_service_pb2.GetLatestSamplesResponse(samples=[convert.sample(s) for s in found])
 
     async def AggregateSamples(self, request, context):
-        user_id = _user(request.parent)
+        user_id = caller_parent(request.parent)
         buckets = await self.samples.aggregate(user_id, request.type, Interval(request.interval),
                                                _time(request, "start_time"), _time(request, "end_time"),
                                                request.source)

@@ -6,9 +6,9 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.common.errors import InvalidArgument, NotFound
+from services.tracking import local_time
 from services.tracking.ports import Profiles
 from services.tracking.samples.catalog import CATALOG, SUM, SampleType
 from services.tracking.samples.domain import (
@@ -102,12 +102,8 @@ class SampleService:
         """The user's profile time zone decides the offset of samples that carry none."""
         if all(i.utc_offset_minutes is not None for i in items):
             return lambda _: 0
-        profile = await self._profiles.profile(user_id)
-        try:
-            zone = ZoneInfo(profile.time_zone) if profile.time_zone else dt.UTC
-        except ZoneInfoNotFoundError:
-            zone = dt.UTC
-        return lambda t: int(t.astimezone(zone).utcoffset().total_seconds() // 60)
+        time_zone = (await self._profiles.profile(user_id)).time_zone
+        return lambda t: local_time.offset_minutes(time_zone, t)
 
     # Reads.
 

@@ -10,7 +10,6 @@ import functools
 import math
 import uuid
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.common.errors import Violations
 
@@ -175,17 +174,6 @@ class SleepFilter:
     start_time: dt.datetime | None = None  # sessions ending at or after
     end_time: dt.datetime | None = None  # sessions ending before
     source: str = ""
-
-
-def offset_minutes(time_zone: str, instant: dt.datetime) -> int:
-    """The UTC offset of an IANA time zone at an instant; 0 for UTC or an unknown zone."""
-    if not time_zone:
-        return 0
-    try:
-        offset = instant.astimezone(ZoneInfo(time_zone)).utcoffset()
-    except (ZoneInfoNotFoundError, ValueError):
-        return 0
-    return int(offset.total_seconds() // 60) if offset else 0
 
 
 def check_paths(paths: list[str], v: Violations) -> None:

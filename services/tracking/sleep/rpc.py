@@ -13,16 +13,12 @@ from healthmesh.tracking.v1 import tracking_service_pb2
 
 from services.common import pagination
 from services.common.errors import InvalidArgument, Violations
-from services.common.interceptor import current_principal
-from services.common.principal import parse_name
+from services.common.principal import caller_parent, current_principal, parse_name
 from services.tracking.sleep import convert
 from services.tracking.sleep.service import SleepService
 
 NAME = "users/{user}/sleepSessions/{sleep_session}"
 
-
-def _parent(parent: str) -> uuid.UUID:
-    return uuid.UUID(parse_name(parent, "users/{user}", current_principal.get(), "parent")["user"])
 
 
 def _name(name: str, field: str = "name") -> tuple[uuid.UUID, uuid.UUID]:
@@ -37,7 +33,7 @@ class SleepRpcs:
         return convert.sleep_session(await self.sleep.get(*_name(request.name)))
 
     async def ListSleepSessions(self, request, context):
-        user_id = _parent(request.parent)
+        user_id = caller_parent(request.parent)
         v = Violations()
         where = convert.list_filter(request, v)
         v.raise_if_any()
@@ -60,7 +56,7 @@ class SleepRpcs:
             sleep_sessions=[convert.sleep_session(s) for s in items], next_page_token=token)
 
     async def CreateSleepSession(self, request, context):
-        user_id = _parent(request.parent)
+        user_id = caller_parent(request.parent)
         v = Violations()
         fields = convert.sleep_fields(request.sleep_session, v)
         v.raise_if_any()
@@ -79,7 +75,7 @@ class SleepRpcs:
         return empty_pb2.Empty()
 
     async def AnalyzeSleep(self, request, context):
-        user_id = _parent(request.parent)
+        user_id = caller_parent(request.parent)
         v = Violations()
         start, end = convert.analysis_window(request, v)
         v.raise_if_any()

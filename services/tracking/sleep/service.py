@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from services.common.errors import NotFound, Violations
 from services.common.ids import uuid7
+from services.tracking import local_time
 from services.tracking.ports import Profiles
 from services.tracking.sleep import domain
 from services.tracking.sleep.domain import Analysis, SleepFields, SleepFilter, SleepSession
@@ -94,5 +95,5 @@ class SleepService:
         if fields.utc_offset_minutes is not None or fields.end_time is None:
             return fields
         profile = await self._profiles.profile(user_id)
-        return dataclasses.replace(fields, utc_offset_minutes=domain.offset_minutes(profile.time_zone,
+        return dataclasses.replace(fields, utc_offset_minutes=local_time.offset_minutes(profile.time_zone,
                                                                                      fields.end_time))
