@@ -29,7 +29,10 @@ WITH input AS (
              original_value, original_unit, meal_context)
 ),
 old AS (
-    SELECT s.* FROM tracking.samples s JOIN input i USING (type, start_time, source) WHERE s.user_id = $1
+    -- Bounded by the batch's types and time span, so the lookup reads the batch's neighbourhood
+    -- (and only its partitions), never the user's whole history.
+    SELECT s.* FROM tracking.samples s JOIN input i USING (type, start_time, source)
+    WHERE s.user_id = $1 AND s.type = ANY($17::text[]) AND s.start_time >= $18 AND s.start_time <= $19
 ),
 up AS (
     INSERT INTO tracking.samples AS s (user_id, type, start_time, source, id, end_time, utc_offset_minutes, value,
@@ -187,7 +190,8 @@ class SqlSampleRepository:
                 ids, [i.end_time for i in items], [i.utc_offset_minutes for i in items], [i.value for i in items],
                 [i.min for i in items], [i.max for i in items], [i.value2 for i in items],
                 [i.original_value for i in items], [i.original_unit for i in items],
-                [int(i.meal_context) for i in items], ingest_id, now)
+                [int(i.meal_context) for i in items], ingest_id, now, sorted({i.type for i in items}),
+                min(i.start_time for i in items), max(i.start_time for i in items))
             by_key = {(r["type"], r["start_time"], r["source"]): r for r in rows}
             changed = [i for i in items if by_key[i.key]["outcome"] != "duplicate"]
             keys = [(i.type, i.source, i.start_time, i.utc_offset_minutes) for i in changed]
