@@ -139,6 +139,7 @@ def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
                 "services": services,
                 "convert_grpc_status": True,
                 "case_insensitive_enum_parsing": True,
+                "query_param_unescape_plus": True,  # `?source=Apple+Watch` means "Apple Watch"
                 "max_request_body_size": MAX_REQUEST_BODY_BYTES,
                 "max_response_body_size": MAX_REQUEST_BODY_BYTES,
                 "request_validation_options": {"reject_unknown_method": True,

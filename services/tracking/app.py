@@ -11,6 +11,7 @@ from services.common.idempotency import RequestResults
 from services.common.server import ServiceSpec
 from services.tracking.activities.repository import SqlActivityRepository
 from services.tracking.activities.service import ActivityService
+from services.tracking.dietary import DietaryMirror
 from services.tracking.goals.domain import MetricSpec
 from services.tracking.goals.repository import SqlGoalRepository
 from services.tracking.goals.service import GoalService
@@ -46,7 +47,8 @@ async def build(settings: Settings) -> Built:
         activities=ActivityService(SqlActivityRepository(engine), profiles),
         sleep=sleep,
         heart_rate=HeartRateService(samples, profiles),
-        nutrition=NutritionService(SqlNutritionRepository(engine), profiles),
+        nutrition=NutritionService(SqlNutritionRepository(engine), profiles, samples=samples,
+                                   dietary=DietaryMirror(samples)),
         goals=GoalService(SqlGoalRepository(engine), samples, metric_of=metric_of, profiles=profiles,
                           sleep_by_night=sleep.asleep_by_night),
     )

@@ -15,7 +15,7 @@ from services.tracking.ports import Profile
 
 
 class AuthProfiles:
-    def __init__(self, peers: Peers, cache_seconds: float = 60.0) -> None:
+    def __init__(self, peers: Peers, cache_seconds: float = 10.0) -> None:
         self._peers = peers
         self._cache = TtlCache(cache_seconds)
 

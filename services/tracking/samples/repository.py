@@ -236,6 +236,23 @@ class SqlSampleRepository:
                                                   row["utc_offset_minutes"])])
         return True
 
+    async def delete_keys(self, user_id: uuid.UUID, keys: list[tuple[str, dt.datetime, str]]) -> int:
+        """Deletes the samples at these natural keys (type, start_time, source); returns how many."""
+        if not keys:
+            return 0
+        types, starts, sources = (list(column) for column in zip(*keys))
+        async with self._transaction() as raw:
+            rows = await raw.fetch(
+                "DELETE FROM tracking.samples s USING unnest($2::text[], $3::timestamptz[], $4::text[]) "
+                "AS k(type, start_time, source) WHERE s.user_id = $1 AND s.type = k.type "
+                "AND s.start_time = k.start_time AND s.source = k.source "
+                "AND s.start_time >= $5 AND s.start_time <= $6 "
+                "RETURNING s.type, s.source, s.start_time, s.utc_offset_minutes",
+                user_id, types, starts, sources, min(starts), max(starts))
+            await self._recompute(raw, user_id, [(r["type"], r["source"], r["start_time"], r["utc_offset_minutes"])
+                                                 for r in rows])
+        return len(rows)
+
     async def list(self, user_id: uuid.UUID, type: str, source: str | None, start: dt.datetime | None,
                    end: dt.datetime | None, limit: int, after: tuple[dt.datetime, str, str] | None) -> list[Sample]:
         """Oldest first, by (start_time, type, source); `after` is the last key of the previous page."""

@@ -105,6 +105,9 @@ class SampleService:
         time_zone = (await self._profiles.profile(user_id)).time_zone
         return lambda t: local_time.offset_minutes(time_zone, t)
 
+    async def delete_keys(self, user_id: uuid.UUID, keys: list[tuple[str, dt.datetime, str]]) -> int:
+        return await self._repo.delete_keys(user_id, keys)
+
     # Reads.
 
     async def get(self, user_id: uuid.UUID, sample_id: uuid.UUID) -> Sample:
