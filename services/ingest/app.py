@@ -1,0 +1,30 @@
+"""Assembles Ingest: archive and ingestion storage, parsers, the path into Tracking, servicers."""
+
+from __future__ import annotations
+
+from healthmesh.ingest.v1 import ingest_service_pb2_grpc
+
+from services.common.app import Built, remote_runtime
+from services.common.config import Settings
+from services.common.db import create_engine
+from services.common.server import ServiceSpec
+from services.ingest.domain import Format
+from services.ingest.hae.parser import HaeParser
+from services.ingest.repository import SqlIngestRepository
+from services.ingest.service import IngestService
+from services.ingest.servicer import IngestServicer
+from services.ingest.tracking_sink import TrackingSink
+
+SPEC = ServiceSpec("ingest")
+
+
+async def build(settings: Settings) -> Built:
+    engine = create_engine(settings)
+    runtime = remote_runtime(SPEC, settings)
+    service = IngestService(SqlIngestRepository(engine), TrackingSink(runtime.peers),
+                            {Format.HEALTH_AUTO_EXPORT: HaeParser})
+
+    def add_servicers(server) -> None:
+        ingest_service_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(service), server)
+
+    return Built(runtime, add_servicers, [engine.dispose])

@@ -1,0 +1,99 @@
+"""Ingest: protobuf <-> domain, nothing else (its own Ingestion, and the Tracking messages its
+records become)."""
+
+from __future__ import annotations
+
+from healthmesh.ingest.v1 import ingestion_pb2
+from healthmesh.tracking.v1 import activity_pb2, sample_pb2, sleep_session_pb2
+
+from services.common.convert import from_timestamp, timestamp
+from services.ingest.domain import Ingestion, RequestHeaders
+from services.ingest.records import SampleRecord, SleepRecord, WorkoutRecord
+
+
+def ingestion(x: Ingestion) -> ingestion_pb2.Ingestion:
+    out = ingestion_pb2.Ingestion(
+        name=f"users/{x.user_id}/ingestions/{x.id}", state=int(x.state), format=int(x.format),
+        errors=[ingestion_pb2.ItemError(path=e.path, reason=e.reason, message=e.message) for e in x.tally.errors],
+        errors_truncated=x.tally.errors_truncated, payload_digest=x.payload_digest,
+        payload_size_bytes=x.payload_size_bytes, processed_bytes=x.processed_bytes, content_type=x.content_type,
+        request_headers=ingestion_pb2.RequestHeaders(**x.request_headers.__dict__), request_id=x.request_id,
+        api_key=x.api_key, parser_version=x.parser_version, reprocess_count=x.reprocess_count,
+        data_start_time=timestamp(x.tally.data_start), data_end_time=timestamp(x.tally.data_end),
+        create_time=timestamp(x.create_time), update_time=timestamp(x.update_time),
+        complete_time=timestamp(x.complete_time),
+    )
+    for metric, counts in x.tally.counts.items():
+        out.counts[metric].CopyFrom(ingestion_pb2.ItemCounts(**counts.__dict__))
+    return out
+
+
+HEADER_FIELDS = {"automation-name": "automation_name", "automation-id": "automation_id",
+                 "automation-aggregation": "automation_aggregation", "automation-period": "automation_period",
+                 "session-id": "session_id", "user-agent": "user_agent"}
+
+
+def request_headers(metadata: dict[str, str]) -> RequestHeaders:
+    return RequestHeaders(**{field: metadata.get(header, "")[:500] for header, field in HEADER_FIELDS.items()})
+
+
+def sample(r: SampleRecord) -> sample_pb2.Sample:
+    out = sample_pb2.Sample(type=r.type, start_time=timestamp(r.start_time), value=r.value, unit=r.unit,
+                            source=r.source, meal_context=r.meal_context)
+    if r.end_time is not None:
+        out.end_time.CopyFrom(timestamp(r.end_time))
+    for name in ("utc_offset_minutes", "min", "max", "value2"):
+        value = getattr(r, name)
+        if value is not None:
+            setattr(out, name, value)
+    return out
+
+
+def sample_record(metric: str, path: str, s: sample_pb2.Sample) -> SampleRecord:
+    def opt(name: str):
+        return getattr(s, name) if s.HasField(name) else None
+
+    return SampleRecord(
+        metric=metric, path=path, type=s.type,
+        start_time=from_timestamp(s.start_time) if s.HasField("start_time") else None,
+        end_time=from_timestamp(s.end_time) if s.HasField("end_time") else None,
+        utc_offset_minutes=opt("utc_offset_minutes"), value=s.value, unit=s.unit, source=s.source,
+        min=opt("min"), max=opt("max"), value2=opt("value2"), meal_context=s.meal_context)
+
+
+def activity(r: WorkoutRecord) -> activity_pb2.Activity:
+    out = activity_pb2.Activity(
+        type=r.type, display_name=r.name, start_time=timestamp(r.start_time), end_time=timestamp(r.end_time),
+        notes=r.notes, source=r.source,
+        heart_rate_series=[activity_pb2.HeartRatePoint(time=timestamp(p.time), bpm=p.bpm,
+                                                       **_present(min_bpm=p.min_bpm, max_bpm=p.max_bpm))
+                           for p in r.heart_rate_series],
+        route=[activity_pb2.RoutePoint(time=timestamp(p.time), latitude=p.latitude, longitude=p.longitude,
+                                       **_present(altitude_meters=p.altitude_m, speed_meters_per_second=p.speed_mps,
+                                                  course_degrees=p.course_deg,
+                                                  horizontal_accuracy_meters=p.horizontal_accuracy_m))
+               for p in r.route],
+        **_present(utc_offset_minutes=r.utc_offset_minutes, distance_meters=r.distance_m,
+                   active_energy_kcal=r.active_energy_kcal, steps=None if r.steps is None else round(r.steps),
+                   elevation_ascent_meters=r.elevation_ascent_m, elevation_descent_meters=r.elevation_descent_m),
+    )
+    out.heart_rate.CopyFrom(activity_pb2.HeartRateSummary(**_present(
+        min_bpm=r.heart_rate_min, avg_bpm=r.heart_rate_avg, max_bpm=r.heart_rate_max)))
+    if r.temperature_c is not None or r.humidity_percent is not None:
+        out.weather.CopyFrom(activity_pb2.Weather(**_present(temperature_celsius=r.temperature_c,
+                                                            humidity_percent=r.humidity_percent)))
+    return out
+
+
+def sleep_session(r: SleepRecord) -> sleep_session_pb2.SleepSession:
+    return sleep_session_pb2.SleepSession(
+        start_time=timestamp(r.start_time), end_time=timestamp(r.end_time), source=r.source,
+        stages=[sleep_session_pb2.SleepStagePeriod(stage=sleep_session_pb2.SleepStage.Value(s.stage),
+                                                   start_time=timestamp(s.start_time), end_time=timestamp(s.end_time))
+                for s in r.stages],
+        **_present(utc_offset_minutes=r.utc_offset_minutes),
+    )
+
+
+def _present(**values) -> dict:
+    return {k: v for k, v in values.items() if v is not None}

@@ -1,0 +1,128 @@
+"""Dates as Health Auto Export writes them.
+
+- `yyyy-MM-dd HH:mm:ss Z`: `2026-03-01 07:00:00 +0100` (24-hour clock);
+- the same on a phone set to a 12-hour clock: `2026-03-01 7:00:00 am -0800`, with U+202F (narrow
+  no-break space, iOS 17+) or a plain or no-break space before am/pm, in either case;
+- RFC 3339 in the newer arrays (stateOfMind, medications, ...): `2025-06-02T12:00:00+08:00`,
+  `...Z`, with or without fractional seconds.
+
+Every parse keeps the date's own UTC offset: `parse_date` returns the instant in UTC and the
+offset in minutes. A date without an offset is an error (its instant is unknown).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+UTC = dt.UTC
+_fromiso = dt.datetime.fromisoformat
+
+
+class DateError(ValueError):
+    """A value that is not a date of the forms above."""
+
+
+_GENERAL = re.compile(
+    r"""^\s*(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})
+        (?:[Tt]|[\s\u202f\u00a0]+)
+        (?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,9}))?)?
+        [\s\u202f\u00a0]*
+        (?:(?P<ampm>[AaPp])\.?[Mm]\.?)?
+        [\s\u202f\u00a0]*
+        (?P<tz>[Zz]|(?:UTC|GMT)?[+-]\d{1,2}(?::?\d{2})?)?
+        \s*$""",
+    re.VERBOSE,
+)
+
+_OFFSET_CACHE: dict[str, int] = {}
+
+
+def _offset_minutes(tz: str) -> int:
+    cached = _OFFSET_CACHE.get(tz)
+    if cached is not None:
+        return cached
+    t = tz.upper()
+    if t == "Z":
+        minutes = 0
+    else:
+        t = t.removeprefix("UTC").removeprefix("GMT")
+        sign = -1 if t[0] == "-" else 1
+        digits = t[1:].replace(":", "")
+        if len(digits) <= 2:
+            hh, mm = int(digits), 0
+        elif len(digits) == 3:
+            hh, mm = int(digits[0]), int(digits[1:])
+        else:
+            hh, mm = int(digits[:-2]), int(digits[-2:])
+        if hh > 23 or mm > 59:
+            raise DateError(f"UTC offset {tz!r} is out of range")
+        minutes = sign * (hh * 60 + mm)
+    if len(_OFFSET_CACHE) < 1024:
+        _OFFSET_CACHE[tz] = minutes
+    return minutes
+
+
+# "+0100" -> (timedelta(minutes=60), 60), for every offset in use on Earth (quarter hours).
+_FAST_OFFSETS: dict[str, tuple[dt.timedelta, int]] = {
+    f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}{abs(m) % 60:02d}": (dt.timedelta(minutes=m), m)
+    for m in range(-16 * 60, 16 * 60 + 1, 15)
+}
+
+
+def parse_date(value: object) -> tuple[dt.datetime, int]:
+    """(the instant in UTC, the date's own UTC offset in minutes); DateError when not a date."""
+    if type(value) is not str:
+        raise DateError(f"expected a date string, got {_kind(value)}")
+    # Fast path, by far the most common form: "2026-03-01 07:00:00 +0100".
+    if len(value) == 25 and value[19] == " ":
+        off = _FAST_OFFSETS.get(value[20:])
+        if off is not None and value[10] == " ":
+            try:
+                # "+00:00" makes fromisoformat return an aware datetime in dt.UTC itself
+                return _fromiso(value[:19] + "+00:00") - off[0], off[1]
+            except ValueError:
+                pass
+    m = _GENERAL.match(value)
+    if m is None:
+        raise DateError(f"{value!r} is not a date of the form yyyy-MM-dd HH:mm:ss Z")
+    if m["tz"] is None:
+        raise DateError(f"{value!r} has no UTC offset")
+    hour = int(m["h"])
+    ampm = m["ampm"]
+    if ampm is not None:
+        if not 1 <= hour <= 12:
+            raise DateError(f"{value!r}: hour {hour} is not on a 12-hour clock")
+        hour = hour % 12 + (12 if ampm in "Pp" else 0)
+    frac = m["f"] or ""
+    micro = int((frac + "000000")[:6]) if frac else 0
+    try:
+        minutes = _offset_minutes(m["tz"])
+        local = dt.datetime(int(m["y"]), int(m["mo"]), int(m["d"]), hour, int(m["mi"]), int(m["s"] or 0), micro)
+    except ValueError as e:
+        raise DateError(f"{value!r}: {e}") from None
+    return (local - dt.timedelta(minutes=minutes)).replace(tzinfo=UTC), minutes
+
+
+def parse_day(value: object) -> dt.date:
+    """A calendar day `yyyy-MM-dd` (the "date" of an aggregated sleep night); DateError otherwise."""
+    if type(value) is not str:
+        raise DateError(f"expected a date string, got {_kind(value)}")
+    try:
+        return dt.date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise DateError(f"{value!r} is not a day of the form yyyy-MM-dd") from None
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__

@@ -1,0 +1,396 @@
+"""The mapping table: Health Auto Export metric names (with their spelling variants) to Tracking's
+sample type keys, the units each accepts, and the item handlers that turn one data item into one
+record (SampleRecord, or Skipped / Rejected). Sleep lives in sleep.py, workouts in workouts.py.
+
+Units: the app writes the unit of the phone's locale ("lb", "fl_oz_us", "kJ", "mi", "degF",
+"mmol/L", ...). Values are passed on in the unit they came in; Tracking converts them to the
+canonical unit and keeps the original. `normalize_unit` only respells a unit into one Tracking's
+catalog accepts for that type (the table below lists them, a unit test checks them against the
+catalog); a unit it cannot respell makes the metric's items Skipped with UNSUPPORTED_UNIT.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from services.ingest.records import Record, Rejected, SampleRecord, Skipped
+
+from .dates import DateError, parse_date
+
+# Reasons (UPPER_SNAKE) used in Skipped and Rejected.
+UNSUPPORTED_METRIC = "UNSUPPORTED_METRIC"
+UNSUPPORTED_UNIT = "UNSUPPORTED_UNIT"
+UNSUPPORTED_VALUE = "UNSUPPORTED_VALUE"
+INVALID_DATE = "INVALID_DATE"
+MISSING_VALUE = "MISSING_VALUE"
+INVALID_VALUE = "INVALID_VALUE"
+INVALID_ITEM = "INVALID_ITEM"
+MISSING_NAME = "MISSING_NAME"
+
+# Kinds of item.
+QTY = "qty"  # {"date", "qty"}
+HEART_RATE = "heart_rate"  # {"date", "Min", "Avg", "Max"} (or "qty")
+BLOOD_PRESSURE = "blood_pressure"  # {"date", "systolic", "diastolic"}
+BLOOD_GLUCOSE = "blood_glucose"  # {"date", "qty", "mealTime"}
+SLEEP = "sleep"  # sleep_analysis: see sleep.py
+
+
+@dataclass(frozen=True)
+class Mapping:
+    type: str  # Tracking's sample type key ("" for sleep)
+    kind: str = QTY
+    default_unit: str = ""  # used when the metric has no "units"
+    units: tuple[str, ...] = ()  # units Tracking's catalog accepts for this type
+
+
+_PER_MIN = ("/min", "count/min", "bpm", "beats/min", "1/min", "{beats}/min")
+_COUNT = ("{count}", "count", "steps", "{steps}")
+_METERS = ("m", "km", "mi", "ft", "yd", "cm", "in")
+_KCAL = ("kcal", "Cal", "cal", "kJ", "kj", "J")
+_MINUTES = ("min", "h", "hr", "s")
+_KG = ("kg", "lb", "lbs", "g", "st", "oz")
+_GRAMS = ("g", "mg", "kg", "oz")
+_MILLIGRAMS = ("mg", "g", "ug", "mcg")
+_ML = ("mL", "ml", "L", "l", "fl_oz_us", "fl oz", "fl_oz_imp", "cup_us")
+_PERCENT = ("%", "")
+_CELSIUS = ("Cel", "degC", "°C", "C", "degF", "°F", "F")
+_GLUCOSE = ("mg/dL", "mg/dl", "mmol/L", "mmol/l", "mmol<180.1558800000541>/L")
+_MMHG = ("mm[Hg]", "mmHg", "mmhg")
+
+
+def _m(type_: str, canonical: str, units: tuple[str, ...], kind: str = QTY, default: str = "") -> Mapping:
+    return Mapping(type_, kind, default or canonical, (canonical, *units))
+
+
+_TYPES: dict[str, Mapping] = {
+    "heart_rate": _m("heart_rate", "/min", _PER_MIN, HEART_RATE, "count/min"),
+    "resting_heart_rate": _m("resting_heart_rate", "/min", _PER_MIN, default="count/min"),
+    "walking_heart_rate": _m("walking_heart_rate", "/min", _PER_MIN, default="count/min"),
+    "hrv": _m("hrv", "ms", ("ms", "s")),
+    "step_count": _m("step_count", "{count}", _COUNT, default="count"),
+    "distance": _m("distance", "m", _METERS, default="km"),
+    "active_energy": _m("active_energy", "kcal", _KCAL),
+    "basal_energy": _m("basal_energy", "kcal", _KCAL),
+    "flights_climbed": _m("flights_climbed", "{count}", _COUNT, default="count"),
+    "exercise_minutes": _m("exercise_minutes", "min", _MINUTES),
+    "stand_hours": _m("stand_hours", "h", (*_MINUTES, "count"), default="count"),
+    "blood_pressure": _m("blood_pressure", "mm[Hg]", _MMHG, BLOOD_PRESSURE, "mmHg"),
+    "blood_glucose": _m("blood_glucose", "mg/dL", _GLUCOSE, BLOOD_GLUCOSE),
+    "spo2": _m("spo2", "%", _PERCENT),
+    "respiratory_rate": _m("respiratory_rate", "/min", _PER_MIN, default="count/min"),
+    "body_temperature": _m("body_temperature", "Cel", _CELSIUS, default="degC"),
+    "wrist_temperature": _m("wrist_temperature", "Cel", _CELSIUS, default="degC"),
+    "weight": _m("weight", "kg", _KG),
+    "bmi": _m("bmi", "kg/m2", ("count", "kg/m^2", "kg/m²"), default="count"),
+    "body_fat": _m("body_fat", "%", _PERCENT),
+    "lean_mass": _m("lean_mass", "kg", _KG),
+    "height": _m("height", "m", _METERS),
+    "vo2_max": _m("vo2_max", "mL/(kg.min)", ("ml/(kg*min)", "ml/(kg·min)", "mL/min·kg", "ml/kg/min",
+                                             "mL/(kg*min)", "ml/(kg.min)"), default="ml/(kg·min)"),
+    "water": _m("water", "mL", _ML),
+    "dietary_energy": _m("dietary_energy", "kcal", _KCAL),
+    "protein": _m("protein", "g", _GRAMS),
+    "carbs": _m("carbs", "g", _GRAMS),
+    "fat": _m("fat", "g", _GRAMS),
+    "fiber": _m("fiber", "g", _GRAMS),
+    "sugar": _m("sugar", "g", _GRAMS),
+    "caffeine": _m("caffeine", "mg", _MILLIGRAMS),
+    "mindful_minutes": _m("mindful_minutes", "min", _MINUTES),
+}
+
+# HAE metric name (as the app spells it, and the variants seen across app versions) -> type key.
+_NAMES: dict[str, str] = {
+    "heart_rate": "heart_rate",
+    "resting_heart_rate": "resting_heart_rate",
+    "walking_heart_rate_average": "walking_heart_rate", "walking_heart_rate": "walking_heart_rate",
+    "heart_rate_variability": "hrv", "heart_rate_variability_sdnn": "hrv", "hrv": "hrv",
+    "step_count": "step_count", "steps": "step_count",
+    "walking_running_distance": "distance", "distance_walking_running": "distance",
+    "walking_and_running_distance": "distance",
+    "active_energy": "active_energy", "active_energy_burned": "active_energy",
+    "basal_energy_burned": "basal_energy", "basal_energy": "basal_energy", "resting_energy": "basal_energy",
+    "flights_climbed": "flights_climbed",
+    "apple_exercise_time": "exercise_minutes", "exercise_time": "exercise_minutes",
+    "apple_stand_hour": "stand_hours", "stand_hours": "stand_hours", "apple_stand_hours": "stand_hours",
+    "blood_pressure": "blood_pressure",
+    "blood_glucose": "blood_glucose",
+    "blood_oxygen_saturation": "spo2", "oxygen_saturation": "spo2", "spo2": "spo2",
+    "respiratory_rate": "respiratory_rate",
+    "body_temperature": "body_temperature",
+    "apple_sleeping_wrist_temperature": "wrist_temperature", "sleeping_wrist_temperature": "wrist_temperature",
+    "wrist_temperature": "wrist_temperature",
+    "weight_body_mass": "weight", "body_mass": "weight", "weight": "weight",
+    "body_mass_index": "bmi", "bmi": "bmi",
+    "body_fat_percentage": "body_fat", "body_fat": "body_fat",
+    "lean_body_mass": "lean_mass", "lean_mass": "lean_mass",
+    "height": "height",
+    "vo2_max": "vo2_max", "vo2max": "vo2_max",
+    "dietary_water": "water", "water": "water",
+    "dietary_energy": "dietary_energy", "dietary_energy_consumed": "dietary_energy",
+    "protein": "protein", "dietary_protein": "protein",
+    "carbohydrates": "carbs", "dietary_carbohydrates": "carbs", "carbs": "carbs",
+    "total_fat": "fat", "dietary_fat_total": "fat", "fat": "fat",
+    "fiber": "fiber", "dietary_fiber": "fiber",
+    "dietary_sugar": "sugar", "sugar": "sugar",
+    "caffeine": "caffeine", "dietary_caffeine": "caffeine",
+    "mindful_minutes": "mindful_minutes", "mindful_session": "mindful_minutes",
+}
+
+SLEEP_NAMES = frozenset({"sleep_analysis", "sleep"})
+
+# Known metrics of the app with no Tracking type (yet): Skipped per item, UNSUPPORTED_METRIC, as
+# any unknown name. Listed so that a reader knows they are deliberate, not forgotten.
+KNOWN_UNMAPPED = frozenset({
+    "apple_move_time", "apple_stand_time", "blood_alcohol_content", "breathing_disturbances",
+    "cycling_distance", "cycling_speed", "cycling_power", "cycling_cadence", "cycling_functional_threshold_power",
+    "environmental_audio_exposure", "headphone_audio_exposure", "forced_expiratory_volume_1",
+    "forced_vital_capacity", "peak_expiratory_flow_rate", "handwashing", "toothbrushing",
+    "insulin_delivery", "inhaler_usage", "number_of_times_fallen", "electrodermal_activity",
+    "physical_effort", "push_count", "running_ground_contact_time", "running_power", "running_speed",
+    "running_stride_length", "running_vertical_oscillation", "sexual_activity", "six_minute_walking_test_distance",
+    "stair_speed_down", "stair_speed_up", "swimming_distance", "swimming_stroke_count", "time_in_daylight",
+    "underwater_depth", "uv_exposure", "waist_circumference", "walking_asymmetry_percentage",
+    "walking_double_support_percentage", "walking_speed", "walking_step_length", "wheelchair_distance",
+    "atrial_fibrillation_burden", "cardio_recovery", "water_temperature", "distance_downhill_snow_sports",
+    "mindfulness", "blood_oxygen", "dietary_cholesterol", "saturated_fat", "monounsaturated_fat",
+    "polyunsaturated_fat", "sodium", "potassium", "calcium", "iron", "magnesium", "zinc", "vitamin_a",
+    "vitamin_b6", "vitamin_b12", "vitamin_c", "vitamin_d", "vitamin_e", "vitamin_k", "folate", "biotin",
+    "niacin", "riboflavin", "thiamin", "pantothenic_acid", "phosphorus", "selenium", "copper", "manganese",
+    "chromium", "molybdenum", "chloride", "iodine",
+})
+
+# Unit spellings the app (or a locale) uses that the catalog does not list verbatim.
+_UNIT_ALIASES: dict[str, str] = {
+    "ºC": "degC", "ºF": "degF", "℃": "degC", "℉": "degF", "degc": "degC", "degf": "degF",
+    "cel": "Cel", "fahrenheit": "degF", "celsius": "degC",
+    "lb_av": "lb", "pound": "lb", "pounds": "lb", "stone": "st", "kilograms": "kg",
+    "ml": "mL", "millilitre": "mL", "milliliter": "mL", "litre": "L", "liter": "L", "cup": "cup_us",
+    "fl_oz": "fl_oz_us", "fl oz us": "fl_oz_us", "fl_oz_uk": "fl_oz_imp", "fl oz imp": "fl_oz_imp",
+    "kilocalories": "kcal", "kilojoules": "kJ", "kcal/hr": "", "cal": "Cal",
+    "miles": "mi", "kilometers": "km", "kilometres": "km", "meters": "m", "metres": "m", "feet": "ft",
+    "yards": "yd", "inches": "in",
+    "count/s": "", "beats per minute": "bpm", "breaths/min": "/min",
+    "µg": "mcg", "μg": "mcg",
+    "mmol/mol": "",
+    "hours": "h", "minutes": "min", "seconds": "s", "sec": "s",
+    "ml/(kg·min)": "ml/(kg·min)", "ml/kg·min": "mL/min·kg", "ml/kg/min": "ml/kg/min",
+}
+
+
+def mapping_for(name: str) -> Mapping | None:
+    """The mapping of a metric name (any spelling variant), or None when it has none."""
+    key = _NAMES.get(name)
+    if key is None:
+        key = _NAMES.get(name.strip().lower().replace(" ", "_").replace("-", "_"))
+    return _TYPES.get(key) if key else None
+
+
+def normalize_unit(mapping: Mapping, unit: str | None) -> str | None:
+    """The input unit spelled as the catalog accepts it for this type, or None when it cannot be."""
+    if unit is None or unit == "":
+        return mapping.default_unit
+    if type(unit) is not str:
+        return None
+    u = unit.strip()
+    if u in mapping.units:
+        return u
+    alias = _UNIT_ALIASES.get(u) or _UNIT_ALIASES.get(u.lower())
+    if alias and alias in mapping.units:
+        return alias
+    for accepted in mapping.units:  # a case-only difference
+        if accepted.lower() == u.lower():
+            return accepted
+    return None
+
+
+def number(item: dict, key: str) -> float | None:
+    """item[key] as a float; None when absent or null; ValueError when not a finite number."""
+    v = item.get(key)
+    t = type(v)
+    if t is float:
+        if v - v != 0.0:  # nan or inf
+            raise ValueError(f"{key} is not a finite number")
+        return v
+    if t is int:
+        return float(v)
+    if v is None:
+        return None
+    return _coerce(v, key)
+
+
+def _coerce(v: object, key: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        raise ValueError(f"{key} is not a number")
+    try:
+        f = float(v.replace(",", ".").strip() if isinstance(v, str) else v)
+    except ValueError:
+        raise ValueError(f"{key} {v!r} is not a number") from None
+    if math.isnan(f) or math.isinf(f):
+        raise ValueError(f"{key} is not a finite number")
+    return f
+
+
+def source_of(item: dict) -> str:
+    s = item.get("source")
+    if type(s) is str:
+        return s
+    return "" if s is None else str(s)
+
+
+Handler = Callable[[dict, str], Record]
+
+MEAL_CONTEXTS = {  # tracking.v1.MealContext
+    "": 0, "unspecified": 0, "general": 1, "fasting": 2, "before meal": 3, "before_meal": 3,
+    "beforemeal": 3, "preprandial": 3, "after meal": 4, "after_meal": 4, "aftermeal": 4, "postprandial": 4,
+}
+
+
+def item_handler(name: str, units: object) -> Handler:
+    """The function that maps one data item (a dict) of metric `name` at `path` to one record.
+
+    One handler per metric, built once its name and units are known, then called per item."""
+    if name in SLEEP_NAMES:
+        from .sleep import sleep_item_handler
+
+        return sleep_item_handler(name)
+    mapping = mapping_for(name)
+    if mapping is None:
+        return lambda item, path: Skipped(name, path, UNSUPPORTED_METRIC)
+    unit = normalize_unit(mapping, units if isinstance(units, str) or units is None else None)
+    if unit is None:
+        return lambda item, path: Skipped(name, path, UNSUPPORTED_UNIT)
+    type_ = mapping.type
+    kind = mapping.kind
+
+    def date_of(item: dict, path: str) -> tuple | Rejected:
+        d = item.get("date")
+        field = ".date"
+        if d is None and "startDate" in item:
+            d, field = item["startDate"], ".startDate"
+        try:
+            start, offset = parse_date(d)
+        except DateError as e:
+            return Rejected(name, path + field, INVALID_DATE, str(e))
+        end = None
+        e_ = item.get("endDate")
+        if e_ is not None:
+            try:
+                end, _ = parse_date(e_)
+            except DateError as e:
+                return Rejected(name, path + ".endDate", INVALID_DATE, str(e))
+        return start, end, offset
+
+    def item_unit(item: dict) -> str | None:
+        u = item.get("units")
+        return unit if u is None or u == units else normalize_unit(mapping, u)
+
+    if kind == HEART_RATE:
+        def handle(item: dict, path: str) -> Record:
+            if type(item) is not dict:
+                return Rejected(name, path, INVALID_ITEM, "a data item must be an object")
+            g = item.get
+            d = g("date")
+            if type(d) is str and "endDate" not in item:
+                try:
+                    start, offset = parse_date(d)
+                except DateError as e:
+                    return Rejected(name, path + ".date", INVALID_DATE, str(e))
+                end = None
+            else:
+                when = date_of(item, path)
+                if type(when) is not tuple:
+                    return when
+                start, end, offset = when
+            avg, lo, hi = g("Avg"), g("Min"), g("Max")
+            # floats from the JSON parser are always finite: only other types need checking
+            if type(avg) is not float or type(lo) is not float or type(hi) is not float:
+                try:
+                    avg = number(item, "Avg")
+                    if avg is None:
+                        avg = number(item, "qty")
+                    lo = number(item, "Min")
+                    hi = number(item, "Max")
+                except ValueError as e:
+                    return Rejected(name, path, INVALID_VALUE, str(e))
+                if avg is None:
+                    return Rejected(name, path + ".Avg", MISSING_VALUE, "neither Avg nor qty is given")
+            u = unit if "units" not in item else item_unit(item)
+            if u is None:
+                return Skipped(name, path, UNSUPPORTED_UNIT)
+            src = g("source", "")
+            if type(src) is not str:
+                src = source_of(item)
+            return SampleRecord(name, path, type_, start, end, offset, avg, u, src, lo, hi)
+    elif kind == BLOOD_PRESSURE:
+        def handle(item: dict, path: str) -> Record:
+            if type(item) is not dict:
+                return Rejected(name, path, INVALID_ITEM, "a data item must be an object")
+            when = date_of(item, path)
+            if type(when) is not tuple:
+                return when
+            try:
+                sys_ = number(item, "systolic")
+                dia = number(item, "diastolic")
+            except ValueError as e:
+                return Rejected(name, path, INVALID_VALUE, str(e))
+            if sys_ is None:
+                return Rejected(name, path + ".systolic", MISSING_VALUE, "systolic is missing")
+            if dia is None:
+                return Rejected(name, path + ".diastolic", MISSING_VALUE, "diastolic is missing")
+            u = item_unit(item)
+            if u is None:
+                return Skipped(name, path, UNSUPPORTED_UNIT)
+            return SampleRecord(name, path, type_, when[0], when[1], when[2], sys_, u, source_of(item),
+                                value2=dia)
+    else:
+        glucose = kind == BLOOD_GLUCOSE
+
+        def handle(item: dict, path: str) -> Record:
+            if type(item) is not dict:
+                return Rejected(name, path, INVALID_ITEM, "a data item must be an object")
+            g = item.get
+            d = g("date")
+            if type(d) is str and "endDate" not in item:
+                try:
+                    start, offset = parse_date(d)
+                except DateError as e:
+                    return Rejected(name, path + ".date", INVALID_DATE, str(e))
+                end = None
+            else:
+                when = date_of(item, path)
+                if type(when) is not tuple:
+                    return when
+                start, end, offset = when
+            v = g("qty")
+            if type(v) is not float:
+                try:
+                    v = number(item, "qty")
+                except ValueError as e:
+                    return Rejected(name, path + ".qty", INVALID_VALUE, str(e))
+                if v is None:
+                    return Rejected(name, path + ".qty", MISSING_VALUE, "qty is missing")
+            u = unit if "units" not in item else item_unit(item)
+            if u is None:
+                return Skipped(name, path, UNSUPPORTED_UNIT)
+            src = g("source", "")
+            if type(src) is not str:
+                src = source_of(item)
+            meal = 0
+            if glucose:
+                mt = item.get("mealTime")
+                if mt is not None:
+                    meal = MEAL_CONTEXTS.get(str(mt).strip().lower(), 0)
+            return SampleRecord(name, path, type_, start, end, offset, v, u, src, meal_context=meal)
+
+    return handle
+
+
+def mapping_table() -> dict[str, str]:
+    """HAE metric name -> Tracking type key (for documentation and tests); sleep -> "sleep"."""
+    return {**dict(_NAMES), **{n: "sleep" for n in SLEEP_NAMES}}
+
+
+def all_mappings() -> dict[str, Mapping]:
+    return dict(_TYPES)

@@ -1,0 +1,136 @@
+"""Routes parsed records to Tracking and counts what became of every input item.
+
+Samples are batched per input metric (so each ack counts for one metric), workouts go one by
+one, and sleep segments of one source that follow each other are joined into nights first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterable
+from dataclasses import dataclass, field
+
+from services.ingest.domain import Tally
+from services.ingest.records import (
+    ProfileRecord, Record, Rejected, SampleRecord, Skipped, SleepRecord, SleepStage, WorkoutRecord,
+)
+from services.ingest.tracking_sink import SampleStream, TrackingSink
+
+BATCH = 500
+NIGHT_GAP = dt.timedelta(hours=3)  # segments further apart than this belong to different nights
+
+
+@dataclass
+class _Night:
+    records: list[SleepRecord] = field(default_factory=list)
+
+    @property
+    def end(self) -> dt.datetime:
+        return max(r.end_time for r in self.records)
+
+    def joined(self) -> SleepRecord:
+        first = min(self.records, key=lambda r: r.start_time)
+        stages = sorted((s for r in self.records for s in r.stages), key=lambda s: (s.start_time, s.stage))
+        # In-bed periods overlap the stages measured inside them; keep them only when nothing else says more.
+        detailed = [s for s in stages if s.stage != "IN_BED"]
+        return SleepRecord(
+            metric=first.metric, path=first.path, start_time=first.start_time, end_time=self.end,
+            utc_offset_minutes=first.utc_offset_minutes, source=first.source,
+            stages=tuple(_merge_touching(detailed or stages)),
+            asleep_seconds=first.asleep_seconds if len(self.records) == 1 else None,
+            in_bed_seconds=first.in_bed_seconds if len(self.records) == 1 else None)
+
+
+def _merge_touching(stages: list[SleepStage]) -> list[SleepStage]:
+    """Drops stages that overlap the one before (sources repeat themselves), keeping the timeline valid."""
+    kept: list[SleepStage] = []
+    for stage in stages:
+        if kept and stage.start_time < kept[-1].end_time:
+            continue
+        kept.append(stage)
+    return kept
+
+
+class Pipeline:
+    def __init__(self, sink: TrackingSink, user_id: uuid.UUID, ingest_name: str, tally: Tally) -> None:
+        self._sink = sink
+        self._user = user_id
+        self._ingest = ingest_name
+        self.tally = tally
+        self._stream: SampleStream | None = None
+        self._pending: dict[str, list[SampleRecord]] = {}
+        self._nights: dict[str, _Night] = {}
+        self.profile: ProfileRecord | None = None
+
+    async def run(self, records: AsyncIterable[Record]) -> None:
+        try:
+            async for record in records:
+                await self.take(record)
+            await self.finish()
+        finally:
+            if self._stream is not None:
+                await self._stream.close()
+
+    async def take(self, record: Record) -> None:
+        match record:
+            case Skipped():
+                self.tally.add(record.metric, "skipped")
+            case Rejected():
+                self.tally.reject(record.metric, record.path, record.reason, record.message)
+            case SampleRecord():
+                if record.start_time is not None:
+                    self.tally.saw_time(record.start_time)
+                batch = self._pending.setdefault(record.metric, [])
+                batch.append(record)
+                if len(batch) >= BATCH:
+                    await self._flush(record.metric)
+            case WorkoutRecord():
+                self.tally.saw_time(record.start_time)
+                outcome = await self._sink.workout(self._user, record)
+                self._count(record.metric, record.path, outcome.outcome, outcome.reason, outcome.message)
+            case SleepRecord():
+                self.tally.saw_time(record.start_time)
+                await self._add_sleep(record)
+            case ProfileRecord():
+                self.profile = record
+                self.tally.add(record.metric, "skipped")  # profile fields are not applied by an import
+
+    async def finish(self) -> None:
+        for metric in list(self._pending):
+            await self._flush(metric)
+        for source in list(self._nights):
+            await self._write_night(self._nights.pop(source))
+
+    async def _flush(self, metric: str) -> None:
+        batch = self._pending.pop(metric, [])
+        if not batch:
+            return
+        if self._stream is None:
+            self._stream = self._sink.open_samples(self._user, self._ingest)
+        ack = await self._stream.write(batch)
+        self.tally.add(metric, "accepted", ack.accepted)
+        self.tally.add(metric, "duplicate", ack.duplicate)
+        self.tally.add(metric, "updated", ack.updated)
+        for index, reason, message in ack.errors:
+            self.tally.reject(metric, batch[index].path, reason, message)
+
+    async def _add_sleep(self, record: SleepRecord) -> None:
+        night = self._nights.get(record.source)
+        if night is not None and record.start_time - night.end > NIGHT_GAP:
+            await self._write_night(self._nights.pop(record.source))
+            night = None
+        if night is None:
+            night = self._nights[record.source] = _Night()
+        night.records.append(record)
+
+    async def _write_night(self, night: _Night) -> None:
+        outcome = await self._sink.sleep(self._user, night.joined())
+        for record in night.records:  # every input item of the night shares its outcome
+            self._count(record.metric, record.path, outcome.outcome, outcome.reason, outcome.message)
+
+    def _count(self, metric: str, path: str, outcome: str, reason: str, message: str) -> None:
+        if outcome == "rejected":
+            self.tally.reject(metric, path, reason, message)
+        else:
+            self.tally.add(metric, outcome)

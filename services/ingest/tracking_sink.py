@@ -1,0 +1,106 @@
+"""Where ingested records go: Tracking, through its generated stubs, as the user they belong to.
+
+Samples travel over one WriteSamples stream per ingestion (a batch out, its ack back, in order);
+activities and sleep sessions through their create RPCs, with a request id derived from the
+record's identity, so importing the same workout twice stores it once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+import grpc
+from healthmesh.tracking.v1 import (
+    tracking_internal_service_pb2, tracking_internal_service_pb2_grpc, tracking_service_pb2,
+    tracking_service_pb2_grpc,
+)
+
+from services.common.convert import from_timestamp
+from services.common.errors import Unavailable
+from services.common.peers import Peers
+from services.ingest import convert
+from services.ingest.records import SampleRecord, SleepRecord, WorkoutRecord
+
+NAMESPACE = uuid.UUID("6f1d7c52-5a0e-4f0e-9a53-4c1bde0b7a11")  # request ids of imported records
+
+
+@dataclass(frozen=True)
+class Ack:
+    accepted: int
+    duplicate: int
+    updated: int
+    errors: list[tuple[int, str, str]]  # (index in the batch, reason, message)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    outcome: str  # accepted, duplicate or rejected
+    reason: str = ""
+    message: str = ""
+
+
+class SampleStream:
+    def __init__(self, call, user_name: str, ingest_name: str) -> None:
+        self._call = call
+        self._user = user_name
+        self._ingest = ingest_name
+        self._sequence = 0
+
+    async def write(self, batch: list[SampleRecord]) -> Ack:
+        self._sequence += 1
+        try:
+            await self._call.write(tracking_internal_service_pb2.WriteSamplesRequest(
+                sequence=self._sequence, user=self._user, ingest_id=self._ingest,
+                samples=[convert.sample(r) for r in batch]))
+            ack = await self._call.read()
+        except grpc.aio.AioRpcError as exc:
+            raise Unavailable(f"tracking did not take the samples: {exc.code().name}") from None
+        if ack is grpc.aio.EOF:
+            raise Unavailable("tracking closed the sample stream")
+        return Ack(ack.accepted, ack.duplicate, ack.updated, [(e.index, e.reason, e.message) for e in ack.errors])
+
+    async def close(self) -> None:
+        await self._call.done_writing()
+        while await self._call.read() is not grpc.aio.EOF:  # drain, so the call ends cleanly
+            pass
+
+
+class TrackingSink:
+    def __init__(self, peers: Peers) -> None:
+        self._peers = peers
+
+    def _metadata(self, user_id: uuid.UUID):
+        return self._peers.metadata(str(user_id))
+
+    def open_samples(self, user_id: uuid.UUID, ingest_name: str) -> SampleStream:
+        stub = tracking_internal_service_pb2_grpc.TrackingInternalServiceStub(self._peers.channel("tracking"))
+        return SampleStream(stub.WriteSamples(metadata=self._metadata(user_id)), f"users/{user_id}", ingest_name)
+
+    async def workout(self, user_id: uuid.UUID, record: WorkoutRecord) -> Outcome:
+        stub = tracking_service_pb2_grpc.TrackingServiceStub(self._peers.channel("tracking"))
+        request = tracking_service_pb2.CreateActivityRequest(
+            parent=f"users/{user_id}", activity=convert.activity(record),
+            request_id=str(uuid.uuid5(NAMESPACE, f"{user_id}/activity/{record.type}/{record.start_time.isoformat()}/"
+                                                 f"{record.source}")))
+        return await self._create(stub.CreateActivity, request, user_id)
+
+    async def sleep(self, user_id: uuid.UUID, record: SleepRecord) -> Outcome:
+        stub = tracking_service_pb2_grpc.TrackingServiceStub(self._peers.channel("tracking"))
+        request = tracking_service_pb2.CreateSleepSessionRequest(
+            parent=f"users/{user_id}", sleep_session=convert.sleep_session(record),
+            request_id=str(uuid.uuid5(NAMESPACE, f"{user_id}/sleep/{record.start_time.isoformat()}/"
+                                                 f"{record.end_time.isoformat()}/{record.source}")))
+        return await self._create(stub.CreateSleepSession, request, user_id)
+
+    async def _create(self, call, request, user_id: uuid.UUID) -> Outcome:
+        started = dt.datetime.now(dt.UTC)
+        try:
+            created = await call(request, metadata=self._metadata(user_id), timeout=30)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION):
+                return Outcome("rejected", "INVALID_RECORD", exc.details() or "")
+            raise Unavailable(f"tracking did not take the record: {exc.code().name}") from None
+        # A retried request id returns the first record: an older create_time means it was stored before.
+        return Outcome("accepted" if from_timestamp(created.create_time) >= started else "duplicate")

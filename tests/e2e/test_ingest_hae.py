@@ -1,0 +1,121 @@
+"""Health Auto Export through Envoy, exactly as the iOS app sends it: the raw JSON body with an
+API key and the automation headers, streamed to Ingest, written through Tracking."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import auth, new_user
+
+pytestmark = pytest.mark.e2e
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hae"
+
+
+def api_key(http, session) -> str:
+    reply = http.post("/v1/users/me/apiKeys", json={"displayName": "Health Auto Export"}, headers=auth(session))
+    return reply.json()["secret"]
+
+
+def post(http, key: str, body: bytes, extra: dict | None = None):
+    headers = {"authorization": f"Bearer {key}", "content-type": "application/json", **(extra or {})}
+    return http.post("/v1/ingest/healthAutoExport", content=body, headers=headers)
+
+
+@pytest.mark.parametrize("fixture", ["v2_week_metric", "v2_day_imperial_12h_segments"])
+def test_each_fixture_is_counted_item_by_item_and_replays_as_duplicates(http, fixture):
+    session = new_user(http)
+    key = api_key(http, session)
+    body = (FIXTURES / f"{fixture}.json").read_bytes()
+    expected = json.loads((FIXTURES / f"{fixture}.counts.json").read_text())
+    reply = post(http, key, body, {"automation-name": "healthmesh sync", "session-id": "S-1"})
+    assert reply.status_code == 200, reply.text
+    ingestion = reply.json()
+    assert ingestion["state"] == "SUCCEEDED", ingestion["errors"][:5]
+    assert ingestion["name"].startswith(session["user"]["name"] + "/ingestions/")
+    assert ingestion["requestHeaders"]["automationName"] == "healthmesh sync"
+    assert ingestion["requestHeaders"]["sessionId"] == "S-1"
+    assert ingestion["payloadDigest"].startswith("sha256:") and int(ingestion["payloadSizeBytes"]) == len(body)
+    totals = {metric: sum(c.values()) for metric, c in ingestion["counts"].items()}
+    assert totals == expected
+    assert all(c["rejected"] == 0 for c in ingestion["counts"].values()), ingestion["errors"][:5]
+    # The same data again, in other bytes: nothing new is stored.
+    again = post(http, key, json.dumps(json.loads(body), indent=1, sort_keys=True).encode()).json()
+    assert again["state"] == "SUCCEEDED"
+    assert sum(c["accepted"] + c["updated"] for c in again["counts"].values()) == 0
+    got = http.get(f"/v1/{ingestion['name']}", headers=auth(session)).json()
+    assert got["counts"] == ingestion["counts"]
+    listed = http.get("/v1/users/me/ingestions", headers=auth(session)).json()["ingestions"]
+    assert [i["name"] for i in listed] == [again["name"], ingestion["name"]]
+
+
+def test_imperial_units_are_converted_and_kept(http):
+    session = new_user(http)
+    reply = post(http, api_key(http, session), (FIXTURES / "v2_day_imperial_12h_segments.json").read_bytes())
+    assert reply.json()["state"] == "SUCCEEDED", reply.text
+    weight = http.get("/v1/users/me/samples:latest?types=weight", headers=auth(session)).json()["samples"][0]
+    assert weight["unit"] == "kg" and weight["originalUnit"] == "lb"
+    assert weight["value"] == pytest.approx(weight["originalValue"] * 0.45359237)
+    assert weight["utcOffsetMinutes"] == -480
+
+
+def test_invalid_json_is_400_with_where_and_the_payload_is_archived(http):
+    session = new_user(http)
+    key = api_key(http, session)
+    reply = post(http, key, b'{"data": {"metrics": [{"name": "heart_rate", "units": "count/min", "data": [')
+    assert reply.status_code == 400, reply.text
+    body = reply.json()
+    assert "byte" in body["message"]
+    info = next(d for d in body["details"] if d["@type"].endswith("ErrorInfo"))
+    failed = http.get(f"/v1/{info['metadata']['ingestion']}", headers=auth(session)).json()
+    assert failed["state"] == "FAILED" and failed["payloadDigest"].startswith("sha256:")
+    assert post(http, key, b'[1, 2, 3]').status_code == 400
+
+
+def test_the_batch_parts_add_up_and_resending_adds_nothing(http):
+    session = new_user(http)
+    key = api_key(http, session)
+    headers = {k: v for k, v in json.loads((FIXTURES / "batch" / "headers.json").read_text()).items()
+               if k.lower() != "content-type"}
+    for part in ("part-1.json", "part-2.json", "part-1.json"):
+        reply = post(http, key, (FIXTURES / "batch" / part).read_bytes(), headers)
+        assert reply.json()["state"] == "SUCCEEDED", reply.text
+    steps = http.get("/v1/users/me/samples?type=step_count&pageSize=100", headers=auth(session)).json()["samples"]
+    assert len(steps) == 14 and sum(s["value"] for s in steps) == 1575
+
+
+def test_reprocess_parses_the_archive_again(http):
+    session = new_user(http)
+    first = post(http, api_key(http, session), (FIXTURES / "v1_legacy_mixed.json").read_bytes()).json()
+    assert first["state"] == "SUCCEEDED", first
+    again = http.post(f"/v1/{first['name']}:reprocess", json={}, headers=auth(session))
+    assert again.status_code == 200, again.text
+    body = again.json()
+    assert body["reprocessCount"] == 1 and body["state"] == "SUCCEEDED"
+    assert {m: sum(c.values()) for m, c in body["counts"].items()} == {
+        m: sum(c.values()) for m, c in first["counts"].items()}
+    assert sum(c["accepted"] for c in body["counts"].values()) == 0  # everything was stored the first time
+
+
+def test_another_users_ingestions_are_forbidden(http):
+    a, b = new_user(http), new_user(http)
+    mine = post(http, api_key(http, a), (FIXTURES / "v1_legacy_mixed.json").read_bytes()).json()
+    assert http.get(f"/v1/{mine['name']}", headers=auth(b)).status_code == 403
+    assert http.post(f"/v1/{mine['name']}:reprocess", json={}, headers=auth(b)).status_code == 403
+    assert http.get(f"/v1/{a['user']['name']}/ingestions", headers=auth(b)).status_code == 403
+
+
+def test_typed_batches_are_counted_per_type(http):
+    session = new_user(http)
+    reply = http.post("/v1/users/me/ingestions:batch", headers=auth(session), json={"samples": [
+        {"type": "heart_rate", "startTime": "2026-03-01T07:00:00Z", "value": 61, "unit": "count/min"},
+        {"type": "heart_rate", "startTime": "2026-03-01T07:01:00Z", "value": 900, "unit": "count/min"},
+        {"type": "weight", "startTime": "2026-03-01T07:00:00Z", "value": 70, "unit": "kg"}]})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["format"] == "BATCH" and body["state"] == "SUCCEEDED"
+    assert body["counts"]["heart_rate"]["accepted"] == 1 and body["counts"]["heart_rate"]["rejected"] == 1
+    assert body["errors"][0]["path"] == "$.samples[1]"
