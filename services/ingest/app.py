@@ -9,10 +9,12 @@ from services.common.config import Settings
 from services.common.db import create_engine
 from services.common.server import ServiceSpec
 from services.ingest.domain import Format
+from services.ingest.apple import parse_export
 from services.ingest.hae.parser import HaeParser
 from services.ingest.repository import SqlIngestRepository
 from services.ingest.service import IngestService
 from services.ingest.servicer import IngestServicer
+from services.ingest.sources import from_file, incremental
 from services.ingest.tracking_sink import TrackingSink
 
 SPEC = ServiceSpec("ingest")
@@ -21,8 +23,8 @@ SPEC = ServiceSpec("ingest")
 async def build(settings: Settings) -> Built:
     engine = create_engine(settings)
     runtime = remote_runtime(SPEC, settings)
-    service = IngestService(SqlIngestRepository(engine), TrackingSink(runtime.peers),
-                            {Format.HEALTH_AUTO_EXPORT: HaeParser})
+    parsers = {Format.HEALTH_AUTO_EXPORT: incremental(HaeParser), Format.APPLE_HEALTH_EXPORT: from_file(parse_export)}
+    service = IngestService(SqlIngestRepository(engine), TrackingSink(runtime.peers), parsers)
 
     def add_servicers(server) -> None:
         ingest_service_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(service), server)

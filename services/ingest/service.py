@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
@@ -12,14 +11,13 @@ from services.common.ids import uuid7
 from services.ingest import archive
 from services.ingest.domain import Format, Ingestion, RequestHeaders, State, Tally
 from services.ingest.pipeline import Pipeline
-from services.ingest.records import PayloadError, Record, SampleRecord
+from services.ingest.records import PayloadError, SampleRecord
 from services.ingest.repository import SqlIngestRepository
+from services.ingest.sources import RecordSource
 from services.ingest.tracking_sink import TrackingSink
 
 MAX_BATCH = 10_000
 
-# A parser is fed raw bytes chunk by chunk and hands back records as they complete.
-ParserFactory = Callable[[], object]
 
 
 def utcnow() -> dt.datetime:
@@ -27,7 +25,7 @@ def utcnow() -> dt.datetime:
 
 
 class IngestService:
-    def __init__(self, repo: SqlIngestRepository, sink: TrackingSink, parsers: dict[Format, ParserFactory],
+    def __init__(self, repo: SqlIngestRepository, sink: TrackingSink, parsers: dict[Format, RecordSource],
                  clock: Callable[[], dt.datetime] = utcnow) -> None:
         self._repo = repo
         self._sink = sink
@@ -76,24 +74,20 @@ class IngestService:
             yield archive.decompress(packed)
 
     async def _process(self, ingestion: Ingestion, chunks: AsyncIterable[bytes]) -> Ingestion:
-        parser = self._parsers[ingestion.format]()
+        source = self._parsers[ingestion.format]
         tally = Tally()
         pipeline = Pipeline(self._sink, ingestion.user_id, f"users/{ingestion.user_id}/ingestions/{ingestion.id}",
                             tally)
         processed = 0
 
-        async def records() -> AsyncIterator[Record]:
+        async def counted() -> AsyncIterator[bytes]:
             nonlocal processed
             async for chunk in chunks:
                 processed += len(chunk)
-                # Parsing is CPU work: a thread keeps the event loop free for other calls.
-                for record in await asyncio.to_thread(parser.feed, chunk):
-                    yield record
-            for record in parser.close():
-                yield record
+                yield chunk
 
         try:
-            await pipeline.run(records())
+            await pipeline.run(source(counted()))
         except PayloadError as exc:
             tally.error(exc.path, exc.reason, exc.message)
             failed = await self._repo.save_progress(ingestion.user_id, ingestion.id, State.FAILED, tally, processed,
