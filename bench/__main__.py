@@ -7,7 +7,7 @@ import asyncio
 import importlib
 import sys
 
-BENCHMARKS = {"tracking": "bench.tracking"}
+BENCHMARKS = {"tracking": "bench.tracking", "ingest": "bench.ingest"}
 
 
 def main(argv: list[str]) -> int:

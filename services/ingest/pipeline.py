@@ -17,7 +17,7 @@ from services.ingest.records import (
 )
 from services.ingest.tracking_sink import SampleStream, TrackingSink
 
-BATCH = 500
+BATCH = 5000  # samples per WriteSamples batch: large batches make Tracking's set-based writes cheap
 NIGHT_GAP = dt.timedelta(hours=3)  # segments further apart than this belong to different nights
 
 
@@ -99,6 +99,8 @@ class Pipeline:
     async def finish(self) -> None:
         for metric in list(self._pending):
             await self._flush(metric)
+        if self._stream is not None:
+            self._count_acks(await self._stream.drain())
         for source in list(self._nights):
             await self._write_night(self._nights.pop(source))
 
@@ -108,12 +110,15 @@ class Pipeline:
             return
         if self._stream is None:
             self._stream = self._sink.open_samples(self._user, self._ingest)
-        ack = await self._stream.write(batch)
-        self.tally.add(metric, "accepted", ack.accepted)
-        self.tally.add(metric, "duplicate", ack.duplicate)
-        self.tally.add(metric, "updated", ack.updated)
-        for index, reason, message in ack.errors:
-            self.tally.reject(metric, batch[index].path, reason, message)
+        self._count_acks(await self._stream.send((metric, batch), batch))
+
+    def _count_acks(self, acks: list) -> None:
+        for (metric, batch), ack in acks:
+            self.tally.add(metric, "accepted", ack.accepted)
+            self.tally.add(metric, "duplicate", ack.duplicate)
+            self.tally.add(metric, "updated", ack.updated)
+            for index, reason, message in ack.errors:
+                self.tally.reject(metric, batch[index].path, reason, message)
 
     async def _add_sleep(self, record: SleepRecord) -> None:
         night = self._nights.get(record.source)

@@ -7,6 +7,7 @@ record's identity, so importing the same workout twice stores it once.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -42,24 +43,46 @@ class Outcome:
 
 
 class SampleStream:
+    """A WriteSamples stream with a small window of batches in flight, so Ingest parses and
+    encodes the next batch while Tracking commits the last one. Acks come back in order."""
+
+    WINDOW = 2
+
     def __init__(self, call, user_name: str, ingest_name: str) -> None:
         self._call = call
         self._user = user_name
         self._ingest = ingest_name
         self._sequence = 0
+        self._in_flight: collections.deque[object] = collections.deque()
 
-    async def write(self, batch: list[SampleRecord]) -> Ack:
+    async def send(self, tag: object, batch: list[SampleRecord]) -> list[tuple[object, Ack]]:
+        """Sends a batch; returns (tag, ack) for the batches acknowledged meanwhile."""
         self._sequence += 1
         try:
             await self._call.write(tracking_internal_service_pb2.WriteSamplesRequest(
                 sequence=self._sequence, user=self._user, ingest_id=self._ingest,
                 samples=[convert.sample(r) for r in batch]))
+        except grpc.aio.AioRpcError as exc:
+            raise Unavailable(f"tracking did not take the samples: {exc.code().name}") from None
+        self._in_flight.append(tag)
+        done = []
+        while len(self._in_flight) > self.WINDOW:
+            done.append(await self._ack())
+        return done
+
+    async def drain(self) -> list[tuple[object, Ack]]:
+        """Waits for every batch in flight."""
+        return [await self._ack() for _ in range(len(self._in_flight))]
+
+    async def _ack(self) -> tuple[object, Ack]:
+        try:
             ack = await self._call.read()
         except grpc.aio.AioRpcError as exc:
             raise Unavailable(f"tracking did not take the samples: {exc.code().name}") from None
         if ack is grpc.aio.EOF:
             raise Unavailable("tracking closed the sample stream")
-        return Ack(ack.accepted, ack.duplicate, ack.updated, [(e.index, e.reason, e.message) for e in ack.errors])
+        tag = self._in_flight.popleft()
+        return tag, Ack(ack.accepted, ack.duplicate, ack.updated, [(e.index, e.reason, e.message) for e in ack.errors])
 
     async def close(self) -> None:
         await self._call.done_writing()

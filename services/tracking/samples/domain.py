@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
-import os
+import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -193,7 +193,7 @@ EPOCH_1900 = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 
 def new_sample_id(start_time: dt.datetime) -> uuid.UUID:
     ms = (start_time - EPOCH_1900) // dt.timedelta(milliseconds=1)
-    rand = int.from_bytes(os.urandom(10), "big")
+    rand = random.getrandbits(80)  # uniqueness, not secrecy: the id is no credential
     value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x8 << 76 | (rand >> 64 & 0x0FFF) << 64 | 0b10 << 62
     return uuid.UUID(int=value | rand & 0x3FFF_FFFF_FFFF_FFFF)
 

@@ -81,7 +81,8 @@ class SampleService:
         by_key: dict[tuple, Sample] = {}
         for (_, c), (outcome, sample_id, created, updated) in zip(unique, stored):
             setattr(result, outcome, getattr(result, outcome) + 1)
-            by_key[c.key] = _stored(sample_id, user_id, c, created, updated)
+            if want_samples:
+                by_key[c.key] = _stored(sample_id, user_id, c, created, updated)
         for earlier, later in superseded:
             if earlier.same_values(later):
                 result.duplicate += 1
