@@ -18,6 +18,8 @@ $(STAMP): requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "healthmesh-dev.pth").write_text("$(CURDIR)\n$(CURDIR)/gen\n")'
+	printf '#!/bin/sh\nexec "$$(dirname "$$0")/python" -m client "$$@"\n' > $(VENV)/bin/healthmesh
+	chmod +x $(VENV)/bin/healthmesh
 	touch $(STAMP)
 
 run: $(STAMP)

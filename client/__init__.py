@@ -1,0 +1,1 @@
+"""The healthmesh Python client and command-line tool."""

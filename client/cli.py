@@ -1,0 +1,138 @@
+"""`healthmesh`: log in, and import Health Auto Export or Apple Health files with a progress bar.
+
+    healthmesh login --email ada@example.org          (asks for the password; keeps the tokens)
+    healthmesh import export.zip                      (or export.xml, or a Health Auto Export .json)
+
+The server is HEALTHMESH_URL (default http://127.0.0.1:8080). HEALTHMESH_TOKEN, when set, is used
+as the bearer token (an API key or an access token) instead of the saved login.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+CHUNK = 256 * 1024
+CREDENTIALS = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "healthmesh" / "credentials.json"
+
+
+class CliError(Exception):
+    pass
+
+
+def _server(args) -> str:
+    return (args.url or os.environ.get("HEALTHMESH_URL") or "http://127.0.0.1:8080").rstrip("/")
+
+
+def _token() -> str:
+    token = os.environ.get("HEALTHMESH_TOKEN")
+    if token:
+        return token
+    try:
+        return json.loads(CREDENTIALS.read_text())["accessToken"]
+    except (OSError, KeyError, ValueError):
+        raise CliError("not logged in: run `healthmesh login` or set HEALTHMESH_TOKEN") from None
+
+
+def _error(reply: httpx.Response) -> str:
+    try:
+        body = reply.json()
+        return f"{reply.status_code}: {body.get('message', reply.text)}"
+    except ValueError:
+        return f"{reply.status_code}: {reply.text[:300]}"
+
+
+def login(args) -> None:
+    password = args.password or getpass.getpass("password: ")
+    reply = httpx.post(f"{_server(args)}/v1/auth:login", json={"email": args.email, "password": password}, timeout=30)
+    if reply.status_code != 200:
+        raise CliError(f"login failed: {_error(reply)}")
+    CREDENTIALS.parent.mkdir(parents=True, exist_ok=True)
+    CREDENTIALS.write_text(json.dumps(reply.json()))
+    CREDENTIALS.chmod(0o600)
+    print(f"logged in as {reply.json()['user']['email']}")
+
+
+def _endpoint(path: Path) -> tuple[str, str]:
+    with path.open("rb") as f:
+        head = f.read(4)
+    if head.startswith(b"PK"):
+        return "/v1/ingest/appleHealthExport", "application/zip"
+    if path.suffix.lower() == ".xml":
+        return "/v1/ingest/appleHealthExport", "application/xml"
+    return "/v1/ingest/healthAutoExport", "application/json"
+
+
+def _progress(path: Path, out) -> Iterator[bytes]:
+    """The file in chunks, drawing a progress bar as they go."""
+    total = max(path.stat().st_size, 1)
+    sent, started = 0, time.monotonic()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            sent += len(chunk)
+            done = int(30 * sent / total)
+            rate = sent / max(time.monotonic() - started, 1e-6) / 1e6
+            out.write(f"\r[{'#' * done}{'.' * (30 - done)}] {sent / 1e6:7.1f}/{total / 1e6:.1f} MB {rate:6.1f} MB/s")
+            out.flush()
+            yield chunk
+    out.write("\nprocessing...\n")
+    out.flush()
+
+
+def summary(ingestion: dict) -> str:
+    lines = [f"{ingestion['name']}: {ingestion['state']}",
+             f"{'metric':<44}{'accepted':>9}{'duplicate':>10}{'updated':>8}{'rejected':>9}{'skipped':>8}"]
+    for metric, c in sorted(ingestion.get("counts", {}).items()):
+        lines.append(f"{metric:<44}{c['accepted']:>9}{c['duplicate']:>10}{c['updated']:>8}{c['rejected']:>9}"
+                     f"{c['skipped']:>8}")
+    for error in ingestion.get("errors", [])[:10]:
+        lines.append(f"  {error['path']}: {error['reason']} {error.get('message', '')}")
+    more = len(ingestion.get("errors", [])) - 10 + int(ingestion.get("errorsTruncated", 0))
+    if more > 0:
+        lines.append(f"  ... and {more} more errors (healthmesh shows them all: GET /v1/{ingestion['name']})")
+    return "\n".join(lines)
+
+
+def import_file(args) -> None:
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"{path}: no such file")
+    endpoint, content_type = _endpoint(path)
+    headers = {"authorization": f"Bearer {_token()}", "content-type": content_type}
+    reply = httpx.post(f"{_server(args)}{endpoint}", content=_progress(path, sys.stderr), headers=headers,
+                       timeout=httpx.Timeout(30, read=None))
+    if reply.status_code != 200:
+        raise CliError(f"import failed: {_error(reply)}")
+    print(summary(reply.json()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="healthmesh", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="the healthmesh server (default $HEALTHMESH_URL or http://127.0.0.1:8080)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    p_login = commands.add_parser("login", help="log in and keep the tokens")
+    p_login.add_argument("--email", required=True)
+    p_login.add_argument("--password", help="asked for when not given")
+    p_login.set_defaults(run=login)
+    p_import = commands.add_parser("import", help="import an export.zip, export.xml or Health Auto Export JSON")
+    p_import.add_argument("file")
+    p_import.set_defaults(run=import_file)
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except CliError as exc:
+        print(f"healthmesh: {exc}", file=sys.stderr)
+        return 1
+    except httpx.HTTPError as exc:
+        print(f"healthmesh: cannot reach {_server(args)}: {exc}", file=sys.stderr)
+        return 1
+    return 0

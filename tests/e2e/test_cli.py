@@ -1,0 +1,50 @@
+"""The `healthmesh` command against the running mesh: login, then import with a progress bar."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import PASSWORD, new_user
+
+pytestmark = pytest.mark.e2e
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+HEALTHMESH = Path(sys.executable).parent / "healthmesh"
+
+
+def run(mesh, tmp_path, *args: str, token: str = "") -> subprocess.CompletedProcess:
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "HEALTHMESH_URL": mesh.http}
+    env.pop("HEALTHMESH_TOKEN", None)
+    if token:
+        env["HEALTHMESH_TOKEN"] = token
+    return subprocess.run([str(HEALTHMESH), *args], capture_output=True, text=True, env=env, timeout=120,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_login_then_import_both_formats(mesh, http, tmp_path):
+    session = new_user(http)
+    logged = run(mesh, tmp_path, "login", "--email", session["user"]["email"], "--password", PASSWORD)
+    assert logged.returncode == 0, logged.stderr
+    for fixture, metric in [("hae/v2_week_metric.json", "heart_rate"),
+                            ("apple_health/export_3days.zip", "HKQuantityTypeIdentifierHeartRate")]:
+        out = run(mesh, tmp_path, "import", str(FIXTURES / fixture))
+        assert out.returncode == 0, out.stderr
+        assert "SUCCEEDED" in out.stdout and metric in out.stdout
+        assert "MB/s" in out.stderr  # the progress bar
+
+
+def test_problems_are_said_plainly(mesh, http, tmp_path):
+    session = new_user(http)
+    missing = run(mesh, tmp_path, "import", str(tmp_path / "nope.json"), token=session["accessToken"])
+    assert missing.returncode == 1 and "no such file" in missing.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"data": {"metrics": [')
+    refused = run(mesh, tmp_path, "import", str(bad), token=session["accessToken"])
+    assert refused.returncode == 1 and "import failed: 400" in refused.stderr
+    anonymous = run(mesh, tmp_path, "import", str(bad))
+    assert anonymous.returncode == 1 and "not logged in" in anonymous.stderr
