@@ -6,8 +6,9 @@ loop stays free, and records come back in bounded batches, so memory stays flat.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 
 from services.ingest.records import Record
@@ -16,15 +17,35 @@ RecordSource = Callable[[AsyncIterable[bytes]], AsyncIterator[Record]]
 BATCH = 2000
 
 
+def _batches(produce: Callable[[], Iterable[Record]]) -> Callable[[], list[Record]]:
+    """A function that returns the next batch of what `produce` gives, calling it once."""
+    state: dict[str, Iterator[Record]] = {}
+
+    def next_batch() -> list[Record]:
+        if "it" not in state:
+            state["it"] = iter(produce())
+        return list(itertools.islice(state["it"], BATCH))
+
+    return next_batch
+
+
+async def _drain(produce: Callable[[], Iterable[Record]]) -> AsyncIterator[Record]:
+    next_batch = _batches(produce)
+    while batch := await asyncio.to_thread(next_batch):
+        for record in batch:
+            yield record
+
+
 def incremental(factory: Callable[[], object]) -> RecordSource:
-    """For parsers with feed(bytes) -> records and close() -> records."""
+    """For parsers with feed(bytes) -> records and close() -> records (lists, or iterators that
+    must be consumed before the next feed)."""
 
     async def records(chunks: AsyncIterable[bytes]) -> AsyncIterator[Record]:
         parser = factory()
         async for chunk in chunks:
-            for record in await asyncio.to_thread(parser.feed, chunk):
+            async for record in _drain(lambda: parser.feed(chunk)):
                 yield record
-        for record in parser.close():
+        async for record in _drain(parser.close):
             yield record
 
     return records
@@ -39,18 +60,7 @@ def from_file(parse: Callable[[Path], Iterator[Record]]) -> RecordSource:
             with path.open("wb") as out:
                 async for chunk in chunks:
                     out.write(chunk)
-            iterator = parse(path)
-
-            def next_batch() -> list[Record]:
-                batch = []
-                for record in iterator:
-                    batch.append(record)
-                    if len(batch) >= BATCH:
-                        break
-                return batch
-
-            while batch := await asyncio.to_thread(next_batch):
-                for record in batch:
-                    yield record
+            async for record in _drain(lambda: parse(path)):
+                yield record
 
     return records

@@ -424,6 +424,27 @@ def test_reordered_keys_give_the_same_records():
     assert sorted(a, key=key) == sorted(b, key=key)
 
 
+@pytest.mark.parametrize("name", ["v2_week_metric.json", "v2_day_imperial_12h_segments.json",
+                                  "v1_legacy_mixed.json", "batch/part-1.json", "batch/part-2.json"])
+def test_sorted_keys_give_the_same_records(name):
+    # sorted keys put every metric's "data" before its "name" and "units"
+    data = (HAE / name).read_bytes()
+    resorted = json.dumps(json.loads(data), sort_keys=True, separators=(",", ":")).encode()
+    array = lambda r: r.path.split("[")[0]  # noqa: E731 - sorting "data"'s keys reorders its arrays, not their items
+    for chunk_size in (1024, 7):
+        assert sorted(feed(resorted, chunk_size), key=array) == sorted(load(name), key=array)
+
+
+def test_items_before_name_keep_their_order_and_paths():
+    body = (b'{"data": {"metrics": [{"data": [{"date": "2026-03-01 07:00:00 +0100", "qty": 1}, 5], "name": "step_count",'
+            b' "data": [{"date": "2026-03-01 08:00:00 +0100", "qty": 2}], "units": "count",'
+            b' "data": [{"date": "2026-03-01 09:00:00 +0100", "qty": 3}]}]}}')
+    records = feed(body, 5)
+    assert [r.path for r in records] == [f"$.data.metrics[0].data[{i}]" for i in range(4)]
+    assert [getattr(r, "value", None) for r in records] == [1.0, None, 2.0, 3.0]
+    assert isinstance(records[1], Rejected) and records[1].reason == "INVALID_ITEM"
+
+
 def test_other_top_level_fields_are_ignored_and_data_fields_reported():
     body = b'{"meta": {"x": [1, {"y": 2}]}, "version": 2, "data": {"metrics": null, "workouts": null, "note": "hi"}}'
     assert feed(body, 4) == [Skipped("note", "$.data.note", "UNSUPPORTED_METRIC")]
@@ -546,6 +567,40 @@ def test_large_payload_streams_with_bounded_pending_records(tmp_path):
     # the payload is ~10 MB and 100,800 points: holding them (dicts or records) would take far more
     assert size > 9_000_000
     assert peak < 6_000_000, peak
+
+
+def test_data_before_name_is_spilled_not_held(tmp_path):
+    original = tmp_path / "big.json"
+    gen = subprocess.run([sys.executable, str(FIXTURES / "make_hae_payload.py"), "--days", "7", "--hr-every", "6",
+                          "--out", str(original)], check=True, capture_output=True, text=True)
+    expected = json.loads(gen.stderr.strip().splitlines()[-1])
+    assert expected["heart_rate"] == 100_800
+    out = tmp_path / "sorted.json"
+    out.write_text(json.dumps(json.loads(original.read_bytes()), sort_keys=True, separators=(",", ":")))
+    parser = HaeParser()
+    seen = collections.Counter()
+    held = batch = 0
+    tracemalloc.start()
+    try:
+        with out.open("rb") as fh:
+            while chunk := fh.read(65536):
+                records = parser.feed(chunk)
+                with_records = tracemalloc.get_traced_memory()[0]
+                seen.update(r.metric for r in records)
+                del records
+                now = tracemalloc.get_traced_memory()[0]
+                held, batch = max(held, now), max(batch, with_records - now)
+        seen.update(r.metric for r in parser.close())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert dict(seen) == expected
+    # between feeds the parser holds nothing of the 100,800 points it has read but cannot map yet
+    # (held in a list, they took ~60 MB)
+    assert held < 6_000_000, held
+    # The heart-rate records can only be made once "name" is read, right after the last point: they
+    # all come out of that one feed() (~46 MB of records). Beyond them, the peak stays small.
+    assert peak - batch < 10_000_000, (peak, batch)
 
 
 def test_v2_workout_with_recovery_series_and_locale_units():

@@ -16,15 +16,21 @@ Every item read yields exactly one record (records.py): SampleRecord, SleepRecor
 or Skipped / Rejected, with `metric` = the payload's own name for it and `path` = its JSON path.
 A problem with the payload as a whole raises records.PayloadError saying where.
 
-One exception to the flat memory: if a metric object lists its "data" before its "name" or
-"units" (the app never does; a re-serializer might), that metric's items are held until the end of
-the metric object, since they cannot be mapped before.
+If a metric object lists its "data" before its "name" or "units" (the app never does; a
+re-serializer sorting keys does), its items cannot be mapped yet: they are spilled to a temporary
+file and read back one at a time once both are known (at the latest when the metric ends). The
+parser itself still holds one item at a time, but that metric's records all come out of the one
+feed() (or close()) that completes it.
 """
 
 from __future__ import annotations
 
+import itertools
+import pickle
 import re
-from typing import Any
+import tempfile
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
 import ijson
 
@@ -59,8 +65,8 @@ _KIND = {"start_map": "an object", "start_array": "an array", "null": "null", "b
 
 
 class _Metric:
-    __slots__ = ("index", "name", "units", "has_name", "has_units", "handler", "pending", "count", "key",
-                 "prefix")
+    __slots__ = ("index", "name", "units", "has_name", "has_units", "handler", "spill", "spilled", "count",
+                 "key", "prefix")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -69,7 +75,8 @@ class _Metric:
         self.has_name = False
         self.has_units = False
         self.handler = None
-        self.pending: list[tuple[Any, str]] | None = None  # items held while name/units are unknown
+        self.spill: IO[bytes] | None = None  # temporary file of the items read while name/units are unknown
+        self.spilled = 0  # how many: always the metric's first items, data[0] .. data[spilled - 1]
         self.count = -1  # index of the last data item seen
         self.key: str | None = None
         self.prefix = ""
@@ -114,7 +121,7 @@ class HaeParser:
     def bytes_fed(self) -> int:
         return self._offset
 
-    def feed(self, chunk: bytes) -> list[Record]:
+    def feed(self, chunk: bytes) -> Iterable[Record]:
         """Parse one more chunk; returns the records of the items it completed."""
         if self._closed or self._failed:
             raise RuntimeError("the parser is closed" if self._closed else "the parser failed earlier")
@@ -130,10 +137,9 @@ class HaeParser:
             raise self._json_error(e, chunk) from None
         self._offset += len(chunk)
         self._run()
-        out, self._out = self._out, []
-        return out
+        return self._take()
 
-    def close(self) -> list[Record]:
+    def close(self) -> Iterable[Record]:
         """End of the body: the last records, or PayloadError if the body is incomplete."""
         if self._closed:
             return []
@@ -159,8 +165,15 @@ class HaeParser:
                 raise PayloadError("$", EMPTY_BODY, f"the body is empty (at byte {self._offset})")
             raise PayloadError(self._path(), TRUNCATED,
                                f"the body ends before the JSON does, at byte {self._offset}")
+        return self._take()
+
+    def _take(self) -> Iterable[Record]:
+        """The records so far: a list, or, when spilled items are queued, an iterator that reads
+        them from disk as it goes (iterate it before feeding more)."""
         out, self._out = self._out, []
-        return out
+        if not any(isinstance(x, _Replay) for x in out):
+            return out
+        return itertools.chain.from_iterable(x if isinstance(x, _Replay) else (x,) for x in out)
 
     # -- errors ---------------------------------------------------------------------------------
 
@@ -364,14 +377,16 @@ class HaeParser:
             self._end_metric(m)
             return
         key = m.key
-        if key == "name":
-            m.has_name = True
-            m.name = val if ev == "string" else None
+        if key == "name" or key == "units":
+            if key == "name":
+                m.has_name = True
+                m.name = val if ev == "string" else None
+            else:
+                m.has_units = True
+                m.units = val if ev != "null" else None
             self._skip_value(ev)
-        elif key == "units":
-            m.has_units = True
-            m.units = val if ev != "null" else None
-            self._skip_value(ev)
+            if m.spill is not None and m.has_name and m.has_units:
+                self._replay(m)  # now, so that a later "data" array cannot overtake the spilled items
         elif key == "data":
             if ev == "start_array":
                 self._stack.append(_Frame(_METRIC_DATA))
@@ -397,18 +412,18 @@ class HaeParser:
         self._metric_item_value(self._stack[-2], item, path, "")
 
     def _metric_item_value(self, m: _Metric, item: Any, path: str, not_object: str) -> None:
-        h = m.handler
-        if h is None:
-            if not (m.has_name and m.has_units):
-                if m.pending is None:
-                    m.pending = []
-                m.pending.append((item, path if not not_object else "\0" + not_object + "\0" + path))
-                return
-            h = m.handler = self._handler(m)
-        if not_object:
-            self._out.append(Rejected(m.name or "", path, INVALID_ITEM, f"a data item must be an object, not {not_object}"))
-        else:
-            self._out.append(h(item, path))
+        if m.handler is None and not (m.has_name and m.has_units):
+            # cannot be mapped yet: on disk rather than in memory, whatever the metric's size
+            if m.spill is None:
+                m.spill = tempfile.TemporaryFile(prefix="healthmesh-hae-")
+            pickle.dump((item, not_object), m.spill, pickle.HIGHEST_PROTOCOL)
+            m.spilled += 1
+            return
+        self._map(m, item, path, not_object)
+
+    def _map(self, m: _Metric, item: Any, path: str, not_object: str) -> None:
+        m.handler = m.handler or self._handler(m)
+        self._out.append(_record(m.name or "", m.handler, item, path, not_object))
 
     def _handler(self, m: _Metric):
         name = m.name
@@ -416,20 +431,38 @@ class HaeParser:
             return lambda item, path: Rejected("", path, MISSING_NAME, "the metric has no name")
         return item_handler(name, m.units)
 
+    def _replay(self, m: _Metric) -> None:
+        """Queues the spilled items, to be mapped one at a time, in their order, as the caller iterates."""
+        m.handler = m.handler or self._handler(m)
+        self._out.append(_Replay(m.spill, m.spilled, f"$.data.metrics[{m.index}].data[", m.name or "", m.handler))
+        m.spill, m.spilled = None, 0
+
     def _end_metric(self, m: _Metric) -> None:
-        if not m.pending:
-            return
-        h = m.handler or self._handler(m)
-        for item, path in m.pending:
-            if path.startswith("\0"):
-                _, kind, real = path.split("\0", 2)
-                self._out.append(Rejected(m.name or "", real, INVALID_ITEM, f"a data item must be an object, not {kind}"))
-            else:
-                self._out.append(h(item, path))
-        m.pending = None
+        if m.spill is not None:
+            self._replay(m)
 
     def _workout(self, w: dict, path: str) -> None:
         self._out.append(workout_record(w, path))
+
+
+def _record(name: str, handler, item: Any, path: str, not_object: str) -> Record:
+    if not_object:
+        return Rejected(name, path, INVALID_ITEM, f"a data item must be an object, not {not_object}")
+    return handler(item, path)
+
+
+class _Replay:
+    """Spilled items of one metric, read back and mapped one at a time when iterated."""
+
+    def __init__(self, spill, count: int, prefix: str, name: str, handler) -> None:
+        self._spill, self._count, self._prefix, self._name, self._handler = spill, count, prefix, name, handler
+
+    def __iter__(self) -> Iterator[Record]:
+        with self._spill:
+            self._spill.seek(0)
+            for i in range(self._count):
+                item, not_object = pickle.load(self._spill)
+                yield _record(self._name, self._handler, item, f"{self._prefix}{i}]", not_object)
 
 
 def parse_bytes(data: bytes, chunk_size: int = 65536) -> list[Record]:
