@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 
+from services.common import checks
 from services.auth import domain, secrets
 from services.auth.domain import ApiKey, RefreshToken, Session, User
 from services.auth.repository import AuthRepository
@@ -161,11 +162,7 @@ class AuthService:
     async def create_api_key(self, user_id: uuid.UUID, display_name: str, request_id: str) -> tuple[ApiKey, str]:
         v = Violations()
         domain.validate_display_name(display_name, v, "api_key.display_name")
-        if request_id:
-            try:
-                uuid.UUID(request_id)
-            except ValueError:
-                v.add("request_id", "must be a UUID")
+        checks.request_id(request_id, v)
         v.raise_if_any()
         if await self._repo.count_live_api_keys(user_id) >= domain.MAX_LIVE_API_KEYS:
             raise ResourceExhausted(f"at most {domain.MAX_LIVE_API_KEYS} live API keys; revoke one first",

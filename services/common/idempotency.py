@@ -13,7 +13,8 @@ from typing import TypeVar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.errors import InvalidArgument
+from services.common import checks
+from services.common.errors import Violations
 
 M = TypeVar("M")
 
@@ -42,10 +43,9 @@ class RequestResults:
         """Runs `run` unless this request id was already answered; then replays that answer."""
         if not request_id:
             return await run()
-        try:
-            uuid.UUID(request_id)
-        except ValueError:
-            raise InvalidArgument.field("request_id", "must be a UUID") from None
+        v = Violations()
+        checks.request_id(request_id, v)
+        v.raise_if_any()
         stored = await self.get(user_id, method, request_id)
         if stored is not None:
             return parse(stored)

@@ -6,7 +6,8 @@ import datetime as dt
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 
-from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.common import checks
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Violations
 from services.common.ids import uuid7
 from services.ingest import archive
 from services.ingest.domain import Format, Ingestion, RequestHeaders, State, Tally
@@ -107,11 +108,9 @@ class IngestService:
         """Typed samples, checked by Tracking one by one; counted per sample type."""
         if not samples or len(samples) > MAX_BATCH:
             raise InvalidArgument.field("samples", f"must hold 1 to {MAX_BATCH:,} samples, got {len(samples)}")
-        if request_id:
-            try:
-                uuid.UUID(request_id)
-            except ValueError:
-                raise InvalidArgument.field("request_id", "must be a UUID") from None
+        v = Violations()
+        checks.request_id(request_id, v)
+        v.raise_if_any()
         now = self._now()
         ingestion = await self._repo.create(Ingestion(
             id=uuid7(), user_id=user_id, state=State.RUNNING, format=Format.BATCH, tally=Tally(), payload_digest="",

@@ -75,3 +75,19 @@ def test_local_counters_use_fixed_windows():
     assert counters.hit("k", 60, now=61) == 1
     counters.reset("k")
     assert counters.peek("k", 60, now=62) == 0
+
+
+def test_shared_checks_report_into_violations():
+    from services.common import checks
+    from services.common.errors import Violations
+
+    v = Violations()
+    checks.request_id("not-a-uuid", v)
+    checks.request_id(str(uuid.uuid4()), v)
+    assert checks.calendar_date("2026-02-30", "start_date", v) is None
+    assert checks.calendar_date("1899-12-31", "end_date", v) is None
+    assert checks.calendar_date("2026-03-01", "x", v).isoformat() == "2026-03-01"
+    checks.update_mask(["name", "notes", "colour"], {"notes"}, {"name"}, "Activity", v)
+    checks.update_mask([], {"notes"}, set(), "Activity", v)
+    assert [i.field for i in v.items] == ["request_id", "start_date", "end_date", "update_mask", "update_mask",
+                                          "update_mask"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.hae import HaeParser, parse_bytes
+from services.ingest.hae import HaeParser
 from services.ingest.hae import metrics as hae_metrics
 from services.ingest.hae import workouts as hae_workouts
 from services.ingest.hae.dates import DateError, parse_date

@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from services.common import checks
 from services.common.errors import Violations
 
 # The workout catalog: lower snake case keys, close to HealthKit's and Health Connect's vocabularies.
@@ -206,13 +207,7 @@ def merge(current: ActivityFields, patch: ActivityFields, paths: list[str]) -> A
 
 
 def check_paths(paths: list[str], v: Violations) -> None:
-    if not paths:
-        v.add("update_mask", "must name at least one field")
-    for path in paths:
-        if path in OUTPUT_ONLY_PATHS:
-            v.add("update_mask", f"{path!r} is output only or the identifier and cannot be updated")
-        elif path not in UPDATABLE_PATHS:
-            v.add("update_mask", f"{path!r} is not a field of Activity that can be updated")
+    checks.update_mask(paths, UPDATABLE_PATHS, OUTPUT_ONLY_PATHS, "Activity", v)
 
 
 def validate(f: ActivityFields, now: dt.datetime, v: Violations, prefix: str = "activity") -> ActivityFields:

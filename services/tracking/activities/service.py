@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 
+from services.common import checks
 from services.common.errors import NotFound, Violations
 from services.common.ids import uuid7
 from services.tracking import local_time
@@ -22,14 +23,6 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def check_request_id(request_id: str, v: Violations) -> None:
-    if request_id:
-        try:
-            uuid.UUID(request_id)
-        except ValueError:
-            v.add("request_id", "must be a UUID")
-
-
 class ActivityService:
     def __init__(self, repo: ActivityRepository, profiles: Profiles, clock: Clock = utcnow) -> None:
         self._repo = repo
@@ -40,7 +33,7 @@ class ActivityService:
         now = self._now()
         v = Violations()
         fields = domain.validate(fields, now, v)
-        check_request_id(request_id, v)
+        checks.request_id(request_id, v)
         v.raise_if_any()
         fields = await self._with_offset(user_id, fields)
         activity = Activity(uuid7(), user_id, fields, domain.summarize_series(fields.heart_rate_series), now, now)

@@ -296,20 +296,6 @@ def default_display_name(metric: str, target: float, unit: str, comparison: Comp
     return f"{metric} {side} {target:g} {unit} a {unit_word(period)}"[:MAX_DISPLAY_NAME]
 
 
-def parse_date(value: str, field: str, v: Violations) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        if len(value) != 10:
-            raise ValueError(value)
-        parsed = dt.date.fromisoformat(value)
-    except ValueError:
-        v.add(field, "must be a date as YYYY-MM-DD")
-        return None
-    if parsed.year < 1900:
-        v.add(field, "must be on or after 1900-01-01")
-        return None
-    return parsed
 
 
 def validate_target(target: float, spec: MetricSpec | None, v: Violations, field: str = "goal.target_value") -> None:

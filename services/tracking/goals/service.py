@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
+from services.common import checks
 from services.common.errors import (
     FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted, Violations,
 )
@@ -86,13 +87,9 @@ class GoalService:
         if f.state != State.UNSPECIFIED and f.state not in domain.USER_STATES:
             v.add("goal.state", "may only be ACTIVE, PAUSED or ARCHIVED")
         domain.validate_display_name(f.display_name, v)
-        start = domain.parse_date(f.start_date, "goal.start_date", v)
-        target_date = domain.parse_date(f.target_date, "goal.target_date", v)
-        if request_id:
-            try:
-                uuid.UUID(request_id)
-            except ValueError:
-                v.add("request_id", "must be a UUID")
+        start = checks.calendar_date(f.start_date, "goal.start_date", v)
+        target_date = checks.calendar_date(f.target_date, "goal.target_date", v)
+        checks.request_id(request_id, v)
         v.raise_if_any()
         assert spec is not None
         if request_id:
@@ -164,14 +161,14 @@ class GoalService:
                 else:
                     changes["period"] = Period(f.period)
             elif path == "start_date":
-                start = domain.parse_date(f.start_date, "goal.start_date", v)
+                start = checks.calendar_date(f.start_date, "goal.start_date", v)
                 if start is None and not f.start_date:
                     v.add("goal.start_date", "cannot be cleared; give a date as YYYY-MM-DD")
                 elif start is not None:
                     changes["start_date"] = start
             elif path == "target_date":
                 # Empty clears it: the goal becomes open-ended.
-                changes["target_date"] = domain.parse_date(f.target_date, "goal.target_date", v)
+                changes["target_date"] = checks.calendar_date(f.target_date, "goal.target_date", v)
             elif path == "state":
                 if f.state not in domain.USER_STATES:
                     v.add("goal.state", "may only be ACTIVE, PAUSED or ARCHIVED")

@@ -8,6 +8,7 @@ import math
 import uuid
 from dataclasses import dataclass
 
+from services.common import checks
 from services.common.errors import Violations
 from services.tracking.local_time import local_date
 
@@ -171,23 +172,11 @@ def has_amount(f: EntryFields | NutritionEntry) -> bool:
     return any(getattr(f, name) is not None for name in AMOUNT_FIELDS)
 
 
-def parse_date(value: str, field: str, v: Violations) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        if len(value) != 10:
-            raise ValueError(value)
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        v.add(field, "must be a date as YYYY-MM-DD")
-        return None
-
-
 def summary_range(start: str, end: str, today: dt.date) -> tuple[dt.date, dt.date]:
     """The local dates SummarizeNutrition covers, with the request's defaults and limits."""
     v = Violations()
-    start_date = parse_date(start, "start_date", v)
-    end_date = parse_date(end, "end_date", v)
+    start_date = checks.calendar_date(start, "start_date", v)
+    end_date = checks.calendar_date(end, "end_date", v)
     v.raise_if_any()
     end_date = end_date or today
     start_date = start_date or end_date - dt.timedelta(days=DEFAULT_SUMMARY_DAYS - 1)

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from services.common import checks
 from services.common.errors import InvalidArgument, NotFound, Violations
 from services.common.ids import uuid7
 from services.tracking import local_time
@@ -80,7 +81,7 @@ class NutritionService:
         domain.validate_fields(fields, now, v)
         if not domain.has_amount(fields):
             v.add("nutrition_entry", "must have at least one amount (calories, a nutrient, water or caffeine)")
-        _check_request_id(request_id, v)
+        checks.request_id(request_id, v)
         v.raise_if_any()
         if request_id:
             existing = await self._repo.get_by_request_id(user_id, request_id)
@@ -184,11 +185,3 @@ class NutritionService:
                 await self._dietary.put_dietary(user_id, samples)
             if stale:
                 await self._dietary.delete_dietary(user_id, stale)
-
-
-def _check_request_id(request_id: str, v: Violations) -> None:
-    if request_id:
-        try:
-            uuid.UUID(request_id)
-        except ValueError:
-            v.add("request_id", "must be a UUID")

@@ -11,6 +11,7 @@ import math
 import uuid
 from dataclasses import dataclass
 
+from services.common import checks
 from services.common.errors import Violations
 
 MAX_SESSION = dt.timedelta(hours=24)
@@ -177,13 +178,7 @@ class SleepFilter:
 
 
 def check_paths(paths: list[str], v: Violations) -> None:
-    if not paths:
-        v.add("update_mask", "must name at least one field")
-    for path in paths:
-        if path in OUTPUT_ONLY_PATHS:
-            v.add("update_mask", f"{path!r} is output only or the identifier and cannot be updated")
-        elif path not in UPDATABLE_PATHS:
-            v.add("update_mask", f"{path!r} is not a field of SleepSession that can be updated")
+    checks.update_mask(paths, UPDATABLE_PATHS, OUTPUT_ONLY_PATHS, "SleepSession", v)
 
 
 def merge(current: SleepFields, patch: SleepFields, paths: list[str]) -> SleepFields:

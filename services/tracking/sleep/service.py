@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 
+from services.common import checks
 from services.common.errors import NotFound, Violations
 from services.common.ids import uuid7
 from services.tracking import local_time
@@ -34,11 +35,7 @@ class SleepService:
         now = self._now()
         v = Violations()
         fields = domain.validate(fields, now, v)
-        if request_id:
-            try:
-                uuid.UUID(request_id)
-            except ValueError:
-                v.add("request_id", "must be a UUID")
+        checks.request_id(request_id, v)
         v.raise_if_any()
         fields = await self._with_offset(user_id, fields)
         return await self._repo.create(SleepSession(uuid7(), user_id, fields, now, now), request_id or None)
