@@ -18,6 +18,7 @@ from services.ingest.records import (
 from services.ingest.tracking_sink import SampleStream, TrackingSink
 
 BATCH = 5000  # samples per WriteSamples batch: large batches make Tracking's set-based writes cheap
+STREAMS = 2  # WriteSamples streams in parallel, so Tracking checks one batch while the database writes another
 NIGHT_GAP = dt.timedelta(hours=3)  # segments further apart than this belong to different nights
 
 
@@ -58,7 +59,8 @@ class Pipeline:
         self._user = user_id
         self._ingest = ingest_name
         self.tally = tally
-        self._stream: SampleStream | None = None
+        self._streams: list[SampleStream] = []
+        self._turn = 0
         self._pending: dict[str, list[SampleRecord]] = {}
         self._nights: dict[str, _Night] = {}
         self.profile: ProfileRecord | None = None
@@ -69,8 +71,8 @@ class Pipeline:
                 await self.take(record)
             await self.finish()
         finally:
-            if self._stream is not None:
-                await self._stream.close()
+            for stream in self._streams:
+                await stream.close()
 
     async def take(self, record: Record) -> None:
         match record:
@@ -99,8 +101,8 @@ class Pipeline:
     async def finish(self) -> None:
         for metric in list(self._pending):
             await self._flush(metric)
-        if self._stream is not None:
-            self._count_acks(await self._stream.drain())
+        for stream in self._streams:
+            self._count_acks(await stream.drain())
         for source in list(self._nights):
             await self._write_night(self._nights.pop(source))
 
@@ -108,9 +110,10 @@ class Pipeline:
         batch = self._pending.pop(metric, [])
         if not batch:
             return
-        if self._stream is None:
-            self._stream = self._sink.open_samples(self._user, self._ingest)
-        self._count_acks(await self._stream.send((metric, batch), batch))
+        if not self._streams:
+            self._streams = [self._sink.open_samples(self._user, self._ingest) for _ in range(STREAMS)]
+        self._turn = (self._turn + 1) % len(self._streams)
+        self._count_acks(await self._streams[self._turn].send((metric, batch), batch))
 
     def _count_acks(self, acks: list) -> None:
         for (metric, batch), ack in acks:

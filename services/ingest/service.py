@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 
@@ -18,6 +20,7 @@ from services.ingest.sources import RecordSource
 from services.ingest.tracking_sink import TrackingSink
 
 MAX_BATCH = 10_000
+log = logging.getLogger(__name__)
 
 
 
@@ -39,16 +42,20 @@ class IngestService:
         if fmt not in self._parsers:
             raise FailedPrecondition(f"{fmt.name} imports are not available yet", "FORMAT_UNAVAILABLE")
         spool = archive.Spool()
+        started = time.perf_counter()
         try:
             content_type = ""
             async for part_type, data in chunks:
                 content_type = content_type or part_type
                 spool.feed(data)
             digest = spool.finish()
+            received = time.perf_counter()
             if spool.size == 0:
                 raise InvalidArgument.field("body", "is empty: send the export as the request body")
             now = self._now()
             await self._repo.save_payload(digest, spool.size, content_type, spool.compressed_chunks(), now)
+            log.info("upload of %d bytes received in %.2f s, archived as %s in %.2f s", spool.size,
+                     received - started, digest[:19], time.perf_counter() - received)
             ingestion = await self._repo.create(Ingestion(
                 id=uuid7(), user_id=user_id, state=State.RUNNING, format=fmt, tally=Tally(), payload_digest=digest,
                 payload_size_bytes=spool.size, content_type=content_type, request_headers=headers, request_id="",
@@ -87,6 +94,7 @@ class IngestService:
                 processed += len(chunk)
                 yield chunk
 
+        started = time.perf_counter()
         try:
             await pipeline.run(source(counted()))
         except PayloadError as exc:
@@ -100,6 +108,8 @@ class IngestService:
             await self._repo.save_progress(ingestion.user_id, ingestion.id, State.FAILED, tally, processed,
                                            self._now(), complete=True)
             raise
+        log.info("ingestion %s: %d bytes parsed and written in %.2f s", ingestion.id, processed,
+                 time.perf_counter() - started)
         return await self._repo.save_progress(ingestion.user_id, ingestion.id, State.SUCCEEDED, tally, processed,
                                               self._now(), complete=True)
 
