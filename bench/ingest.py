@@ -4,7 +4,8 @@ HAE: the 525,600-point payload of `make_hae_payload.py --days 365 --hr-every 60`
 through Envoy with an API key, timed from the request's start until the Ingestion has SUCCEEDED
 and every heart-rate row is visible; then the same data re-serialized (other bytes) again.
 Apple: the 1-year `make_apple_health_export.py --days 365 --hr-every 120` export.zip, likewise.
-Peak RSS is the ingest service's own high-water mark (VmHWM) after each run.
+Uploads this large come back PENDING and are polled (every 100 ms) until SUCCEEDED. Peak RSS is
+the ingest service's own high-water mark (VmHWM) after each run.
 """
 
 from __future__ import annotations
@@ -43,11 +44,15 @@ def heart_rate_rows(http: httpx.Client, start: str, end: str) -> int:
 
 
 def post(http: httpx.Client, path: str, body: Path | bytes, content_type: str) -> tuple[dict, float]:
+    """Posts, then polls while the Ingestion is PENDING or RUNNING (large uploads run in the background)."""
     data = body.read_bytes() if isinstance(body, Path) else body
     started = time.perf_counter()
     reply = http.post(path, content=data, headers={"content-type": content_type})
     reply.raise_for_status()
     ingestion = reply.json()
+    while ingestion["state"] in ("PENDING", "RUNNING"):
+        time.sleep(0.1)
+        ingestion = http.get(f"/v1/{ingestion['name']}").json()
     assert ingestion["state"] == "SUCCEEDED", ingestion["errors"][:3]
     return ingestion, started
 

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     argon2_parallelism: int = 1
     password_hash_concurrency: int = 2
 
+    # Uploads at least this large are processed in the background (the answer is PENDING; poll it).
+    ingest_background_bytes: int = 16 * 1024 * 1024
+
     # Shutdown: how long open streams get to finish after SIGTERM.
     shutdown_grace_seconds: float = 10.0
     audit_flush_seconds: float = 0.5

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from healthmesh.ingest.v1 import ingest_service_pb2_grpc
 
 from services.common.app import Built, remote_runtime
@@ -24,9 +27,17 @@ async def build(settings: Settings) -> Built:
     engine = create_engine(settings)
     runtime = remote_runtime(SPEC, settings)
     parsers = {Format.HEALTH_AUTO_EXPORT: incremental(HaeParser), Format.APPLE_HEALTH_EXPORT: from_file(parse_export)}
-    service = IngestService(SqlIngestRepository(engine), TrackingSink(runtime.peers), parsers)
+    service = IngestService(SqlIngestRepository(engine), TrackingSink(runtime.peers), parsers,
+                            background_bytes=settings.ingest_background_bytes)
+    # The background worker: large uploads, and jobs left unfinished by a stopped worker.
+    jobs = asyncio.create_task(service.run_jobs(runtime.shutdown), name="ingest-jobs")
+
+    async def stop_jobs() -> None:
+        jobs.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await jobs
 
     def add_servicers(server) -> None:
         ingest_service_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(service), server)
 
-    return Built(runtime, add_servicers, [engine.dispose])
+    return Built(runtime, add_servicers, [engine.dispose, stop_jobs])

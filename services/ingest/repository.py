@@ -16,6 +16,7 @@ from services.ingest.domain import Counts, Format, Ingestion, ItemError, Request
 COLUMNS = ("user_id, id, state, format, counts, errors, errors_truncated, payload_digest, payload_size_bytes, "
            "processed_bytes, content_type, request_headers, request_id, api_key, parser_version, reprocess_count, "
            "data_start_time, data_end_time, create_time, update_time, complete_time")
+INSERT_COLUMNS = COLUMNS + ", lease_owner, lease_expire_time"
 
 
 def _ingestion(row) -> Ingestion:
@@ -89,8 +90,10 @@ class SqlIngestRepository:
 
     # Ingestions.
 
-    async def create(self, ingestion: Ingestion) -> Ingestion:
-        """Inserts; with a request_id this user already used, returns that first ingestion."""
+    async def create(self, ingestion: Ingestion, lease_owner: str | None = None,
+                     lease_until: dt.datetime | None = None) -> Ingestion:
+        """Inserts; with a request_id this user already used, returns that first ingestion. A lease
+        marks a job this worker runs itself, so no other worker takes it meanwhile."""
         async with self._engine.begin() as conn:
             if ingestion.request_id:
                 found = (await conn.execute(text(
@@ -99,10 +102,12 @@ class SqlIngestRepository:
                 if found is not None:
                     return _ingestion(found)
             row = (await conn.execute(text(
-                f"INSERT INTO ingest.ingestions ({COLUMNS}) VALUES (:user_id, :id, :state, :format, :counts, :errors, "
+                f"INSERT INTO ingest.ingestions ({INSERT_COLUMNS}) VALUES (:user_id, :id, :state, :format, :counts, :errors, "
                 ":errors_truncated, :payload_digest, :payload_size_bytes, :processed_bytes, :content_type, "
                 ":request_headers, :request_id, :api_key, :parser_version, :reprocess_count, :data_start_time, "
-                f":data_end_time, :create_time, :update_time, :complete_time) RETURNING {COLUMNS}"), {
+                f":data_end_time, :create_time, :update_time, :complete_time, :lease_owner, :lease_expire_time) "
+                f"RETURNING {COLUMNS}"), {
+                    "lease_owner": lease_owner, "lease_expire_time": lease_until,
                     "user_id": ingestion.user_id, "id": ingestion.id, "state": int(ingestion.state),
                     "format": int(ingestion.format), **_tally_values(ingestion.tally),
                     "payload_digest": ingestion.payload_digest or None,
@@ -127,16 +132,43 @@ class SqlIngestRepository:
                  "complete_time": now if complete else None, "u": user_id, "i": ingestion_id})).one()
         return _ingestion(row)
 
-    async def start_reprocess(self, user_id: uuid.UUID, ingestion_id: uuid.UUID, now: dt.datetime) -> Ingestion | None:
-        """Moves a finished ingestion back to RUNNING with empty counts; None if it is still running."""
+    async def start_reprocess(self, user_id: uuid.UUID, ingestion_id: uuid.UUID, owner: str, lease_until: dt.datetime,
+                              now: dt.datetime) -> Ingestion | None:
+        """Moves a finished ingestion back to RUNNING with empty counts, under this worker's lease;
+        None if it is still running."""
         async with self._engine.begin() as conn:
             row = (await conn.execute(text(
                 "UPDATE ingest.ingestions SET state = :running, counts = '{}', errors = '[]', errors_truncated = 0, "
-                "processed_bytes = 0, reprocess_count = reprocess_count + 1, update_time = :now, complete_time = NULL "
+                "processed_bytes = 0, reprocess_count = reprocess_count + 1, update_time = :now, complete_time = NULL, "
+                "lease_owner = :owner, lease_expire_time = :until "
                 f"WHERE user_id = :u AND id = :i AND state IN (:done, :failed) RETURNING {COLUMNS}"),
-                {"running": int(State.RUNNING), "now": now, "u": user_id, "i": ingestion_id,
-                 "done": int(State.SUCCEEDED), "failed": int(State.FAILED)})).first()
+                {"running": int(State.RUNNING), "now": now, "u": user_id, "i": ingestion_id, "owner": owner,
+                 "until": lease_until, "done": int(State.SUCCEEDED), "failed": int(State.FAILED)})).first()
         return _ingestion(row) if row else None
+
+    # Background jobs.
+
+    async def claim_job(self, owner: str, lease: dt.timedelta, now: dt.datetime) -> Ingestion | None:
+        """Takes the oldest PENDING ingestion, or a RUNNING one whose worker's lease ran out."""
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(text(
+                "UPDATE ingest.ingestions SET state = :running, lease_owner = :owner, lease_expire_time = :until, "
+                "update_time = :now WHERE (user_id, id) = (SELECT user_id, id FROM ingest.ingestions "
+                "WHERE state IN (:pending, :running) AND payload_digest IS NOT NULL "
+                "AND (lease_expire_time IS NULL OR lease_expire_time < :now) "
+                f"ORDER BY create_time LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {COLUMNS}"),
+                {"running": int(State.RUNNING), "pending": int(State.PENDING), "owner": owner, "until": now + lease,
+                 "now": now})).first()
+        return _ingestion(row) if row else None
+
+    async def extend_lease(self, user_id: uuid.UUID, ingestion_id: uuid.UUID, owner: str,
+                           until: dt.datetime | None) -> None:
+        """Keeps (or, with None, gives up) this worker's hold on a job."""
+        async with self._engine.begin() as conn:
+            await conn.execute(text(
+                "UPDATE ingest.ingestions SET lease_expire_time = :until "
+                "WHERE user_id = :u AND id = :i AND lease_owner = :owner"),
+                {"until": until, "u": user_id, "i": ingestion_id, "owner": owner})
 
     async def get(self, user_id: uuid.UUID, ingestion_id: uuid.UUID) -> Ingestion | None:
         async with self._engine.connect() as conn:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
+import os
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
@@ -23,22 +27,31 @@ MAX_BATCH = 10_000
 log = logging.getLogger(__name__)
 
 
-
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
 class IngestService:
+    """Uploads run as jobs under a lease: small ones in the request that brought them, large ones
+    (or on request) in the background while the client polls. A job whose worker stopped is
+    taken up again from its archived payload, by this process after a restart or by a replica."""
+
+    LEASE = dt.timedelta(seconds=60)
+
     def __init__(self, repo: SqlIngestRepository, sink: TrackingSink, parsers: dict[Format, RecordSource],
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow, background_bytes: int = 16 << 20) -> None:
         self._repo = repo
         self._sink = sink
         self._parsers = parsers
         self._now = clock
+        self._background_bytes = background_bytes
+        self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wake = asyncio.Event()
 
     async def ingest_upload(self, user_id: uuid.UUID, api_key: str, fmt: Format, headers: RequestHeaders,
-                            chunks: AsyncIterable[tuple[str, bytes]]) -> Ingestion:
-        """Spools and archives the whole body first (content-addressed, compressed), then parses it."""
+                            chunks: AsyncIterable[tuple[str, bytes]], respond_async: bool = False) -> Ingestion:
+        """Spools and archives the whole body first (content-addressed, compressed), then parses it:
+        here, or in the background when it is large or the client asked (the answer is then PENDING)."""
         if fmt not in self._parsers:
             raise FailedPrecondition(f"{fmt.name} imports are not available yet", "FORMAT_UNAVAILABLE")
         spool = archive.Spool()
@@ -56,11 +69,16 @@ class IngestService:
             await self._repo.save_payload(digest, spool.size, content_type, spool.compressed_chunks(), now)
             log.info("upload of %d bytes received in %.2f s, archived as %s in %.2f s", spool.size,
                      received - started, digest[:19], time.perf_counter() - received)
+            background = respond_async or spool.size >= self._background_bytes
             ingestion = await self._repo.create(Ingestion(
-                id=uuid7(), user_id=user_id, state=State.RUNNING, format=fmt, tally=Tally(), payload_digest=digest,
+                id=uuid7(), user_id=user_id, state=State.PENDING, format=fmt, tally=Tally(), payload_digest=digest,
                 payload_size_bytes=spool.size, content_type=content_type, request_headers=headers, request_id="",
-                api_key=api_key, reprocess_count=0, create_time=now, update_time=now, complete_time=None))
-            return await self._process(ingestion, _from_sync(spool.raw_chunks()))
+                api_key=api_key, reprocess_count=0, create_time=now, update_time=now, complete_time=None),
+                lease_owner=None if background else self._owner, lease_until=None if background else now + self.LEASE)
+            if background:
+                self._wake.set()
+                return ingestion
+            return await self._run(ingestion, _from_sync(spool.raw_chunks()))
         finally:
             spool.close()
 
@@ -71,27 +89,62 @@ class IngestService:
             raise NotFound(f"users/{user_id}/ingestions/{ingestion_id} does not exist")
         if not found.payload_digest:
             raise FailedPrecondition("this ingestion has no archived payload to reprocess", "NO_PAYLOAD")
-        ingestion = await self._repo.start_reprocess(user_id, ingestion_id, self._now())
+        now = self._now()
+        ingestion = await self._repo.start_reprocess(user_id, ingestion_id, self._owner, now + self.LEASE, now)
         if ingestion is None:
             raise FailedPrecondition("the ingestion is still running; reprocess it once it has finished",
                                      "INGESTION_RUNNING")
-        return await self._process(ingestion, self._archived_chunks(ingestion.payload_digest))
+        return await self._run(ingestion, self._archived_chunks(ingestion.payload_digest))
+
+    async def run_jobs(self, stop: asyncio.Event, poll_seconds: float = 2.0) -> None:
+        """The background worker: takes jobs until `stop`; an unfinished job is left to be taken up again."""
+        while not stop.is_set():
+            job = await self._repo.claim_job(self._owner, self.LEASE, self._now())
+            if job is None:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), poll_seconds)
+                continue
+            try:
+                await self._run(job, self._archived_chunks(job.payload_digest))
+            except asyncio.CancelledError:
+                await self._repo.extend_lease(job.user_id, job.id, self._owner, None)  # free for the next worker
+                raise
+            except Exception:
+                log.exception("ingestion %s failed", job.id)  # recorded as FAILED by _process
 
     async def _archived_chunks(self, digest: str) -> AsyncIterator[bytes]:
         async for packed in self._repo.payload_chunks(digest):
             yield archive.decompress(packed)
 
-    async def _process(self, ingestion: Ingestion, chunks: AsyncIterable[bytes]) -> Ingestion:
+    async def _run(self, ingestion: Ingestion, chunks: AsyncIterable[bytes]) -> Ingestion:
+        """Processes a job this worker holds, renewing its lease and publishing progress meanwhile."""
+        tally, progress = Tally(), {"bytes": 0}
+
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(self.LEASE.total_seconds() / 3)
+                await self._repo.extend_lease(ingestion.user_id, ingestion.id, self._owner, self._now() + self.LEASE)
+                await self._repo.save_progress(ingestion.user_id, ingestion.id, State.RUNNING, tally,
+                                               progress["bytes"], self._now(), complete=False)
+
+        await self._repo.save_progress(ingestion.user_id, ingestion.id, State.RUNNING, tally, 0, self._now(),
+                                       complete=False)
+        beating = asyncio.create_task(heartbeat())
+        try:
+            return await self._process(ingestion, chunks, tally, progress)
+        finally:
+            beating.cancel()
+
+    async def _process(self, ingestion: Ingestion, chunks: AsyncIterable[bytes], tally: Tally,
+                       progress: dict[str, int]) -> Ingestion:
         source = self._parsers[ingestion.format]
-        tally = Tally()
         pipeline = Pipeline(self._sink, ingestion.user_id, f"users/{ingestion.user_id}/ingestions/{ingestion.id}",
                             tally)
-        processed = 0
 
         async def counted() -> AsyncIterator[bytes]:
-            nonlocal processed
             async for chunk in chunks:
-                processed += len(chunk)
+                progress["bytes"] += len(chunk)
                 yield chunk
 
         started = time.perf_counter()
@@ -99,19 +152,21 @@ class IngestService:
             await pipeline.run(source(counted()))
         except PayloadError as exc:
             tally.error(exc.path, exc.reason, exc.message)
-            failed = await self._repo.save_progress(ingestion.user_id, ingestion.id, State.FAILED, tally, processed,
-                                                    self._now(), complete=True)
+            failed = await self._repo.save_progress(ingestion.user_id, ingestion.id, State.FAILED, tally,
+                                                    progress["bytes"], self._now(), complete=True)
             error = InvalidArgument.field("body", exc.message, exc.reason)
             error.metadata["ingestion"] = f"users/{failed.user_id}/ingestions/{failed.id}"
             raise error from None
+        except asyncio.CancelledError:
+            raise  # stopped, not failed: the job stays RUNNING and is taken up again once its lease ends
         except BaseException:
-            await self._repo.save_progress(ingestion.user_id, ingestion.id, State.FAILED, tally, processed,
+            await self._repo.save_progress(ingestion.user_id, ingestion.id, State.FAILED, tally, progress["bytes"],
                                            self._now(), complete=True)
             raise
-        log.info("ingestion %s: %d bytes parsed and written in %.2f s", ingestion.id, processed,
+        log.info("ingestion %s: %d bytes parsed and written in %.2f s", ingestion.id, progress["bytes"],
                  time.perf_counter() - started)
-        return await self._repo.save_progress(ingestion.user_id, ingestion.id, State.SUCCEEDED, tally, processed,
-                                              self._now(), complete=True)
+        return await self._repo.save_progress(ingestion.user_id, ingestion.id, State.SUCCEEDED, tally,
+                                              progress["bytes"], self._now(), complete=True)
 
     async def ingest_batch(self, user_id: uuid.UUID, api_key: str, request_id: str,
                            samples: list[SampleRecord]) -> Ingestion:

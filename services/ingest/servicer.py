@@ -38,8 +38,10 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
     async def _upload(self, request_iterator, context, fmt: Format):
         user_id, api_key = _caller()
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+        # RFC 7240: `Prefer: respond-async` asks for the background path whatever the size.
+        respond_async = "respond-async" in metadata.get("prefer", "")
         ingestion = await self._svc.ingest_upload(user_id, api_key, fmt, convert.request_headers(metadata),
-                                                  _body(request_iterator))
+                                                  _body(request_iterator), respond_async)
         return convert.ingestion(ingestion)
 
     async def IngestHealthAutoExport(self, request_iterator, context):

@@ -4,6 +4,7 @@ API key and the automation headers, streamed to Ingest, written through Tracking
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,21 @@ def test_typed_batches_are_counted_per_type(http):
     assert body["format"] == "BATCH" and body["state"] == "SUCCEEDED"
     assert body["counts"]["heart_rate"]["accepted"] == 1 and body["counts"]["heart_rate"]["rejected"] == 1
     assert body["errors"][0]["path"] == "$.samples[1]"
+
+
+def test_respond_async_comes_back_pending_and_is_polled_to_success(http):
+    session = new_user(http)
+    key = api_key(http, session)
+    body = (FIXTURES / "v2_week_metric.json").read_bytes()
+    reply = post(http, key, body, {"prefer": "respond-async"})
+    assert reply.status_code == 200, reply.text
+    ingestion = reply.json()
+    assert ingestion["state"] in ("PENDING", "RUNNING")
+    deadline = time.monotonic() + 60
+    while ingestion["state"] in ("PENDING", "RUNNING") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        ingestion = http.get(f"/v1/{ingestion['name']}", headers=auth(session)).json()
+    assert ingestion["state"] == "SUCCEEDED"
+    expected = json.loads((FIXTURES / "v2_week_metric.counts.json").read_text())
+    assert {m: sum(c.values()) for m, c in ingestion["counts"].items()} == expected
+    assert int(ingestion["processedBytes"]) == len(body)

@@ -38,11 +38,12 @@ def sample(type: str, start: dt.datetime, value: float, unit: str, source: str =
 
 @pytest.fixture
 async def tracking(migrated_dsn, auth_harness):
-    built, server, channel = await start_tracking(migrated_dsn, auth_harness.port)
+    server = await start_tracking(migrated_dsn, auth_harness.port)
     auth = auth_service_pb2_grpc.AuthServiceStub(auth_harness.channel)
     _, session = await register_and_login(auth)
+    channel = server.channel
     yield tracking_service_pb2_grpc.TrackingServiceStub(channel), bearer(session.access_token), session, channel, auth
-    await stop_tracking(built, server, channel)
+    await stop_tracking(server)
 
 
 async def test_catalog_lists_the_design_types(tracking):

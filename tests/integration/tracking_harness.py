@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import grpc
 
 from services.common.config import Settings
@@ -9,15 +11,23 @@ from services.common.server import create_server, stop_server
 from tests.integration.conftest import SERVICE_TOKEN
 
 
-async def start_tracking(dsn: str, auth_port: int):
+@dataclass
+class TrackingServer:
+    built: object
+    server: grpc.aio.Server
+    port: int
+    channel: grpc.aio.Channel
+
+
+async def start_tracking(dsn: str, auth_port: int) -> TrackingServer:
     from services.tracking.app import build
 
     built = await build(Settings(DATABASE_URL=dsn, service_token=SERVICE_TOKEN, auth_addr=f"127.0.0.1:{auth_port}"))
     server, port = await create_server(built.runtime, built.add_servicers)
-    return built, server, grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    return TrackingServer(built, server, port, grpc.aio.insecure_channel(f"127.0.0.1:{port}"))
 
 
-async def stop_tracking(built, server, channel) -> None:
-    await channel.close()
-    await stop_server(server, built.runtime, 0.5)
-    await built.close()
+async def stop_tracking(tracking: TrackingServer) -> None:
+    await tracking.channel.close()
+    await stop_server(tracking.server, tracking.built.runtime, 0.5)
+    await tracking.built.close()
