@@ -14,6 +14,7 @@ from services.common.server import ServiceSpec
 from services.ingest.domain import Format
 from services.ingest.apple import parse_export
 from services.ingest.hae.parser import HaeParser
+from services.ingest.profile_sink import ProfileSink
 from services.ingest.repository import SqlIngestRepository
 from services.ingest.service import IngestService
 from services.ingest.servicer import IngestServicer
@@ -28,7 +29,7 @@ async def build(settings: Settings) -> Built:
     runtime = remote_runtime(SPEC, settings)
     parsers = {Format.HEALTH_AUTO_EXPORT: incremental(HaeParser), Format.APPLE_HEALTH_EXPORT: from_file(parse_export)}
     service = IngestService(SqlIngestRepository(engine), TrackingSink(runtime.peers), parsers,
-                            background_bytes=settings.ingest_background_bytes)
+                            background_bytes=settings.ingest_background_bytes, profiles=ProfileSink(runtime.peers))
     # The background worker: large uploads, and jobs left unfinished by a stopped worker.
     jobs = asyncio.create_task(service.run_jobs(runtime.shutdown), name="ingest-jobs")
 

@@ -15,6 +15,7 @@ from services.ingest.domain import Tally
 from services.ingest.records import (
     ProfileRecord, Record, Rejected, SampleRecord, Skipped, SleepRecord, SleepStage, WorkoutRecord,
 )
+from services.ingest.profile_sink import ProfileSink
 from services.ingest.tracking_sink import SampleStream, TrackingSink
 
 BATCH = 5000  # samples per WriteSamples batch: large batches make Tracking's set-based writes cheap
@@ -54,8 +55,10 @@ def _merge_touching(stages: list[SleepStage]) -> list[SleepStage]:
 
 
 class Pipeline:
-    def __init__(self, sink: TrackingSink, user_id: uuid.UUID, ingest_name: str, tally: Tally) -> None:
+    def __init__(self, sink: TrackingSink, user_id: uuid.UUID, ingest_name: str, tally: Tally,
+                 profiles: ProfileSink | None = None) -> None:
         self._sink = sink
+        self._profiles = profiles
         self._user = user_id
         self._ingest = ingest_name
         self.tally = tally
@@ -63,7 +66,6 @@ class Pipeline:
         self._turn = 0
         self._pending: dict[str, list[SampleRecord]] = {}
         self._nights: dict[str, _Night] = {}
-        self.profile: ProfileRecord | None = None
 
     async def run(self, records: AsyncIterable[Record]) -> None:
         try:
@@ -95,8 +97,11 @@ class Pipeline:
                 self.tally.saw_time(record.start_time)
                 await self._add_sleep(record)
             case ProfileRecord():
-                self.profile = record
-                self.tally.add(record.metric, "skipped")  # profile fields are not applied by an import
+                if self._profiles is None:
+                    self.tally.add(record.metric, "skipped")
+                    return
+                outcome = await self._profiles.apply(self._user, record)
+                self._count(record.metric, record.path, outcome.outcome, outcome.reason, outcome.message)
 
     async def finish(self) -> None:
         for metric in list(self._pending):
@@ -140,5 +145,7 @@ class Pipeline:
     def _count(self, metric: str, path: str, outcome: str, reason: str, message: str) -> None:
         if outcome == "rejected":
             self.tally.reject(metric, path, reason, message)
-        else:
-            self.tally.add(metric, outcome)
+            return
+        self.tally.add(metric, outcome)
+        if outcome == "skipped" and reason:
+            self.tally.error(path, reason, message)  # said, so a skip is never silent

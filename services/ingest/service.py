@@ -18,6 +18,7 @@ from services.common.ids import uuid7
 from services.ingest import archive
 from services.ingest.domain import Format, Ingestion, RequestHeaders, State, Tally
 from services.ingest.pipeline import Pipeline
+from services.ingest.profile_sink import ProfileSink
 from services.ingest.records import PayloadError, SampleRecord
 from services.ingest.repository import SqlIngestRepository
 from services.ingest.sources import RecordSource
@@ -39,9 +40,11 @@ class IngestService:
     LEASE = dt.timedelta(seconds=60)
 
     def __init__(self, repo: SqlIngestRepository, sink: TrackingSink, parsers: dict[Format, RecordSource],
-                 clock: Callable[[], dt.datetime] = utcnow, background_bytes: int = 16 << 20) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow, background_bytes: int = 16 << 20,
+                 profiles: ProfileSink | None = None) -> None:
         self._repo = repo
         self._sink = sink
+        self._profiles = profiles
         self._parsers = parsers
         self._now = clock
         self._background_bytes = background_bytes
@@ -140,7 +143,7 @@ class IngestService:
                        progress: dict[str, int]) -> Ingestion:
         source = self._parsers[ingestion.format]
         pipeline = Pipeline(self._sink, ingestion.user_id, f"users/{ingestion.user_id}/ingestions/{ingestion.id}",
-                            tally)
+                            tally, self._profiles)
 
         async def counted() -> AsyncIterator[bytes]:
             async for chunk in chunks:

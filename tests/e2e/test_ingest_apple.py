@@ -39,9 +39,11 @@ def test_the_export_zip_is_counted_per_type_and_a_second_upload_adds_nothing(htt
     assert by_type["blood_pressure"]["value2"] > 0 and 90 <= by_type["spo2"]["value"] <= 100
     activities = http.get("/v1/users/me/activities", headers=auth(session)).json()["activities"]
     assert len(activities) == expected["Workout"]
+    me = http.get("/v1/users/me", headers=auth(session)).json()  # Me filled the profile's gaps
+    assert (me["birthDate"], me["sex"]) == ("1986-04-12", "FEMALE") and ingestion["counts"]["Me"]["accepted"] == 1
     again = upload(http, session, body).json()
     assert sum(c["accepted"] + c["updated"] for c in again["counts"].values()) == 0
-    assert again["payloadDigest"] == ingestion["payloadDigest"]
+    assert again["payloadDigest"] == ingestion["payloadDigest"] and again["counts"]["Me"]["duplicate"] == 1
 
 
 def test_the_bare_export_xml_works_too(http):

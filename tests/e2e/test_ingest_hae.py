@@ -138,3 +138,38 @@ def test_respond_async_comes_back_pending_and_is_polled_to_success(http):
     expected = json.loads((FIXTURES / "v2_week_metric.counts.json").read_text())
     assert {m: sum(c.values()) for m, c in ingestion["counts"].items()} == expected
     assert int(ingestion["processedBytes"]) == len(body)
+
+
+def test_what_the_fixture_readme_promises(http):
+    """tests/fixtures/hae/README.md: what each payload must hold after ingest."""
+    session = new_user(http)
+    key = api_key(http, session)
+    h = auth(session)
+    week = post(http, key, (FIXTURES / "v2_week_metric.json").read_bytes()).json()
+    assert week["state"] == "SUCCEEDED"
+    hr = http.get("/v1/users/me/samples?type=heart_rate&pageSize=1000", headers=h).json()["samples"]
+    assert hr and all("min" in s and "max" in s and s["min"] <= s["value"] <= s["max"] for s in hr)
+    nights = http.get("/v1/users/me/sleepSessions?pageSize=100", headers=h).json()["sleepSessions"]
+    assert len(nights) == 7
+    assert all({"CORE", "DEEP", "REM", "AWAKE"} <= {st["stage"] for st in n["stages"]} for n in nights)
+    assert len(http.get("/v1/users/me/activities?pageSize=100", headers=h).json()["activities"]) == 4
+
+    other = new_user(http)
+    legacy = post(http, api_key(http, other), (FIXTURES / "v1_legacy_mixed.json").read_bytes()).json()
+    assert legacy["state"] == "SUCCEEDED", legacy["errors"]
+    assert legacy["counts"]["stateOfMind"]["skipped"] >= 1 and not legacy["errors"]
+    assert "walking_running_distance" not in legacy["counts"]  # "data": null is no items, no error
+    energy = http.get("/v1/users/me/samples?type=active_energy", headers=auth(other)).json()["samples"]
+    assert any(s["originalValue"] == 418.4 and s["originalUnit"] == "kJ" and round(s["value"], 6) == 100
+               for s in energy)
+    glucose = http.get("/v1/users/me/samples?type=blood_glucose", headers=auth(other)).json()["samples"]
+    assert {s["mealContext"] for s in glucose} == {"BEFORE_MEAL", "AFTER_MEAL"}
+    assert http.get("/v1/users/me/samples?type=vo2_max", headers=auth(other)).json()["samples"]
+
+    third = new_user(http)
+    segments = post(http, api_key(http, third), (FIXTURES / "v2_day_imperial_12h_segments.json").read_bytes()).json()
+    assert segments["counts"]["sleep_analysis"]["accepted"] == 10
+    (night,) = http.get("/v1/users/me/sleepSessions", headers=auth(third)).json()["sleepSessions"]
+    assert len(night["stages"]) == 10
+    water = http.get("/v1/users/me/samples?type=water", headers=auth(third)).json()["samples"]
+    assert water and all(s["unit"] == "mL" and s["originalUnit"] == "fl_oz_us" for s in water)
