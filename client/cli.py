@@ -111,7 +111,23 @@ def import_file(args) -> None:
                        timeout=httpx.Timeout(30, read=None))
     if reply.status_code != 200:
         raise CliError(f"import failed: {_error(reply)}")
-    print(summary(reply.json()))
+    print(summary(_wait(_server(args), headers["authorization"], reply.json(), sys.stderr)))
+
+
+def _wait(server: str, authorization: str, ingestion: dict, out) -> dict:
+    """Large imports run in the background: poll until the Ingestion is finished, showing progress."""
+    total = max(int(ingestion.get("payloadSizeBytes", 0)), 1)
+    while ingestion["state"] in ("PENDING", "RUNNING"):
+        time.sleep(0.5)
+        reply = httpx.get(f"{server}/v1/{ingestion['name']}", headers={"authorization": authorization}, timeout=30)
+        if reply.status_code != 200:
+            raise CliError(f"cannot follow {ingestion['name']}: {_error(reply)}")
+        ingestion = reply.json()
+        done = int(ingestion.get("processedBytes", 0))
+        out.write(f"\r{ingestion['state'].lower()}: {100 * done // total:3d}% of the upload processed")
+        out.flush()
+    out.write("\n")
+    return ingestion
 
 
 def main(argv: list[str] | None = None) -> int:
