@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import uuid
 from collections.abc import Callable
@@ -72,16 +73,19 @@ class SampleService:
         last: dict[tuple, tuple[int, Checked]] = {}
         superseded: list[tuple[Checked, Checked]] = []
         for index, c in checked:
-            if c.key in last:
-                superseded.append((last[c.key][1], c))
-            last[c.key] = (index, c)
-        unique = sorted(last.values(), key=lambda pair: pair[0])
+            key = c.key
+            if key in last:
+                superseded.append((last[key][1], c))
+            last[key] = (index, c)
+        unique = sorted(last.values(), key=lambda pair: pair[0]) if superseded else checked
         stored = await self._repo.write(user_id, [c for _, c in unique],
                                         [new_sample_id(c.start_time) for _, c in unique], ingest_id, now)
+        outcomes = collections.Counter(outcome for outcome, *_ in stored)
+        result.accepted, result.duplicate, result.updated = (outcomes["accepted"], outcomes["duplicate"],
+                                                             outcomes["updated"])
         by_key: dict[tuple, Sample] = {}
-        for (_, c), (outcome, sample_id, created, updated) in zip(unique, stored):
-            setattr(result, outcome, getattr(result, outcome) + 1)
-            if want_samples:
+        if want_samples:
+            for (_, c), (_, sample_id, created, updated) in zip(unique, stored):
                 by_key[c.key] = _stored(sample_id, user_id, c, created, updated)
         for earlier, later in superseded:
             if earlier.same_values(later):
