@@ -121,16 +121,20 @@ class SqlIngestRepository:
         return _ingestion(row)
 
     async def save_progress(self, user_id: uuid.UUID, ingestion_id: uuid.UUID, state: State, tally: Tally,
-                            processed_bytes: int, now: dt.datetime, complete: bool) -> Ingestion:
+                            processed_bytes: int, now: dt.datetime, complete: bool) -> Ingestion | None:
+        """Records counts and state. A progress update (not complete) never overwrites a finished
+        ingestion, so a late heartbeat cannot turn SUCCEEDED back into RUNNING."""
+        unfinished = "" if complete else " AND state IN (:pending, :running)"
         async with self._engine.begin() as conn:
             row = (await conn.execute(text(
                 "UPDATE ingest.ingestions SET state = :state, counts = :counts, errors = :errors, "
                 "errors_truncated = :errors_truncated, data_start_time = :data_start_time, "
                 "data_end_time = :data_end_time, processed_bytes = :processed, update_time = :now, "
-                f"complete_time = :complete_time WHERE user_id = :u AND id = :i RETURNING {COLUMNS}"),
+                f"complete_time = :complete_time WHERE user_id = :u AND id = :i{unfinished} RETURNING {COLUMNS}"),
                 {"state": int(state), **_tally_values(tally), "processed": processed_bytes, "now": now,
-                 "complete_time": now if complete else None, "u": user_id, "i": ingestion_id})).one()
-        return _ingestion(row)
+                 "complete_time": now if complete else None, "u": user_id, "i": ingestion_id,
+                 "pending": int(State.PENDING), "running": int(State.RUNNING)})).first()
+        return _ingestion(row) if row else None
 
     async def start_reprocess(self, user_id: uuid.UUID, ingestion_id: uuid.UUID, owner: str, lease_until: dt.datetime,
                               now: dt.datetime) -> Ingestion | None:
