@@ -296,3 +296,23 @@ async def test_a_retried_batch_with_its_request_id_gets_the_first_answer(trackin
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.BatchCreateSamples(request, metadata=md)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_bulk_writes_move_rollups_when_a_sample_changes_its_offset(tracking):
+    stub, md, session, channel, _ = tracking
+    internal = tracking_internal_service_pb2_grpc.TrackingInternalServiceStub(channel)
+    service_md = (("x-healthmesh-service-token", SERVICE_TOKEN), ("x-healthmesh-user", session.user.name.split("/")[1]))
+    at = dt.datetime(2026, 5, 1, 23, 30, tzinfo=dt.UTC)
+
+    def batch(seq: int, offset: int) -> tracking_internal_service_pb2.WriteSamplesRequest:
+        return tracking_internal_service_pb2.WriteSamplesRequest(
+            sequence=seq, user=session.user.name, samples=[sample("step_count", at, 500, "count", offset=offset)])
+
+    acks = [a async for a in internal.WriteSamples(iter([batch(1, 120), batch(2, 0), batch(3, 0)]),
+                                                   metadata=service_md)]
+    assert [(a.accepted, a.updated, a.duplicate) for a in acks] == [(1, 0, 0), (0, 1, 0), (0, 0, 1)]
+    days = await stub.AggregateSamples(tracking_service_pb2.AggregateSamplesRequest(
+        parent="users/me", type="step_count", interval=tracking_service_pb2.DAY,
+        start_time=ts(at - dt.timedelta(days=2)), end_time=ts(at + dt.timedelta(days=2))), metadata=md)
+    # At +02:00 it was 2 May; at UTC it is 1 May. Only the new local day holds it now.
+    assert [(b.local_date, b.sum) for b in days.buckets] == [("2026-05-01", 500)]

@@ -20,7 +20,7 @@ from services.tracking.samples.domain import Checked, HourRow, MealContext, Samp
 SELECT_SAMPLE = ("SELECT id, user_id, type, start_time, end_time, utc_offset_minutes, value, min, max, value2, "
                  "original_value, original_unit, source, meal_context, create_time, update_time FROM tracking.samples")
 
-UPSERT = """
+UPSERT_CTES = """
 WITH input AS (
     SELECT * FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::uuid[], $6::timestamptz[], $7::int2[],
                          $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::text[],
@@ -48,8 +48,12 @@ up AS (
     WHERE (s.end_time, s.utc_offset_minutes, s.value, s.min, s.max, s.value2, s.meal_context)
           IS DISTINCT FROM (EXCLUDED.end_time, EXCLUDED.utc_offset_minutes, EXCLUDED.value, EXCLUDED.min,
                             EXCLUDED.max, EXCLUDED.value2, EXCLUDED.meal_context)
-    RETURNING s.type, s.start_time, s.source, s.id, s.create_time, s.update_time
+    RETURNING s.type, s.start_time, s.source, s.id, s.create_time, s.update_time, s.utc_offset_minutes
 )
+"""
+
+# Every item's outcome and stored id, for callers that answer with the stored samples.
+UPSERT = UPSERT_CTES + """
 SELECT i.type, i.start_time, i.source,
        coalesce(up.id, old.id) AS id, coalesce(up.create_time, old.create_time) AS create_time,
        coalesce(up.update_time, old.update_time) AS update_time,
@@ -58,6 +62,24 @@ SELECT i.type, i.start_time, i.source,
 FROM input i
 LEFT JOIN up USING (type, start_time, source)
 LEFT JOIN old USING (type, start_time, source)
+"""
+
+# Only the counts and the rollup buckets the batch touched, for bulk writers that need no more:
+# a few rows back instead of one per sample.
+UPSERT_COUNTS = UPSERT_CTES + """,
+changed AS (
+    SELECT up.type, up.source, up.start_time, up.utc_offset_minutes AS offset_now,
+           old.utc_offset_minutes AS offset_before, old.id IS NULL AS inserted
+    FROM up LEFT JOIN old USING (type, start_time, source)
+)
+SELECT 'counts' AS kind, count(*) FILTER (WHERE inserted) AS accepted, count(*) FILTER (WHERE NOT inserted) AS updated,
+       NULL::text AS type, NULL::text AS source, NULL::timestamp AS local_hour, NULL::int2 AS utc_offset_minutes
+FROM changed
+UNION ALL
+SELECT DISTINCT 'hour', NULL::bigint, NULL::bigint, type, source,
+       date_trunc('hour', (start_time AT TIME ZONE 'UTC') + make_interval(mins => o.offset_minutes)), o.offset_minutes
+FROM changed CROSS JOIN LATERAL (VALUES (offset_now), (offset_before)) AS o(offset_minutes)
+WHERE o.offset_minutes IS NOT NULL
 """
 
 # Recomputes hourly rollups for the given (type, source, local hour, offset) keys from the rows.
@@ -146,6 +168,29 @@ def next_month(d: dt.date) -> dt.date:
     return dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
 
 
+def _upsert_args(user_id: uuid.UUID, items: list[Checked], ids: list[uuid.UUID], ingest_id: str,
+                 now: dt.datetime) -> list:
+    """The UPSERT's parameters: one array per column, built in one pass over the items."""
+    columns: list[list] = [[] for _ in range(13)]
+    (types, starts, sources, _, ends, offsets, values, mins, maxes, values2, originals, original_units,
+     meals) = columns
+    columns[3] = ids
+    for i in items:
+        types.append(i.type)
+        starts.append(i.start_time)
+        sources.append(i.source)
+        ends.append(i.end_time)
+        offsets.append(i.utc_offset_minutes)
+        values.append(i.value)
+        mins.append(i.min)
+        maxes.append(i.max)
+        values2.append(i.value2)
+        originals.append(i.original_value)
+        original_units.append(i.original_unit)
+        meals.append(int(i.meal_context))
+    return [user_id, *columns, ingest_id, now, sorted(set(types)), min(starts), max(starts)]
+
+
 class SqlSampleRepository:
     def __init__(self, engine: AsyncEngine, unit_of) -> None:
         self._engine = engine
@@ -185,30 +230,38 @@ class SqlSampleRepository:
             return []
         await self.ensure_partitions(i.start_time for i in items)
         async with self._transaction() as raw:
-            rows = await raw.fetch(
-                UPSERT, user_id, [i.type for i in items], [i.start_time for i in items], [i.source for i in items],
-                ids, [i.end_time for i in items], [i.utc_offset_minutes for i in items], [i.value for i in items],
-                [i.min for i in items], [i.max for i in items], [i.value2 for i in items],
-                [i.original_value for i in items], [i.original_unit for i in items],
-                [int(i.meal_context) for i in items], ingest_id, now, sorted({i.type for i in items}),
-                min(i.start_time for i in items), max(i.start_time for i in items))
+            rows = await raw.fetch(UPSERT, *_upsert_args(user_id, items, ids, ingest_id, now))
             by_key = {(r["type"], r["start_time"], r["source"]): r for r in rows}
             changed = [i for i in items if by_key[i.key]["outcome"] != "duplicate"]
             keys = [(i.type, i.source, i.start_time, i.utc_offset_minutes) for i in changed]
             keys += [(i.type, i.source, i.start_time, by_key[i.key]["old_offset"]) for i in changed
                      if by_key[i.key]["old_offset"] not in (None, i.utc_offset_minutes)]
-            await self._recompute(raw, user_id, keys)
+            await self._recompute(raw, user_id, {(t, src, _local_hour(start, off), off)
+                                                 for t, src, start, off in keys})
         return [(by_key[i.key]["outcome"], by_key[i.key]["id"], by_key[i.key]["create_time"],
                  by_key[i.key]["update_time"]) for i in items]
 
+    async def write_counts(self, user_id: uuid.UUID, items: list[Checked], ids: list[uuid.UUID], ingest_id: str,
+                           now: dt.datetime) -> tuple[int, int, int]:
+        """As write(), for bulk writers: returns (accepted, duplicate, updated) only."""
+        if not items:
+            return 0, 0, 0
+        await self.ensure_partitions(i.start_time for i in items)
+        async with self._transaction() as raw:
+            rows = await raw.fetch(UPSERT_COUNTS, *_upsert_args(user_id, items, ids, ingest_id, now))
+            counts = next(r for r in rows if r["kind"] == "counts")
+            await self._recompute(raw, user_id, {(r["type"], r["source"], r["local_hour"], r["utc_offset_minutes"])
+                                                 for r in rows if r["kind"] == "hour"})
+        accepted, updated = counts["accepted"], counts["updated"]
+        return accepted, len(items) - accepted - updated, updated
+
     async def _recompute(self, raw: asyncpg.Connection, user_id: uuid.UUID,
-                         keys: list[tuple[str, str, dt.datetime, int]]) -> None:
-        """Rebuilds the hourly and daily rollups of the buckets holding these (type, source, start,
-        offset) points. A per-user lock orders concurrent writers, so the last to commit sees all."""
-        if not keys:
+                         hours: set[tuple[str, str, dt.datetime, int]]) -> None:
+        """Rebuilds the hourly and daily rollups of these (type, source, local hour, offset) buckets.
+        A per-user lock orders concurrent writers, so the last to commit sees all."""
+        if not hours:
             return
         await raw.execute("SELECT pg_advisory_xact_lock(hashtext('tracking.rollups'), hashtext($1))", str(user_id))
-        hours = {(t, s, _local_hour(start, off), off) for t, s, start, off in keys}
         columns = list(zip(*hours))
         await raw.execute(RECOMPUTE_HOURS, user_id, list(columns[0]), list(columns[1]), list(columns[2]),
                           list(columns[3]))
@@ -232,8 +285,9 @@ class SqlSampleRepository:
                 user_id, start, start + dt.timedelta(milliseconds=1), sample_id)
             if row is None:
                 return False
-            await self._recompute(raw, user_id, [(row["type"], row["source"], row["start_time"],
-                                                  row["utc_offset_minutes"])])
+            await self._recompute(raw, user_id, {(row["type"], row["source"],
+                                                  _local_hour(row["start_time"], row["utc_offset_minutes"]),
+                                                  row["utc_offset_minutes"])})
         return True
 
     async def delete_keys(self, user_id: uuid.UUID, keys: list[tuple[str, dt.datetime, str]]) -> int:
@@ -249,8 +303,9 @@ class SqlSampleRepository:
                 "AND s.start_time >= $5 AND s.start_time <= $6 "
                 "RETURNING s.type, s.source, s.start_time, s.utc_offset_minutes",
                 user_id, types, starts, sources, min(starts), max(starts))
-            await self._recompute(raw, user_id, [(r["type"], r["source"], r["start_time"], r["utc_offset_minutes"])
-                                                 for r in rows])
+            await self._recompute(raw, user_id, {(r["type"], r["source"],
+                                                  _local_hour(r["start_time"], r["utc_offset_minutes"]),
+                                                  r["utc_offset_minutes"]) for r in rows})
         return len(rows)
 
     async def list(self, user_id: uuid.UUID, type: str, source: str | None, start: dt.datetime | None,

@@ -78,15 +78,18 @@ class SampleService:
                 superseded.append((last[key][1], c))
             last[key] = (index, c)
         unique = sorted(last.values(), key=lambda pair: pair[0]) if superseded else checked
-        stored = await self._repo.write(user_id, [c for _, c in unique],
-                                        [new_sample_id(c.start_time) for _, c in unique], ingest_id, now)
-        outcomes = collections.Counter(outcome for outcome, *_ in stored)
-        result.accepted, result.duplicate, result.updated = (outcomes["accepted"], outcomes["duplicate"],
-                                                             outcomes["updated"])
+        items, ids = [c for _, c in unique], [new_sample_id(c.start_time) for _, c in unique]
         by_key: dict[tuple, Sample] = {}
         if want_samples:
-            for (_, c), (_, sample_id, created, updated) in zip(unique, stored):
+            stored = await self._repo.write(user_id, items, ids, ingest_id, now)
+            outcomes = collections.Counter(outcome for outcome, *_ in stored)
+            result.accepted, result.duplicate, result.updated = (outcomes["accepted"], outcomes["duplicate"],
+                                                                 outcomes["updated"])
+            for c, (_, sample_id, created, updated) in zip(items, stored):
                 by_key[c.key] = _stored(sample_id, user_id, c, created, updated)
+        else:
+            result.accepted, result.duplicate, result.updated = await self._repo.write_counts(
+                user_id, items, ids, ingest_id, now)
         for earlier, later in superseded:
             if earlier.same_values(later):
                 result.duplicate += 1
