@@ -59,7 +59,7 @@ async def ceiling(dsn: str, user_id: uuid.UUID) -> float:
     now = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
     for chunk in batches(rows):
-        await repo.write(user_id, chunk, [new_sample_id(r.start_time) for r in chunk], "", now)
+        await repo.write_counts(user_id, chunk, [new_sample_id(r.start_time) for r in chunk], "", now)
     return len(rows) / (time.perf_counter() - started)
 
 

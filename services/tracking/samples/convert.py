@@ -10,14 +10,13 @@ from services.tracking.samples.domain import Bucket, ItemError, Sample, SampleIn
 
 
 def sample_input(s: sample_pb2.Sample) -> SampleInput:
-    def opt(name: str):
-        return getattr(s, name) if s.HasField(name) else None
-
+    has = s.HasField
     return SampleInput(
-        type=s.type, start_time=from_timestamp(s.start_time) if s.HasField("start_time") else None,
-        end_time=from_timestamp(s.end_time) if s.HasField("end_time") else None,
-        utc_offset_minutes=opt("utc_offset_minutes"), value=s.value, min=opt("min"), max=opt("max"),
-        value2=opt("value2"), unit=s.unit, source=s.source, meal_context=s.meal_context,
+        type=s.type, start_time=from_timestamp(s.start_time) if has("start_time") else None,
+        end_time=from_timestamp(s.end_time) if has("end_time") else None,
+        utc_offset_minutes=s.utc_offset_minutes if has("utc_offset_minutes") else None, value=s.value,
+        min=s.min if has("min") else None, max=s.max if has("max") else None,
+        value2=s.value2 if has("value2") else None, unit=s.unit, source=s.source, meal_context=s.meal_context,
     )
 
 

@@ -77,7 +77,7 @@ MAX_OFFSET_MINUTES = 18 * 60
 MAX_BATCH = 10_000
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built once per sample on the bulk path, where frozen costs
 class SampleInput:
     """A sample as a client sent it, before checks and unit conversion."""
 
@@ -102,7 +102,7 @@ class ItemError:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen, for the same reason as SampleInput
 class Checked:
     """A sample that passed the checks, converted to the canonical unit, not yet stored."""
 
