@@ -21,6 +21,9 @@ class MealContext(enum.IntEnum):
     AFTER_MEAL = 4
 
 
+MEAL_CONTEXTS = tuple(MealContext)  # by value: 0..4
+
+
 class Interval(enum.IntEnum):
     UNSPECIFIED = 0
     HOUR = 1
@@ -73,6 +76,7 @@ class Bucket:
 # Input checks: one bad item is reported with a reason and never sinks the batch.
 
 MIN_TIME = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+ONE_DAY = dt.timedelta(days=1)
 MAX_OFFSET_MINUTES = 18 * 60
 MAX_BATCH = 10_000
 
@@ -145,44 +149,44 @@ def check_sample(index: int, item: SampleInput, now: dt.datetime, default_offset
         return error("unit", "MISSING_FIELD", f"unit is required (the canonical unit of {item.type} is {spec.unit})")
     if item.start_time is None:
         return error("start_time", "MISSING_FIELD", "start_time is required")
-    if not MIN_TIME <= item.start_time <= now + dt.timedelta(days=1):
+    latest = now + ONE_DAY
+    if not MIN_TIME <= item.start_time <= latest:
         return error("start_time", "TIME_OUT_OF_RANGE", "start_time must lie between 1900-01-01 and a day from now")
     end = item.end_time or item.start_time
     if end < item.start_time:
         return error("end_time", "END_BEFORE_START", "end_time is before start_time")
-    if end > now + dt.timedelta(days=1):
+    if end > latest:
         return error("end_time", "TIME_OUT_OF_RANGE", "end_time lies more than a day in the future")
     offset = item.utc_offset_minutes if item.utc_offset_minutes is not None else default_offset(item.start_time)
     if not -MAX_OFFSET_MINUTES <= offset <= MAX_OFFSET_MINUTES:
         return error("utc_offset_minutes", "OFFSET_OUT_OF_RANGE", "utc_offset_minutes must lie between -1080 and 1080")
-    converted: dict[str, float | None] = {}
+    if spec.convert(1.0, item.unit) is None:  # the unit, checked once for all four values
+        return error("unit", "UNKNOWN_UNIT", f"{item.unit!r} is not a unit of {item.type}; accepted: "
+                     + ", ".join(sorted(u for u in spec.units if u)))
+    converted: list[float | None] = []
     for name, raw in (("value", item.value), ("min", item.min), ("max", item.max), ("value2", item.value2)):
         if raw is None:
-            converted[name] = None
+            converted.append(None)
             continue
         if not math.isfinite(raw):
             return error(name, "INVALID_VALUE", f"{name} must be a finite number")
         value = spec.convert(raw, item.unit)
-        if value is None:
-            return error("unit", "UNKNOWN_UNIT", f"{item.unit!r} is not a unit of {item.type}; accepted: "
-                         + ", ".join(sorted(u for u in spec.units if u)))
         if not spec.min_value <= value <= spec.max_value:
             return error(name, "VALUE_OUT_OF_RANGE", f"{name} {value:g} {spec.unit} is outside the valid range "
                          f"{spec.min_value:g} to {spec.max_value:g} {spec.unit} of {item.type}")
-        converted[name] = value
-    if spec.value2_meaning and converted["value2"] is None:
+        converted.append(value)
+    value, low, high, value2 = converted
+    if spec.value2_meaning and value2 is None:
         return error("value2", "MISSING_FIELD", f"{item.type} needs value2 ({spec.value2_meaning})")
-    if not spec.value2_meaning and converted["value2"] is not None:
+    if not spec.value2_meaning and value2 is not None:
         return error("value2", "INVALID_VALUE", f"{item.type} has no second value")
-    low, high = converted["min"], converted["max"]
-    if (low is not None and low > converted["value"]) or (high is not None and high < converted["value"]):
+    if (low is not None and low > value) or (high is not None and high < value):
         return error("value", "INVALID_VALUE", "value must lie between min and max")
-    try:
-        meal = MealContext(item.meal_context)
-    except ValueError:
+    if not 0 <= item.meal_context < len(MEAL_CONTEXTS):
         return error("meal_context", "INVALID_VALUE", "meal_context is not a known value")
-    return Checked(item.type, item.start_time, end, offset, converted["value"], low, high, converted["value2"],
-                   spec.unit, item.value, item.unit, (item.source or default_source).strip(), meal)
+    meal = MEAL_CONTEXTS[item.meal_context]
+    return Checked(item.type, item.start_time, end, offset, value, low, high, value2, spec.unit, item.value, item.unit,
+                   (item.source or default_source).strip(), meal)
 
 
 # Sample ids carry their start time, so a name leads straight to the time partition holding it:
