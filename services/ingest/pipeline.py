@@ -6,6 +6,7 @@ one, and sleep segments of one source that follow each other are joined into nig
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterable
@@ -20,6 +21,7 @@ from services.ingest.tracking_sink import SampleStream, TrackingSink
 
 BATCH = 5000  # samples per WriteSamples batch: large batches make Tracking's set-based writes cheap
 STREAMS = 2  # WriteSamples streams in parallel, so Tracking checks one batch while the database writes another
+CREATES = 8  # activities and sleep nights being created at once
 NIGHT_GAP = dt.timedelta(hours=3)  # segments further apart than this belong to different nights
 
 
@@ -66,12 +68,18 @@ class Pipeline:
         self._turn = 0
         self._pending: dict[str, list[SampleRecord]] = {}
         self._nights: dict[str, _Night] = {}
+        self._creating: list[asyncio.Task] = []  # kept to the end, so no failure goes unseen
+        self._slots = asyncio.Semaphore(CREATES)
 
     async def run(self, records: AsyncIterable[Record]) -> None:
         try:
             async for record in records:
                 await self.take(record)
             await self.finish()
+        except BaseException:
+            for task in self._creating:
+                task.cancel()
+            raise
         finally:
             for stream in self._streams:
                 await stream.close()
@@ -91,8 +99,7 @@ class Pipeline:
                     await self._flush(record.metric)
             case WorkoutRecord():
                 self.tally.saw_time(record.start_time)
-                outcome = await self._sink.workout(self._user, record)
-                self._count(record.metric, record.path, outcome.outcome, outcome.reason, outcome.message)
+                await self._create(self._write_workout(record))
             case SleepRecord():
                 self.tally.saw_time(record.start_time)
                 await self._add_sleep(record)
@@ -109,7 +116,8 @@ class Pipeline:
         for stream in self._streams:
             self._count_acks(await stream.drain())
         for source in list(self._nights):
-            await self._write_night(self._nights.pop(source))
+            await self._create(self._write_night(self._nights.pop(source)))
+        await asyncio.gather(*self._creating)
 
     async def _flush(self, metric: str) -> None:
         batch = self._pending.pop(metric, [])
@@ -131,11 +139,27 @@ class Pipeline:
     async def _add_sleep(self, record: SleepRecord) -> None:
         night = self._nights.get(record.source)
         if night is not None and record.start_time - night.end > NIGHT_GAP:
-            await self._write_night(self._nights.pop(record.source))
+            await self._create(self._write_night(self._nights.pop(record.source)))
             night = None
         if night is None:
             night = self._nights[record.source] = _Night()
         night.records.append(record)
+
+    async def _create(self, write) -> None:
+        """Runs a create RPC alongside the others, at most CREATES at once; finish() waits for all."""
+        await self._slots.acquire()
+
+        async def run() -> None:
+            try:
+                await write
+            finally:
+                self._slots.release()
+
+        self._creating.append(asyncio.create_task(run()))
+
+    async def _write_workout(self, record: WorkoutRecord) -> None:
+        outcome = await self._sink.workout(self._user, record)
+        self._count(record.metric, record.path, outcome.outcome, outcome.reason, outcome.message)
 
     async def _write_night(self, night: _Night) -> None:
         outcome = await self._sink.sleep(self._user, night.joined())
