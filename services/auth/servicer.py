@@ -14,17 +14,13 @@ from services.auth.service import AuthService
 from services.common import pagination
 from services.common.interceptor import audit_subject, current_client
 from services.common.principal import current_principal
-from services.common.principal import parse_name
-
-
-def _user_id(name: str, field: str = "name") -> uuid.UUID:
-    return uuid.UUID(parse_name(name, "users/{user}", current_principal.get(), field)["user"])
+from services.common.principal import caller_parent, parse_name
 
 
 def _page(request, query: dict) -> tuple[int, uuid.UUID | None]:
     size = pagination.page_size(request.page_size)
-    cursor = pagination.decode_token(request.page_token, query)
-    return size, uuid.UUID(cursor[0]) if cursor else None
+    cursor = pagination.decode_keyset(request.page_token, query, uuid.UUID)
+    return size, cursor[0] if cursor else None
 
 
 def _next_token(items: list, size: int, last_id: uuid.UUID | None, query: dict) -> str:
@@ -36,17 +32,17 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         self._svc = service
 
     async def GetUser(self, request, context):
-        return convert.user(await self._svc.get_user(_user_id(request.name)))
+        return convert.user(await self._svc.get_user(caller_parent(request.name, "name")))
 
     async def UpdateUser(self, request, context):
-        user_id = _user_id(request.user.name, "user.name")
+        user_id = caller_parent(request.user.name, "user.name")
         u = request.user
         updated = await self._svc.update_user(user_id, list(request.update_mask.paths), u.display_name,
                                               u.birth_date, u.sex, u.time_zone)
         return convert.user(updated)
 
     async def DeleteUser(self, request, context):
-        await self._svc.delete_user(_user_id(request.name))
+        await self._svc.delete_user(caller_parent(request.name, "name"))
         return empty_pb2.Empty()
 
     async def Register(self, request, context):
@@ -73,12 +69,12 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         return auth_service_pb2.Jwks(keys=[auth_service_pb2.Jwk(**k) for k in self._svc.jwks()])
 
     async def CreateApiKey(self, request, context):
-        user_id = _user_id(request.parent, "parent")
+        user_id = caller_parent(request.parent)
         key, secret = await self._svc.create_api_key(user_id, request.api_key.display_name, request.request_id)
         return auth_service_pb2.CreateApiKeyResponse(api_key=convert.api_key(key), secret=secret)
 
     async def ListApiKeys(self, request, context):
-        user_id = _user_id(request.parent, "parent")
+        user_id = caller_parent(request.parent)
         query = {"parent": str(user_id)}
         size, after = _page(request, query)
         keys = await self._svc.list_api_keys(user_id, size, after)
@@ -92,7 +88,7 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         return empty_pb2.Empty()
 
     async def ListAuditEvents(self, request, context):
-        user_id = _user_id(request.parent, "parent")
+        user_id = caller_parent(request.parent)
         query = {"parent": str(user_id), "kind": "audit"}
         size, after = _page(request, query)
         events = await self._svc.list_audit(user_id, size, after)

@@ -42,3 +42,17 @@ def decode_token(token: str, query: dict) -> list | None:
     if fingerprint != _fingerprint(query) or not isinstance(cursor, list):
         raise InvalidArgument.field("page_token", "belongs to a different query")
     return cursor
+
+
+def decode_keyset(token: str, query: dict, *parsers) -> tuple | None:
+    """A keyset cursor whose parts are parsed by `parsers` (e.g. datetime.fromisoformat, UUID);
+    a token whose parts do not parse is INVALID_ARGUMENT, like any other token we did not issue."""
+    cursor = decode_token(token, query)
+    if cursor is None:
+        return None
+    try:
+        if len(cursor) != len(parsers):
+            raise ValueError(cursor)
+        return tuple(parse(part) for parse, part in zip(parsers, cursor))
+    except (ValueError, TypeError):
+        raise InvalidArgument.field("page_token", "is not a token this API issued") from None

@@ -71,8 +71,8 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
             raise InvalidArgument.field("state", "is not a known value") from None
         query = {"parent": str(user_id), "state": request.state, "format": request.format}
         size = pagination.page_size(request.page_size)
-        cursor = pagination.decode_token(request.page_token, query)
-        found = await self._svc.list(user_id, state, fmt, size, uuid.UUID(cursor[0]) if cursor else None)
+        cursor = pagination.decode_keyset(request.page_token, query, uuid.UUID)
+        found = await self._svc.list(user_id, state, fmt, size, cursor[0] if cursor else None)
         token = pagination.encode_token([str(found[-1].id)], query) if len(found) == size else ""
         return ingest_service_pb2.ListIngestionsResponse(ingestions=[convert.ingestion(i) for i in found],
                                                          next_page_token=token)

@@ -91,3 +91,16 @@ def test_shared_checks_report_into_violations():
     checks.update_mask([], {"notes"}, set(), "Activity", v)
     assert [i.field for i in v.items] == ["request_id", "start_date", "end_date", "update_mask", "update_mask",
                                           "update_mask"]
+
+
+def test_keyset_tokens_whose_parts_do_not_parse_are_invalid():
+    import datetime as dt
+
+    query = {"parent": "u1"}
+    good = pagination.encode_token(["2026-03-01T07:00:00+00:00", str(uuid.uuid4())], query)
+    start, key = pagination.decode_keyset(good, query, dt.datetime.fromisoformat, uuid.UUID)
+    assert start.year == 2026 and isinstance(key, uuid.UUID)
+    for forged in (["not a time", str(uuid.uuid4())], ["2026-03-01T07:00:00+00:00", "nope"], ["only one"]):
+        with pytest.raises(InvalidArgument):
+            pagination.decode_keyset(pagination.encode_token(forged, query), query, dt.datetime.fromisoformat,
+                                     uuid.UUID)

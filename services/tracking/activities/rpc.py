@@ -12,7 +12,7 @@ from google.protobuf import empty_pb2
 from healthmesh.tracking.v1 import tracking_service_pb2
 
 from services.common import pagination
-from services.common.errors import InvalidArgument, Violations
+from services.common.errors import Violations
 from services.common.principal import caller_parent, current_principal, parse_name
 from services.tracking.activities import convert
 from services.tracking.activities.service import ActivityService
@@ -46,13 +46,7 @@ class ActivityRpcs:
         # The token is bound to the parent and the filters, not to the view.
         query = {"parent": str(user_id), "kind": "activities", "type": where.type, "source": where.source,
                  "start": where.start_time, "end": where.end_time}
-        cursor = pagination.decode_token(request.page_token, query)
-        after = None
-        if cursor:
-            try:
-                after = (dt.datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1]))
-            except (ValueError, IndexError, TypeError):
-                raise InvalidArgument.field("page_token", "is not a token this API issued") from None
+        after = pagination.decode_keyset(request.page_token, query, dt.datetime.fromisoformat, uuid.UUID)
         items = await self.activities.list(user_id, where, size + 1, after, full)
         token = ""
         if len(items) > size:

@@ -81,8 +81,7 @@ class SampleRpcs:
         source = request.source or None  # empty: every source
         query = {"user": str(user_id), "type": request.type, "source": source, "start": start, "end": end}
         size = pagination.page_size(request.page_size)
-        cursor = pagination.decode_token(request.page_token, query)
-        after = (dt.datetime.fromisoformat(cursor[0]), cursor[1], cursor[2]) if cursor else None
+        after = pagination.decode_keyset(request.page_token, query, dt.datetime.fromisoformat, str, str)
         found = await self.samples.list(user_id, request.type, source, start, end, size, after)
         token = ""
         if len(found) == size:

@@ -12,7 +12,7 @@ from google.protobuf import empty_pb2
 from healthmesh.tracking.v1 import tracking_service_pb2
 
 from services.common import pagination
-from services.common.errors import InvalidArgument, Violations
+from services.common.errors import Violations
 from services.common.principal import caller_parent, current_principal, parse_name
 from services.tracking.sleep import convert
 from services.tracking.sleep.service import SleepService
@@ -40,13 +40,7 @@ class SleepRpcs:
         size = pagination.page_size(request.page_size)
         query = {"parent": str(user_id), "kind": "sleepSessions", "source": where.source,
                  "start": where.start_time, "end": where.end_time}
-        cursor = pagination.decode_token(request.page_token, query)
-        after = None
-        if cursor:
-            try:
-                after = (dt.datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1]))
-            except (ValueError, IndexError, TypeError):
-                raise InvalidArgument.field("page_token", "is not a token this API issued") from None
+        after = pagination.decode_keyset(request.page_token, query, dt.datetime.fromisoformat, uuid.UUID)
         items = await self.sleep.list(user_id, where, size + 1, after)
         token = ""
         if len(items) > size:
