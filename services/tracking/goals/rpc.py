@@ -11,7 +11,6 @@ from google.protobuf import empty_pb2
 from healthmesh.tracking.v1 import tracking_service_pb2
 
 from services.common import pagination
-from services.common.errors import InvalidArgument
 from services.common.principal import caller_parent, current_principal, parse_name
 from services.tracking.goals import convert
 from services.tracking.goals.service import GoalService
@@ -26,14 +25,8 @@ def _goal_name(name: str, field: str = "name") -> tuple[uuid.UUID, uuid.UUID]:
 
 
 def _cursor(token: str, query: dict) -> uuid.UUID | None:
-    cursor = pagination.decode_token(token, query)
-    if cursor is None:
-        return None
-    try:
-        (last_id,) = cursor
-        return uuid.UUID(last_id)
-    except (TypeError, ValueError):
-        raise InvalidArgument.field("page_token", "is not a token this API issued") from None
+    cursor = pagination.decode_keyset(token, query, uuid.UUID)
+    return cursor[0] if cursor else None
 
 
 class GoalRpcs:

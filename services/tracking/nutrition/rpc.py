@@ -12,7 +12,6 @@ from google.protobuf import empty_pb2
 from healthmesh.tracking.v1 import tracking_service_pb2
 
 from services.common import pagination
-from services.common.errors import InvalidArgument
 from services.common.principal import caller_parent, current_principal, parse_name
 from services.tracking.nutrition import convert
 from services.tracking.nutrition.service import NutritionService
@@ -27,14 +26,7 @@ def _entry_name(name: str, field: str = "name") -> tuple[uuid.UUID, uuid.UUID]:
 
 
 def _cursor(token: str, query: dict) -> tuple[dt.datetime, uuid.UUID] | None:
-    cursor = pagination.decode_token(token, query)
-    if cursor is None:
-        return None
-    try:
-        time, last_id = cursor
-        return dt.datetime.fromisoformat(time), uuid.UUID(last_id)
-    except (TypeError, ValueError):
-        raise InvalidArgument.field("page_token", "is not a token this API issued") from None
+    return pagination.decode_keyset(token, query, dt.datetime.fromisoformat, uuid.UUID)
 
 
 class NutritionRpcs:
