@@ -28,7 +28,7 @@ from bench.harness import new_user, private_mesh, secrets, summary
 from services.common.config import Settings
 from services.common.db import create_engine
 from services.tracking.samples.catalog import CATALOG
-from services.tracking.samples.domain import Checked, MealContext, new_sample_id
+from services.tracking.samples.columns import CheckedColumns, to_micros
 from services.tracking.samples.repository import SqlSampleRepository
 
 BATCH = 500
@@ -53,14 +53,22 @@ def batches(items: list, size: int = BATCH) -> list[list]:
 async def ceiling(dsn: str, user_id: uuid.UUID) -> float:
     repo = SqlSampleRepository(create_engine(Settings(DATABASE_URL=dsn, db_pool_size=1)),
                                lambda t: CATALOG[t].unit)
-    rows = [Checked("heart_rate", t, t, 0, heart_rate(i), None, None, None, "/min", heart_rate(i), "count/min",
-                    "Bench Watch", MealContext.UNSPECIFIED) for i, t in enumerate(minutes())]
-    await repo.ensure_partitions(r.start_time for r in rows)
+    starts = [to_micros(t) for t in minutes()]
+    await repo.ensure_partitions(starts)
     now = dt.datetime.now(dt.UTC)
+    chunks = []
+    for first in range(0, len(starts), BATCH):
+        n = len(starts[first:first + BATCH])
+        values = [float(heart_rate(i)) for i in range(first, first + n)]
+        chunks.append(CheckedColumns(
+            ["heart_rate", "Bench Watch", "count/min"], row=list(range(n)), type=[0] * n,
+            start_us=starts[first:first + n], source=[1] * n, end_us=starts[first:first + n], offset=[0] * n,
+            value=values, min=[None] * n, max=[None] * n, value2=[None] * n, original_value=values,
+            original_unit=[2] * n, meal_context=[0] * n))
     started = time.perf_counter()
-    for chunk in batches(rows):
-        await repo.write_counts(user_id, chunk, [new_sample_id(r.start_time) for r in chunk], "", now)
-    return len(rows) / (time.perf_counter() - started)
+    for chunk in chunks:
+        await repo.write_counts(user_id, chunk, "", now)
+    return len(starts) / (time.perf_counter() - started)
 
 
 def timestamp(t: dt.datetime) -> timestamp_pb2.Timestamp:

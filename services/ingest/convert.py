@@ -3,12 +3,17 @@ records become)."""
 
 from __future__ import annotations
 
-from healthmesh.ingest.v1 import ingestion_pb2
-from healthmesh.tracking.v1 import activity_pb2, sample_pb2, sleep_session_pb2
+import datetime as dt
 
-from services.common.convert import from_timestamp, timestamp
+from healthmesh.ingest.v1 import ingestion_pb2
+from healthmesh.tracking.v1 import activity_pb2, sample_pb2, sleep_session_pb2, tracking_internal_service_pb2
+
+from services.common.convert import EPOCH, from_timestamp, timestamp
 from services.ingest.domain import Ingestion, RequestHeaders
 from services.ingest.records import SampleRecord, SleepRecord, WorkoutRecord
+
+MICROSECOND = dt.timedelta(microseconds=1)
+NAN = float("nan")  # "none" in an optional column
 
 
 def ingestion(x: Ingestion) -> ingestion_pb2.Ingestion:
@@ -37,15 +42,32 @@ def request_headers(metadata: dict[str, str]) -> RequestHeaders:
     return RequestHeaders(**{field: metadata.get(header, "")[:500] for header, field in HEADER_FIELDS.items()})
 
 
-def sample(r: SampleRecord) -> sample_pb2.Sample:
-    out = sample_pb2.Sample(type=r.type, start_time=timestamp(r.start_time), value=r.value, unit=r.unit,
-                            source=r.source, meal_context=r.meal_context)
-    if r.end_time is not None:
-        out.end_time.CopyFrom(timestamp(r.end_time))
-    for name in ("utc_offset_minutes", "min", "max", "value2"):
-        value = getattr(r, name)
-        if value is not None:
-            setattr(out, name, value)
+def sample_columns(records: list[SampleRecord]) -> tracking_internal_service_pb2.SampleColumns:
+    """A batch as Tracking's columns. Its records either all carry an offset or all lack one."""
+    index: dict[str, int] = {}
+
+    def ref(s: str) -> int:
+        i = index.get(s)
+        if i is None:
+            i = index[s] = len(index)
+        return i
+
+    out = tracking_internal_service_pb2.SampleColumns(
+        type=[ref(r.type) for r in records], unit=[ref(r.unit) for r in records],
+        source=[ref(r.source) for r in records],
+        start_time_micros=[(r.start_time - EPOCH) // MICROSECOND for r in records],
+        value=[r.value for r in records])
+    out.strings.extend(index)
+    if any(r.end_time is not None for r in records):
+        out.end_time_micros.extend([((r.end_time or r.start_time) - EPOCH) // MICROSECOND for r in records])
+    if records[0].utc_offset_minutes is not None:
+        out.utc_offset_minutes.extend([r.utc_offset_minutes for r in records])
+    for name in ("min", "max", "value2"):
+        column = [getattr(r, name) for r in records]
+        if any(x is not None for x in column):
+            getattr(out, name).extend([NAN if x is None else x for x in column])
+    if any(r.meal_context for r in records):
+        out.meal_context.extend([r.meal_context for r in records])
     return out
 
 

@@ -66,15 +66,26 @@ class Pipeline:
         self.tally = tally
         self._streams: list[SampleStream] = []
         self._turn = 0
-        self._pending: dict[str, list[SampleRecord]] = {}
+        # Per input metric, and apart for samples with no offset (Tracking's columns need either all or none).
+        self._pending: dict[tuple[str, bool], list[SampleRecord]] = {}
         self._nights: dict[str, _Night] = {}
         self._creating: list[asyncio.Task] = []  # kept to the end, so no failure goes unseen
         self._slots = asyncio.Semaphore(CREATES)
 
-    async def run(self, records: AsyncIterable[Record]) -> None:
+    async def run(self, batches: AsyncIterable[list[Record]]) -> None:
         try:
-            async for record in records:
-                await self.take(record)
+            async for batch in batches:
+                for record in batch:
+                    if type(record) is SampleRecord:  # by far the most common, so without a coroutine
+                        key = (record.metric, record.utc_offset_minutes is None)
+                        pending = self._pending.get(key)
+                        if pending is None:
+                            pending = self._pending[key] = []
+                        pending.append(record)
+                        if len(pending) >= BATCH:
+                            await self._flush(key)
+                    else:
+                        await self.take(record)
             await self.finish()
         except BaseException:
             for task in self._creating:
@@ -90,13 +101,6 @@ class Pipeline:
                 self.tally.add(record.metric, "skipped")
             case Rejected():
                 self.tally.reject(record.metric, record.path, record.reason, record.message)
-            case SampleRecord():
-                if record.start_time is not None:
-                    self.tally.saw_time(record.start_time)
-                batch = self._pending.setdefault(record.metric, [])
-                batch.append(record)
-                if len(batch) >= BATCH:
-                    await self._flush(record.metric)
             case WorkoutRecord():
                 self.tally.saw_time(record.start_time)
                 await self._create(self._write_workout(record))
@@ -111,22 +115,29 @@ class Pipeline:
                 self._count(record.metric, record.path, outcome.outcome, outcome.reason, outcome.message)
 
     async def finish(self) -> None:
-        for metric in list(self._pending):
-            await self._flush(metric)
+        for key in list(self._pending):
+            await self._flush(key)
         for stream in self._streams:
             self._count_acks(await stream.drain())
         for source in list(self._nights):
             await self._create(self._write_night(self._nights.pop(source)))
         await asyncio.gather(*self._creating)
 
-    async def _flush(self, metric: str) -> None:
-        batch = self._pending.pop(metric, [])
+    async def _flush(self, key: tuple[str, bool]) -> None:
+        batch = self._pending.pop(key, [])
+        undated = [r for r in batch if r.start_time is None]
+        if undated:  # Tracking's columns need a start on every row
+            for record in undated:
+                self.tally.reject(record.metric, record.path, "MISSING_FIELD", "start_time is required")
+            batch = [r for r in batch if r.start_time is not None]
         if not batch:
             return
+        self.tally.saw_time(min(r.start_time for r in batch))
+        self.tally.saw_time(max(r.start_time for r in batch))
         if not self._streams:
             self._streams = [self._sink.open_samples(self._user, self._ingest) for _ in range(STREAMS)]
         self._turn = (self._turn + 1) % len(self._streams)
-        self._count_acks(await self._streams[self._turn].send((metric, batch), batch))
+        self._count_acks(await self._streams[self._turn].send((key[0], batch), batch))
 
     def _count_acks(self, acks: list) -> None:
         for (metric, batch), ack in acks:

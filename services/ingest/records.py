@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per imported point, and a frozen init costs several times more
 class SampleRecord:
     """One Tracking sample (types and units as Tracking's catalog and its input units accept)."""
 

@@ -190,7 +190,7 @@ class IngestService:
         tally = Tally()
         pipeline = Pipeline(self._sink, user_id, f"users/{user_id}/ingestions/{ingestion.id}", tally)
         try:
-            await pipeline.run(_from_sync(samples))
+            await pipeline.run(_from_sync([samples]))
         except BaseException:
             await self._repo.save_progress(user_id, ingestion.id, State.FAILED, tally, 0, self._now(), complete=True)
             raise
@@ -208,6 +208,6 @@ class IngestService:
         return await self._repo.list(user_id, state, fmt, limit, before)
 
 
-async def _from_sync(items: Iterable) -> AsyncIterator:
-    for item in items:
-        yield item
+async def _from_sync(batches: Iterable[list]) -> AsyncIterator[list]:
+    for batch in batches:
+        yield batch

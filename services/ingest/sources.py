@@ -13,7 +13,7 @@ from pathlib import Path
 
 from services.ingest.records import Record
 
-RecordSource = Callable[[AsyncIterable[bytes]], AsyncIterator[Record]]
+RecordSource = Callable[[AsyncIterable[bytes]], AsyncIterator[list[Record]]]  # records, in batches
 BATCH = 2000
 
 
@@ -29,24 +29,23 @@ def _batches(produce: Callable[[], Iterable[Record]]) -> Callable[[], list[Recor
     return next_batch
 
 
-async def _drain(produce: Callable[[], Iterable[Record]]) -> AsyncIterator[Record]:
+async def _drain(produce: Callable[[], Iterable[Record]]) -> AsyncIterator[list[Record]]:
     next_batch = _batches(produce)
     while batch := await asyncio.to_thread(next_batch):
-        for record in batch:
-            yield record
+        yield batch
 
 
 def incremental(factory: Callable[[], object]) -> RecordSource:
     """For parsers with feed(bytes) -> records and close() -> records (lists, or iterators that
     must be consumed before the next feed)."""
 
-    async def records(chunks: AsyncIterable[bytes]) -> AsyncIterator[Record]:
+    async def records(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[Record]]:
         parser = factory()
         async for chunk in chunks:
-            async for record in _drain(lambda: parser.feed(chunk)):
-                yield record
-        async for record in _drain(parser.close):
-            yield record
+            async for batch in _drain(lambda: parser.feed(chunk)):
+                yield batch
+        async for batch in _drain(parser.close):
+            yield batch
 
     return records
 
@@ -54,13 +53,13 @@ def incremental(factory: Callable[[], object]) -> RecordSource:
 def from_file(parse: Callable[[Path], Iterator[Record]]) -> RecordSource:
     """For parsers that read a file: spool, then iterate in a thread, a batch at a time."""
 
-    async def records(chunks: AsyncIterable[bytes]) -> AsyncIterator[Record]:
+    async def records(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[Record]]:
         with tempfile.TemporaryDirectory(prefix="healthmesh-import-") as folder:
             path = Path(folder) / "upload"
             with path.open("wb") as out:
                 async for chunk in chunks:
                     out.write(chunk)
-            async for record in _drain(lambda: parse(path)):
-                yield record
+            async for batch in _drain(lambda: parse(path)):
+                yield batch
 
     return records

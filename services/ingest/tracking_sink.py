@@ -61,7 +61,7 @@ class SampleStream:
         try:
             await self._call.write(tracking_internal_service_pb2.WriteSamplesRequest(
                 sequence=self._sequence, user=self._user, ingest_id=self._ingest,
-                samples=[convert.sample(r) for r in batch]))
+                columns=convert.sample_columns(batch)))
         except grpc.aio.AioRpcError as exc:
             raise Unavailable(f"tracking did not take the samples: {exc.code().name}") from None
         self._in_flight.append(tag)

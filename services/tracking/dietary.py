@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from services.common.errors import InvalidArgument
 from services.tracking.nutrition.domain import DietarySample
-from services.tracking.samples.domain import SampleInput
+from services.tracking.samples.columns import SampleInput
 from services.tracking.samples.service import SampleService
 
 

@@ -6,11 +6,10 @@ import datetime as dt
 
 import pytest
 
-from services.tracking.samples.catalog import CATALOG
-from services.tracking.samples.domain import (
-    Checked, HourRow, Interval, ItemError, SampleInput, bucket_start, check_sample, merge_buckets, new_sample_id,
-    source_rank, start_of_sample_id,
+from services.tracking.samples.columns import (
+    ItemError, SampleColumns, SampleInput, check_columns, from_micros, to_micros,
 )
+from services.tracking.samples.domain import HourRow, Interval, bucket_start, merge_buckets, source_rank
 
 NOW = dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)
 T = dt.datetime(2026, 3, 1, 7, tzinfo=dt.UTC)
@@ -23,8 +22,21 @@ def item(type="heart_rate", value=64.0, unit="count/min", start=T, **kw) -> Samp
     return SampleInput(**fields)
 
 
-def check(i: SampleInput):
-    return check_sample(0, i, NOW, lambda _: 0)
+def check_all(items: list[SampleInput], default_offset=lambda _: 0, default_source=""):
+    return check_columns(SampleColumns.from_rows(items), NOW, default_offset, default_source)
+
+
+def check(i: SampleInput, default_offset=lambda _: 0, default_source=""):
+    """The one item's error, or its stored row as a dict of columns."""
+    checks = check_all([i], default_offset, default_source)
+    if checks.errors:
+        return checks.errors[0]
+    rows = checks.rows
+    assert len(rows) == 1
+    return {name: getattr(rows, name)[0] for name in ("start_us", "end_us", "offset", "value", "min", "max", "value2",
+                                                       "original_value", "meal_context")} | {
+        "type": rows.strings[rows.type[0]], "source": rows.strings[rows.source[0]],
+        "original_unit": rows.strings[rows.original_unit[0]]}
 
 
 @pytest.mark.parametrize("type, value, unit, expected", [
@@ -41,9 +53,8 @@ def check(i: SampleInput):
 ])
 def test_units_convert_to_the_canonical_one_and_keep_the_original(type, value, unit, expected):
     checked = check(item(type, value, unit))
-    assert isinstance(checked, Checked)
-    assert checked.value == pytest.approx(expected, abs=1e-3)
-    assert (checked.unit, checked.original_value, checked.original_unit) == (CATALOG[type].unit, value, unit)
+    assert checked["value"] == pytest.approx(expected, abs=1e-3)
+    assert (checked["type"], checked["original_value"], checked["original_unit"]) == (type, value, unit)
 
 
 @pytest.mark.parametrize("changes, field, reason", [
@@ -69,19 +80,39 @@ def test_each_problem_has_its_field_and_reason(changes, field, reason):
 
 def test_blood_pressure_needs_its_diastolic_value():
     assert check(item("blood_pressure", 120, "mmHg")).reason == "MISSING_FIELD"
-    assert check(item("blood_pressure", 120, "mmHg", value2=80.0)).value2 == 80.0
+    assert check(item("blood_pressure", 120, "mmHg", value2=80.0))["value2"] == 80.0
 
 
 def test_missing_offset_comes_from_the_default_and_source_from_the_default_source():
-    checked = check_sample(0, item(utc_offset_minutes=None, source=""), NOW, lambda _: -480, "Band")
-    assert (checked.utc_offset_minutes, checked.source) == (-480, "Band")
+    checked = check(item(utc_offset_minutes=None, source=""), lambda _: -480, "Band")
+    assert (checked["offset"], checked["source"]) == (-480, "Band")
 
 
-@pytest.mark.parametrize("start", [dt.datetime(1900, 1, 1, tzinfo=dt.UTC), dt.datetime(1969, 7, 20, 20, 17, tzinfo=dt.UTC),
-                                   dt.datetime(2026, 3, 1, 7, 0, 0, 123000, tzinfo=dt.UTC)])
-def test_sample_ids_carry_their_start_to_the_millisecond(start):
-    sample_id = new_sample_id(start)
-    assert sample_id.version == 8 and start_of_sample_id(sample_id) == start
+def test_sources_are_trimmed_and_an_end_defaults_to_the_start():
+    checked = check(item(source="  Apple Watch "))
+    assert checked["source"] == "Apple Watch" and checked["end_us"] == checked["start_us"] == to_micros(T)
+    assert from_micros(checked["start_us"]) == T
+
+
+def test_a_key_given_twice_keeps_the_last_and_says_whether_it_changed():
+    later = T + dt.timedelta(minutes=1)
+    checks = check_all([item(value=60.0), item(value=60.0, source=" Watch"), item(value=70.0, start=later),
+                        item(value=71.0, start=later), item(value=999.0)])
+    assert [e.index for e in checks.errors] == [4]
+    assert checks.rows.row == [1, 3] and checks.rows.value == [60.0, 71.0]
+    assert checks.superseded == [(0, 1, True), (2, 3, False)]
+
+
+def test_bad_rows_are_reported_and_good_ones_kept_in_order():
+    checks = check_all([item(value=61.0), item(type="mood"), item(value=62.0, start=T + dt.timedelta(hours=1)),
+                        item(unit="furlongs")])
+    assert [(e.index, e.reason) for e in checks.errors] == [(1, "UNKNOWN_TYPE"), (3, "UNKNOWN_UNIT")]
+    assert checks.rows.row == [0, 2] and checks.rows.value == [61.0, 62.0]
+
+
+def test_infinity_is_not_a_value():
+    assert check(item(value=float("inf"))).reason == "INVALID_VALUE"
+    assert check(item(max=float("-inf"))).reason == "INVALID_VALUE"
 
 
 def test_wearables_outrank_phones_and_known_sources_outrank_unknown():

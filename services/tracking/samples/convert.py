@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from healthmesh.tracking.v1 import sample_pb2, sample_type_pb2, tracking_service_pb2
+from healthmesh.tracking.v1 import sample_pb2, sample_type_pb2, tracking_internal_service_pb2, tracking_service_pb2
 
 from services.common.convert import from_timestamp, timestamp
 from services.tracking.samples.catalog import SampleType
-from services.tracking.samples.domain import Bucket, ItemError, Sample, SampleInput
+from services.common.errors import InvalidArgument
+from services.tracking.samples.columns import ItemError, SampleColumns, SampleInput
+from services.tracking.samples.domain import Bucket, Sample
 
 
 def sample_input(s: sample_pb2.Sample) -> SampleInput:
@@ -18,6 +20,35 @@ def sample_input(s: sample_pb2.Sample) -> SampleInput:
         min=s.min if has("min") else None, max=s.max if has("max") else None,
         value2=s.value2 if has("value2") else None, unit=s.unit, source=s.source, meal_context=s.meal_context,
     )
+
+
+def sample_columns(c: tracking_internal_service_pb2.SampleColumns) -> SampleColumns:
+    """The columnar batch, its shape checked: a malformed batch is the sender's bug, so it fails whole."""
+    n = len(c.start_time_micros)
+    strings = list(c.strings)
+    optional = {}
+    for name in ("end_time_micros", "utc_offset_minutes", "min", "max", "value2", "meal_context"):
+        column = getattr(c, name)
+        if len(column) not in (0, n):
+            raise InvalidArgument.field(f"columns.{name}", f"has {len(column)} entries for {n} rows (give 0 or {n})")
+        optional[name] = list(column) if column else None
+    for name in ("type", "unit", "source", "value"):
+        column = getattr(c, name)
+        if len(column) != n:
+            raise InvalidArgument.field(f"columns.{name}", f"has {len(column)} entries for {n} rows")
+        if name != "value" and n and max(column) >= len(strings):
+            raise InvalidArgument.field(f"columns.{name}", f"refers to string {max(column)} of {len(strings)}")
+    none = [None] * n
+    return SampleColumns(
+        strings=strings, type=list(c.type), unit=list(c.unit), source=list(c.source),
+        start_us=list(c.start_time_micros), end_us=optional["end_time_micros"] or none,
+        offset=optional["utc_offset_minutes"] or none, value=list(c.value),
+        min=_absent_as_none(optional["min"]) or none, max=_absent_as_none(optional["max"]) or none,
+        value2=_absent_as_none(optional["value2"]) or none, meal_context=optional["meal_context"] or [0] * n)
+
+
+def _absent_as_none(column: list[float] | None) -> list[float | None] | None:
+    return None if column is None else [None if x != x else x for x in column]  # NaN marks "none"
 
 
 def sample(x: Sample) -> sample_pb2.Sample:

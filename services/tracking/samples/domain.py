@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import math
-import random
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-
-from services.tracking.samples.catalog import CATALOG
 
 
 class MealContext(enum.IntEnum):
@@ -19,9 +14,6 @@ class MealContext(enum.IntEnum):
     FASTING = 2
     BEFORE_MEAL = 3
     AFTER_MEAL = 4
-
-
-MEAL_CONTEXTS = tuple(MealContext)  # by value: 0..4
 
 
 class Interval(enum.IntEnum):
@@ -73,133 +65,11 @@ class Bucket:
     sources: tuple[str, ...]
 
 
-# Input checks: one bad item is reported with a reason and never sinks the batch.
-
-MIN_TIME = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
-ONE_DAY = dt.timedelta(days=1)
-MAX_OFFSET_MINUTES = 18 * 60
-MAX_BATCH = 10_000
-
-
-@dataclass(slots=True)  # not frozen: built once per sample on the bulk path, where frozen costs
-class SampleInput:
-    """A sample as a client sent it, before checks and unit conversion."""
-
-    type: str
-    start_time: dt.datetime | None
-    end_time: dt.datetime | None
-    utc_offset_minutes: int | None
-    value: float
-    min: float | None
-    max: float | None
-    value2: float | None
-    unit: str
-    source: str
-    meal_context: int = 0
-
-
-@dataclass(frozen=True)
-class ItemError:
-    index: int
-    field: str
-    reason: str
-    message: str
-
-
-@dataclass(slots=True)  # not frozen, for the same reason as SampleInput
-class Checked:
-    """A sample that passed the checks, converted to the canonical unit, not yet stored."""
-
-    type: str
-    start_time: dt.datetime
-    end_time: dt.datetime
-    utc_offset_minutes: int
-    value: float
-    min: float | None
-    max: float | None
-    value2: float | None
-    unit: str
-    original_value: float
-    original_unit: str
-    source: str
-    meal_context: MealContext
-
-    @property
-    def key(self) -> tuple[str, dt.datetime, str]:
-        return (self.type, self.start_time, self.source)
-
-    def same_values(self, other: "Checked | Sample") -> bool:
-        return (self.end_time, self.utc_offset_minutes, self.value, self.min, self.max, self.value2,
-                self.meal_context) == (other.end_time, other.utc_offset_minutes, other.value, other.min,
-                                       other.max, other.value2, MealContext(other.meal_context))
-
-
-def check_sample(index: int, item: SampleInput, now: dt.datetime, default_offset: Callable[[dt.datetime], int],
-                 default_source: str = "") -> Checked | ItemError:
-    """Checks one sample and converts it to its type's canonical unit."""
-    def error(field: str, reason: str, message: str) -> ItemError:
-        return ItemError(index, field, reason, message)
-
-    spec = CATALOG.get(item.type)
-    if not item.type:
-        return error("type", "MISSING_FIELD", "type is required")
-    if spec is None:
-        return error("type", "UNKNOWN_TYPE", f"{item.type!r} is not a sample type; see GET /v1/sampleTypes")
-    if not item.unit:
-        return error("unit", "MISSING_FIELD", f"unit is required (the canonical unit of {item.type} is {spec.unit})")
-    if item.start_time is None:
-        return error("start_time", "MISSING_FIELD", "start_time is required")
-    latest = now + ONE_DAY
-    if not MIN_TIME <= item.start_time <= latest:
-        return error("start_time", "TIME_OUT_OF_RANGE", "start_time must lie between 1900-01-01 and a day from now")
-    end = item.end_time or item.start_time
-    if end < item.start_time:
-        return error("end_time", "END_BEFORE_START", "end_time is before start_time")
-    if end > latest:
-        return error("end_time", "TIME_OUT_OF_RANGE", "end_time lies more than a day in the future")
-    offset = item.utc_offset_minutes if item.utc_offset_minutes is not None else default_offset(item.start_time)
-    if not -MAX_OFFSET_MINUTES <= offset <= MAX_OFFSET_MINUTES:
-        return error("utc_offset_minutes", "OFFSET_OUT_OF_RANGE", "utc_offset_minutes must lie between -1080 and 1080")
-    if spec.convert(1.0, item.unit) is None:  # the unit, checked once for all four values
-        return error("unit", "UNKNOWN_UNIT", f"{item.unit!r} is not a unit of {item.type}; accepted: "
-                     + ", ".join(sorted(u for u in spec.units if u)))
-    converted: list[float | None] = []
-    for name, raw in (("value", item.value), ("min", item.min), ("max", item.max), ("value2", item.value2)):
-        if raw is None:
-            converted.append(None)
-            continue
-        if not math.isfinite(raw):
-            return error(name, "INVALID_VALUE", f"{name} must be a finite number")
-        value = spec.convert(raw, item.unit)
-        if not spec.min_value <= value <= spec.max_value:
-            return error(name, "VALUE_OUT_OF_RANGE", f"{name} {value:g} {spec.unit} is outside the valid range "
-                         f"{spec.min_value:g} to {spec.max_value:g} {spec.unit} of {item.type}")
-        converted.append(value)
-    value, low, high, value2 = converted
-    if spec.value2_meaning and value2 is None:
-        return error("value2", "MISSING_FIELD", f"{item.type} needs value2 ({spec.value2_meaning})")
-    if not spec.value2_meaning and value2 is not None:
-        return error("value2", "INVALID_VALUE", f"{item.type} has no second value")
-    if (low is not None and low > value) or (high is not None and high < value):
-        return error("value", "INVALID_VALUE", "value must lie between min and max")
-    if not 0 <= item.meal_context < len(MEAL_CONTEXTS):
-        return error("meal_context", "INVALID_VALUE", "meal_context is not a known value")
-    meal = MEAL_CONTEXTS[item.meal_context]
-    return Checked(item.type, item.start_time, end, offset, value, low, high, value2, spec.unit, item.value, item.unit,
-                   (item.source or default_source).strip(), meal)
-
-
 # Sample ids carry their start time, so a name leads straight to the time partition holding it:
 # UUID version 8 (RFC 9562, custom) with 48 bits of milliseconds since 1900-01-01, then random.
+# The database makes them as it inserts (repository.UPSERT_CTES).
 
 EPOCH_1900 = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
-
-
-def new_sample_id(start_time: dt.datetime) -> uuid.UUID:
-    ms = (start_time - EPOCH_1900) // dt.timedelta(milliseconds=1)
-    rand = random.getrandbits(80)  # uniqueness, not secrecy: the id is no credential
-    value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x8 << 76 | (rand >> 64 & 0x0FFF) << 64 | 0b10 << 62
-    return uuid.UUID(int=value | rand & 0x3FFF_FFFF_FFFF_FFFF)
 
 
 def start_of_sample_id(sample_id: uuid.UUID) -> dt.datetime | None:

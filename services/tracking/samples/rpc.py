@@ -17,6 +17,7 @@ from services.common.idempotency import RequestResults
 from services.common.principal import caller_parent, current_principal, parse_name
 from services.tracking.samples import convert
 from services.tracking.samples.catalog import CATALOG
+from services.tracking.samples.columns import SampleColumns
 from services.tracking.samples.domain import Interval
 from services.tracking.samples.service import SampleService, WriteResult
 
@@ -129,7 +130,10 @@ class TrackingInternalServicer(tracking_internal_service_pb2_grpc.TrackingIntern
             if previous is not None and batch.sequence <= previous:
                 raise InvalidArgument.field("sequence", f"must increase: {batch.sequence} after {previous}")
             previous = batch.sequence
-            result = await self._samples.write(user_id, [convert.sample_input(s) for s in batch.samples],
-                                               batch.ingest_id, batch.default_source)
+            if batch.samples and batch.HasField("columns"):
+                raise InvalidArgument.field("columns", "a batch carries samples or columns, not both")
+            columns = (convert.sample_columns(batch.columns) if batch.HasField("columns") else
+                       SampleColumns.from_rows([convert.sample_input(s) for s in batch.samples]))
+            result = await self._samples.write_columns(user_id, columns, batch.ingest_id, batch.default_source)
             yield ack(batch.sequence, result)
 

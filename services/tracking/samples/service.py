@@ -12,9 +12,11 @@ from services.common.errors import InvalidArgument, NotFound
 from services.tracking import local_time
 from services.tracking.ports import Profiles
 from services.tracking.samples.catalog import CATALOG, SUM, SampleType
+from services.tracking.samples.columns import (
+    MAX_BATCH, CheckedColumns, ItemError, SampleColumns, SampleInput, check_columns, from_micros,
+)
 from services.tracking.samples.domain import (
-    MAX_BATCH, Bucket, Checked, Interval, ItemError, MealContext, Sample, SampleInput, check_sample,
-    merge_buckets, new_sample_id, start_of_sample_id,
+    Bucket, Interval, MealContext, Sample, merge_buckets, start_of_sample_id,
 )
 from services.tracking.samples.repository import SqlSampleRepository
 
@@ -56,47 +58,39 @@ class SampleService:
 
     async def write(self, user_id: uuid.UUID, items: list[SampleInput], ingest_id: str = "",
                     default_source: str = "", want_samples: bool = False) -> WriteResult:
-        if len(items) > MAX_BATCH:
-            raise InvalidArgument.field("samples", f"at most {MAX_BATCH} samples per batch, got {len(items)}")
+        """Writes samples given as rows (the API's own form)."""
+        return await self.write_columns(user_id, SampleColumns.from_rows(items), ingest_id, default_source,
+                                        want_samples)
+
+    async def write_columns(self, user_id: uuid.UUID, columns: SampleColumns, ingest_id: str = "",
+                            default_source: str = "", want_samples: bool = False) -> WriteResult:
+        if len(columns) > MAX_BATCH:
+            raise InvalidArgument.field("samples", f"at most {MAX_BATCH} samples per batch, got {len(columns)}")
         now = self._now()
-        default_offset = await self._default_offset(user_id, items)
-        result = WriteResult()
-        checked: list[tuple[int, Checked]] = []
-        for index, item in enumerate(items):
-            outcome = check_sample(index, item, now, default_offset, default_source)
-            if isinstance(outcome, ItemError):
-                result.errors.append(outcome)
-            else:
-                checked.append((index, outcome))
-        # The same natural key twice in one batch: the later item wins, the earlier one counts as
-        # a duplicate (same values) or an update (new values) of it.
-        last: dict[tuple, tuple[int, Checked]] = {}
-        superseded: list[tuple[Checked, Checked]] = []
-        for index, c in checked:
-            key = c.key
-            if key in last:
-                superseded.append((last[key][1], c))
-            last[key] = (index, c)
-        unique = sorted(last.values(), key=lambda pair: pair[0]) if superseded else checked
-        items, ids = [c for _, c in unique], [new_sample_id(c.start_time) for _, c in unique]
-        by_key: dict[tuple, Sample] = {}
+        default_offset = await self._default_offset(user_id, columns)
+        checks = check_columns(columns, now, default_offset, default_source)
+        result = WriteResult(errors=checks.errors)
+        rows = checks.rows
         if want_samples:
-            stored = await self._repo.write(user_id, items, ids, ingest_id, now)
+            stored = await self._repo.write(user_id, rows, ingest_id, now)
             outcomes = collections.Counter(outcome for outcome, *_ in stored)
             result.accepted, result.duplicate, result.updated = (outcomes["accepted"], outcomes["duplicate"],
                                                                  outcomes["updated"])
-            for c, (_, sample_id, created, updated) in zip(items, stored):
-                by_key[c.key] = _stored(sample_id, user_id, c, created, updated)
+            by_row = {rows.row[k]: _stored(sample_id, user_id, rows, k, created, updated)
+                      for k, (_, sample_id, created, updated) in enumerate(stored)}
         else:
             result.accepted, result.duplicate, result.updated = await self._repo.write_counts(
-                user_id, items, ids, ingest_id, now)
-        for earlier, later in superseded:
-            if earlier.same_values(later):
+                user_id, rows, ingest_id, now)
+        for _, _, same in checks.superseded:
+            if same:
                 result.duplicate += 1
             else:
                 result.updated += 1
         if want_samples:
-            result.samples = [by_key[c.key] for _, c in checked]
+            # Every good input row answers with what is stored under its key, superseded ones too.
+            winner = {earlier: later for earlier, later, _ in checks.superseded}
+            good = sorted(set(rows.row) | set(winner))
+            result.samples = [by_row[_final(winner, i)] for i in good]
         return result
 
     async def create(self, user_id: uuid.UUID, item: SampleInput) -> Sample:
@@ -106,9 +100,9 @@ class SampleService:
             raise InvalidArgument.field(f"sample.{e.field}" if e.field else "sample", e.message, e.reason)
         return result.samples[0]
 
-    async def _default_offset(self, user_id: uuid.UUID, items: list[SampleInput]) -> Callable[[dt.datetime], int]:
+    async def _default_offset(self, user_id: uuid.UUID, columns: SampleColumns) -> Callable[[dt.datetime], int]:
         """The user's profile time zone decides the offset of samples that carry none."""
-        if all(i.utc_offset_minutes is not None for i in items):
+        if None not in columns.offset:
             return lambda _: 0
         time_zone = (await self._profiles.profile(user_id)).time_zone
         return lambda t: local_time.offset_minutes(time_zone, t)
@@ -172,8 +166,18 @@ class SampleService:
         return await self._repo.samples(user_id, type, start, end, limit)
 
 
-def _stored(sample_id: uuid.UUID, user_id: uuid.UUID, c: Checked, created: dt.datetime,
+def _final(winner: dict[int, int], row: int) -> int:
+    """The row whose values are stored for this input row (a key given again: the last one)."""
+    while row in winner:
+        row = winner[row]
+    return row
+
+
+def _stored(sample_id: uuid.UUID, user_id: uuid.UUID, rows: CheckedColumns, k: int, created: dt.datetime,
             updated: dt.datetime) -> Sample:
-    return Sample(sample_id, user_id, c.type, c.start_time, c.end_time, c.utc_offset_minutes, c.value, c.min, c.max,
-                  c.value2, c.unit, c.original_value, c.original_unit, c.source, MealContext(c.meal_context),
-                  created, updated)
+    original_value = rows.original_value[k]
+    return Sample(sample_id, user_id, rows.strings[rows.type[k]], from_micros(rows.start_us[k]),
+                  from_micros(rows.end_us[k]), rows.offset[k], rows.value[k], rows.min[k], rows.max[k],
+                  rows.value2[k], CATALOG[rows.strings[rows.type[k]]].unit, original_value,
+                  rows.strings[rows.original_unit[k]], rows.strings[rows.source[k]],
+                  MealContext(rows.meal_context[k]), created, updated)

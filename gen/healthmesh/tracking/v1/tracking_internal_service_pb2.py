@@ -27,7 +27,7 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from healthmesh.tracking.v1 import sample_pb2 as healthmesh_dot_tracking_dot_v1_dot_sample__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n6healthmesh/tracking/v1/tracking_internal_service.proto\x12\x16healthmesh.tracking.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a#healthmesh/tracking/v1/sample.proto\"\xb4\x01\n\x13WriteSamplesRequest\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12/\n\x04user\x18\x02 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\x12/\n\x07samples\x18\x03 \x03(\x0b\x32\x1e.healthmesh.tracking.v1.Sample\x12\x11\n\tingest_id\x18\x04 \x01(\t\x12\x16\n\x0e\x64\x65\x66\x61ult_source\x18\x05 \x01(\t\"\xa5\x01\n\x14WriteSamplesResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x05\x12\x11\n\tduplicate\x18\x03 \x01(\x05\x12\x0f\n\x07updated\x18\x04 \x01(\x05\x12\x10\n\x08rejected\x18\x05 \x01(\x05\x12\x33\n\x06\x65rrors\x18\x06 \x03(\x0b\x32#.healthmesh.tracking.v1.SampleError2\x88\x01\n\x17TrackingInternalService\x12m\n\x0cWriteSamples\x12+.healthmesh.tracking.v1.WriteSamplesRequest\x1a,.healthmesh.tracking.v1.WriteSamplesResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n6healthmesh/tracking/v1/tracking_internal_service.proto\x12\x16healthmesh.tracking.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a#healthmesh/tracking/v1/sample.proto\"\xec\x01\n\x13WriteSamplesRequest\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12/\n\x04user\x18\x02 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\x12/\n\x07samples\x18\x03 \x03(\x0b\x32\x1e.healthmesh.tracking.v1.Sample\x12\x11\n\tingest_id\x18\x04 \x01(\t\x12\x16\n\x0e\x64\x65\x66\x61ult_source\x18\x05 \x01(\t\x12\x36\n\x07\x63olumns\x18\x06 \x01(\x0b\x32%.healthmesh.tracking.v1.SampleColumns\"\xeb\x01\n\rSampleColumns\x12\x0f\n\x07strings\x18\x01 \x03(\t\x12\x0c\n\x04type\x18\x02 \x03(\r\x12\x0c\n\x04unit\x18\x03 \x03(\r\x12\x0e\n\x06source\x18\x04 \x03(\r\x12\x19\n\x11start_time_micros\x18\x05 \x03(\x03\x12\x17\n\x0f\x65nd_time_micros\x18\x06 \x03(\x03\x12\x1a\n\x12utc_offset_minutes\x18\x07 \x03(\x11\x12\r\n\x05value\x18\x08 \x03(\x01\x12\x0b\n\x03min\x18\t \x03(\x01\x12\x0b\n\x03max\x18\n \x03(\x01\x12\x0e\n\x06value2\x18\x0b \x03(\x01\x12\x14\n\x0cmeal_context\x18\x0c \x03(\r\"\xa5\x01\n\x14WriteSamplesResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x05\x12\x11\n\tduplicate\x18\x03 \x01(\x05\x12\x0f\n\x07updated\x18\x04 \x01(\x05\x12\x10\n\x08rejected\x18\x05 \x01(\x05\x12\x33\n\x06\x65rrors\x18\x06 \x03(\x0b\x32#.healthmesh.tracking.v1.SampleError2\x88\x01\n\x17TrackingInternalService\x12m\n\x0cWriteSamples\x12+.healthmesh.tracking.v1.WriteSamplesRequest\x1a,.healthmesh.tracking.v1.WriteSamplesResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,9 +37,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WRITESAMPLESREQUEST'].fields_by_name['user']._loaded_options = None
   _globals['_WRITESAMPLESREQUEST'].fields_by_name['user']._serialized_options = b'\342A\001\002\372A\032\n\030auth.healthmesh.dev/User'
   _globals['_WRITESAMPLESREQUEST']._serialized_start=180
-  _globals['_WRITESAMPLESREQUEST']._serialized_end=360
-  _globals['_WRITESAMPLESRESPONSE']._serialized_start=363
-  _globals['_WRITESAMPLESRESPONSE']._serialized_end=528
-  _globals['_TRACKINGINTERNALSERVICE']._serialized_start=531
-  _globals['_TRACKINGINTERNALSERVICE']._serialized_end=667
+  _globals['_WRITESAMPLESREQUEST']._serialized_end=416
+  _globals['_SAMPLECOLUMNS']._serialized_start=419
+  _globals['_SAMPLECOLUMNS']._serialized_end=654
+  _globals['_WRITESAMPLESRESPONSE']._serialized_start=657
+  _globals['_WRITESAMPLESRESPONSE']._serialized_end=822
+  _globals['_TRACKINGINTERNALSERVICE']._serialized_start=825
+  _globals['_TRACKINGINTERNALSERVICE']._serialized_end=961
 # @@protoc_insertion_point(module_scope)

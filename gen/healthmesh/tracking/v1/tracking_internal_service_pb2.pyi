@@ -10,18 +10,48 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class WriteSamplesRequest(_message.Message):
-    __slots__ = ("sequence", "user", "samples", "ingest_id", "default_source")
+    __slots__ = ("sequence", "user", "samples", "ingest_id", "default_source", "columns")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     INGEST_ID_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     user: str
     samples: _containers.RepeatedCompositeFieldContainer[_sample_pb2.Sample]
     ingest_id: str
     default_source: str
-    def __init__(self, sequence: _Optional[int] = ..., user: _Optional[str] = ..., samples: _Optional[_Iterable[_Union[_sample_pb2.Sample, _Mapping]]] = ..., ingest_id: _Optional[str] = ..., default_source: _Optional[str] = ...) -> None: ...
+    columns: SampleColumns
+    def __init__(self, sequence: _Optional[int] = ..., user: _Optional[str] = ..., samples: _Optional[_Iterable[_Union[_sample_pb2.Sample, _Mapping]]] = ..., ingest_id: _Optional[str] = ..., default_source: _Optional[str] = ..., columns: _Optional[_Union[SampleColumns, _Mapping]] = ...) -> None: ...
+
+class SampleColumns(_message.Message):
+    __slots__ = ("strings", "type", "unit", "source", "start_time_micros", "end_time_micros", "utc_offset_minutes", "value", "min", "max", "value2", "meal_context")
+    STRINGS_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_MICROS_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_MICROS_FIELD_NUMBER: _ClassVar[int]
+    UTC_OFFSET_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    VALUE2_FIELD_NUMBER: _ClassVar[int]
+    MEAL_CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    strings: _containers.RepeatedScalarFieldContainer[str]
+    type: _containers.RepeatedScalarFieldContainer[int]
+    unit: _containers.RepeatedScalarFieldContainer[int]
+    source: _containers.RepeatedScalarFieldContainer[int]
+    start_time_micros: _containers.RepeatedScalarFieldContainer[int]
+    end_time_micros: _containers.RepeatedScalarFieldContainer[int]
+    utc_offset_minutes: _containers.RepeatedScalarFieldContainer[int]
+    value: _containers.RepeatedScalarFieldContainer[float]
+    min: _containers.RepeatedScalarFieldContainer[float]
+    max: _containers.RepeatedScalarFieldContainer[float]
+    value2: _containers.RepeatedScalarFieldContainer[float]
+    meal_context: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, strings: _Optional[_Iterable[str]] = ..., type: _Optional[_Iterable[int]] = ..., unit: _Optional[_Iterable[int]] = ..., source: _Optional[_Iterable[int]] = ..., start_time_micros: _Optional[_Iterable[int]] = ..., end_time_micros: _Optional[_Iterable[int]] = ..., utc_offset_minutes: _Optional[_Iterable[int]] = ..., value: _Optional[_Iterable[float]] = ..., min: _Optional[_Iterable[float]] = ..., max: _Optional[_Iterable[float]] = ..., value2: _Optional[_Iterable[float]] = ..., meal_context: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class WriteSamplesResponse(_message.Message):
     __slots__ = ("sequence", "accepted", "duplicate", "updated", "rejected", "errors")
