@@ -316,3 +316,44 @@ async def test_bulk_writes_move_rollups_when_a_sample_changes_its_offset(trackin
         start_time=ts(at - dt.timedelta(days=2)), end_time=ts(at + dt.timedelta(days=2))), metadata=md)
     # At +02:00 it was 2 May; at UTC it is 1 May. Only the new local day holds it now.
     assert [(b.local_date, b.sum) for b in days.buckets] == [("2026-05-01", 500)]
+
+
+async def test_resent_hours_are_duplicates_and_a_deleted_or_changed_sample_is_still_restored(tracking):
+    """Bulk writes skip hours already stored exactly as sent; anything that differs is written."""
+    stub, md, session, channel, _ = tracking
+    internal = tracking_internal_service_pb2_grpc.TrackingInternalServiceStub(channel)
+    service_md = (("x-healthmesh-service-token", SERVICE_TOKEN), ("x-healthmesh-user", session.user.name.split("/")[1]))
+    start = dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.UTC)
+    points = [(start + dt.timedelta(minutes=i), 60 + i % 7) for i in range(180)]  # three whole hours
+
+    def batch(seq: int) -> tracking_internal_service_pb2.WriteSamplesRequest:
+        return tracking_internal_service_pb2.WriteSamplesRequest(sequence=seq, user=session.user.name, samples=[
+            sample("heart_rate", t, v, "count/min") for t, v in points],
+            ingest_id=f"run-{seq}")
+
+    async def write(*batches):
+        return [(a.accepted, a.duplicate, a.updated) async for a in internal.WriteSamples(iter(batches),
+                                                                                        metadata=service_md)]
+
+    async def stored() -> list[sample_pb2.Sample]:
+        return list((await stub.ListSamples(tracking_service_pb2.ListSamplesRequest(
+            parent="users/me", type="heart_rate", start_time=ts(start),
+            end_time=ts(start + dt.timedelta(hours=3)), page_size=1000), metadata=md)).samples)
+
+    assert await write(batch(1)) == [(180, 0, 0)]
+    first = await stored()
+    assert await write(batch(2)) == [(0, 180, 0)]
+    assert [s.update_time for s in await stored()] == [s.update_time for s in first]  # nothing rewritten
+
+    await stub.DeleteSample(tracking_service_pb2.DeleteSampleRequest(name=first[70].name), metadata=md)
+    assert await write(batch(3)) == [(1, 179, 0)]  # the deleted one comes back
+    assert len(await stored()) == 180
+
+    await stub.BatchCreateSamples(tracking_service_pb2.BatchCreateSamplesRequest(parent="users/me", samples=[
+        sample("heart_rate", points[130][0], 99, "count/min")]), metadata=md)
+    assert await write(batch(4)) == [(0, 179, 1)]  # the value changed elsewhere is set back
+    assert [s.value for s in await stored()] == [v for _, v in points]
+    hours = await stub.AggregateSamples(tracking_service_pb2.AggregateSamplesRequest(
+        parent="users/me", type="heart_rate", interval=tracking_service_pb2.HOUR, start_time=ts(start),
+        end_time=ts(start + dt.timedelta(hours=3))), metadata=md)
+    assert [b.count for b in hours.buckets] == [60, 60, 60]

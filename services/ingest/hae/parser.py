@@ -64,9 +64,12 @@ _KIND = {"start_map": "an object", "start_array": "an array", "null": "null", "b
          "number": "a number", "integer": "a number", "double": "a number", "string": "a string"}
 
 
+SPILL_BATCH = 1000  # items pickled together while a metric's name or units are unknown
+
+
 class _Metric:
-    __slots__ = ("index", "name", "units", "has_name", "has_units", "handler", "spill", "spilled", "count",
-                 "key", "prefix")
+    __slots__ = ("index", "name", "units", "has_name", "has_units", "handler", "spill", "spilled", "unspilled",
+                 "count", "key", "prefix")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -77,6 +80,7 @@ class _Metric:
         self.handler = None
         self.spill: IO[bytes] | None = None  # temporary file of the items read while name/units are unknown
         self.spilled = 0  # how many: always the metric's first items, data[0] .. data[spilled - 1]
+        self.unspilled: list[tuple[Any, str]] = []  # the last few of them, written SPILL_BATCH at a time
         self.count = -1  # index of the last data item seen
         self.key: str | None = None
         self.prefix = ""
@@ -416,8 +420,10 @@ class HaeParser:
             # cannot be mapped yet: on disk rather than in memory, whatever the metric's size
             if m.spill is None:
                 m.spill = tempfile.TemporaryFile(prefix="healthmesh-hae-")
-            pickle.dump((item, not_object), m.spill, pickle.HIGHEST_PROTOCOL)
+            m.unspilled.append((item, not_object))
             m.spilled += 1
+            if len(m.unspilled) >= SPILL_BATCH:
+                _spill(m)
             return
         self._map(m, item, path, not_object)
 
@@ -434,6 +440,7 @@ class HaeParser:
     def _replay(self, m: _Metric) -> None:
         """Queues the spilled items, to be mapped one at a time, in their order, as the caller iterates."""
         m.handler = m.handler or self._handler(m)
+        _spill(m)
         self._out.append(_Replay(m.spill, m.spilled, f"$.data.metrics[{m.index}].data[", m.name or "", m.handler))
         m.spill, m.spilled = None, 0
 
@@ -443,6 +450,12 @@ class HaeParser:
 
     def _workout(self, w: dict, path: str) -> None:
         self._out.append(workout_record(w, path))
+
+
+def _spill(m: _Metric) -> None:
+    if m.unspilled:
+        pickle.dump(m.unspilled, m.spill, pickle.HIGHEST_PROTOCOL)  # a list at a time: far cheaper per item
+        m.unspilled = []
 
 
 def _record(name: str, handler, item: Any, path: str, not_object: str) -> Record:
@@ -460,9 +473,11 @@ class _Replay:
     def __iter__(self) -> Iterator[Record]:
         with self._spill:
             self._spill.seek(0)
-            for i in range(self._count):
-                item, not_object = pickle.load(self._spill)
-                yield _record(self._name, self._handler, item, f"{self._prefix}{i}]", not_object)
+            i = 0
+            while i < self._count:
+                for item, not_object in pickle.load(self._spill):
+                    yield _record(self._name, self._handler, item, f"{self._prefix}{i}]", not_object)
+                    i += 1
 
 
 def parse_bytes(data: bytes, chunk_size: int = 65536) -> list[Record]:

@@ -120,6 +120,7 @@ class CheckedColumns:
     original_value: list[float] = field(default_factory=list)
     original_unit: list[int] = field(default_factory=list)
     meal_context: list[int] = field(default_factory=list)
+    row_hash: list[int] = field(default_factory=list)  # of values_of(k) and the start: see row_hash()
 
     def __len__(self) -> int:
         return len(self.row)
@@ -132,7 +133,7 @@ class CheckedColumns:
     def keep(self, positions: list[int]) -> CheckedColumns:
         out = CheckedColumns(self.strings)
         for name in ("row", "type", "start_us", "source", "end_us", "offset", "value", "min", "max", "value2",
-                     "original_value", "original_unit", "meal_context"):
+                     "original_value", "original_unit", "meal_context", "row_hash"):
             column = getattr(self, name)
             setattr(out, name, [column[k] for k in positions])
         return out
@@ -210,8 +211,9 @@ def check_columns(c: SampleColumns, now: dt.datetime, default_offset: Callable[[
             if si == len(strings):
                 strings.append(name)
         start, end = c.start_us[i], c.end_us[i]
-        row = (i, first[strings[ti]], start, si, start if end is None else end, good[0], good[1], good[2], good[3],
-               good[4], c.value[i], ui, c.meal_context[i])
+        end = start if end is None else end
+        row = (i, first[strings[ti]], start, si, end, good[0], good[1], good[2], good[3], good[4], c.value[i], ui,
+               c.meal_context[i], row_hash(start, end, good[0], good[1], good[2], good[3], good[4], c.meal_context[i]))
         key = row[1:4]
         position = kept.get(key)
         if position is None:
@@ -280,4 +282,16 @@ def _check_row(c: SampleColumns, i: int, conv: _Conversion, latest: int,
 def _columns(out: CheckedColumns) -> tuple[list, ...]:
     """The columns in the order check_columns builds a row."""
     return (out.row, out.type, out.start_us, out.source, out.end_us, out.offset, out.value, out.min, out.max,
-            out.value2, out.original_value, out.original_unit, out.meal_context)
+            out.value2, out.original_value, out.original_unit, out.meal_context, out.row_hash)
+
+
+NONE = float("-inf")  # stands for a missing value in row hashes (hash(None) differs between processes)
+
+
+def row_hash(start_us: int, end_us: int, offset: int, value: float, low: float | None, high: float | None,
+             value2: float | None, meal_context: int) -> int:
+    """A 64-bit hash of what makes a stored row what it is, beyond its rollup bucket (type,
+    source, hour, offset). Python hashes ints and floats the same in every process; a Python
+    that hashed tuples differently would only make stored hours stop matching (no skipping)."""
+    return hash((start_us, end_us, offset, value, NONE if low is None else low, NONE if high is None else high,
+                 NONE if value2 is None else value2, meal_context))
