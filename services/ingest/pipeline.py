@@ -20,7 +20,7 @@ from services.ingest.profile_sink import ProfileSink
 from services.ingest.tracking_sink import SampleStream, TrackingSink
 
 BATCH = 5000  # samples per WriteSamples batch: large batches make Tracking's set-based writes cheap
-STREAMS = 2  # WriteSamples streams in parallel, so Tracking checks one batch while the database writes another
+STREAMS = 2  # WriteSamples streams in parallel: Tracking checks and the database writes on both cores
 CREATES = 8  # activities and sleep nights being created at once
 NIGHT_GAP = dt.timedelta(hours=3)  # segments further apart than this belong to different nights
 

@@ -357,3 +357,22 @@ async def test_resent_hours_are_duplicates_and_a_deleted_or_changed_sample_is_st
         parent="users/me", type="heart_rate", interval=tracking_service_pb2.HOUR, start_time=ts(start),
         end_time=ts(start + dt.timedelta(hours=3))), metadata=md)
     assert [b.count for b in hours.buckets] == [60, 60, 60]
+
+
+async def test_write_samples_acks_a_stored_batch_before_the_next_one_comes(tracking):
+    """Tracking reads ahead while it stores, but never holds an ack back waiting for more input."""
+    _, _, session, channel, _ = tracking
+    internal = tracking_internal_service_pb2_grpc.TrackingInternalServiceStub(channel)
+    service_md = (("x-healthmesh-service-token", SERVICE_TOKEN), ("x-healthmesh-user", session.user.name.split("/")[1]))
+    call = internal.WriteSamples(metadata=service_md)
+
+    def batch(seq: int) -> tracking_internal_service_pb2.WriteSamplesRequest:
+        return tracking_internal_service_pb2.WriteSamplesRequest(sequence=seq, user=session.user.name, samples=[
+            sample("heart_rate", T0 + dt.timedelta(days=40, minutes=seq * 10 + i), 70, "count/min") for i in range(10)])
+
+    for seq in (1, 2):
+        await call.write(batch(seq))
+        ack = await asyncio.wait_for(call.read(), timeout=20)  # the stream stays open meanwhile
+        assert (ack.sequence, ack.accepted) == (seq, 10)
+    await call.done_writing()
+    assert await call.read() == grpc.aio.EOF

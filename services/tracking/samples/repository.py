@@ -139,6 +139,12 @@ ON CONFLICT (user_id, type, local_hour, utc_offset_minutes, source) DO UPDATE SE
     count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max, hash_sum = EXCLUDED.hash_sum
 """
 
+# Whether any sample of these types is stored between the batch's first and last start.
+ANY_STORED_SAMPLE = """
+SELECT EXISTS (SELECT 1 FROM tracking.samples
+               WHERE user_id = $1 AND type = ANY($2::text[]) AND start_time >= $3 AND start_time <= $4)
+"""
+
 # Which of the given hour buckets hold exactly the given rows (same count, same hash sum): their
 # ordinals. A bulk writer's rows in those buckets are already stored as they are.
 STORED_HOURS = """
@@ -237,6 +243,9 @@ def _local_hours(rows: CheckedColumns) -> list[tuple[int, int, int, int]]:
 
 async def _unchanged(raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedColumns) -> list[int]:
     """Positions of the rows whose hourly buckets hold exactly these rows already."""
+    if not await raw.fetchval(ANY_STORED_SAMPLE, user_id, sorted({rows.strings[t] for t in set(rows.type)}),
+                              from_micros(min(rows.start_us)), from_micros(max(rows.start_us))):
+        return []  # new ground (a first import): nothing to compare with
     buckets = _local_hours(rows)
     sums: dict[tuple, list[int]] = {}
     for bucket, h in zip(buckets, rows.row_hash):

@@ -118,22 +118,61 @@ class TrackingInternalServicer(tracking_internal_service_pb2_grpc.TrackingIntern
         self._shutdown = shutdown
 
     async def WriteSamples(self, request_iterator, context):
-        """One ack per batch, after its commit; the next batch is read only then (flow control)."""
+        """One ack per batch, after its commit, in order. While a batch is being stored the next
+        one is read and checked, so checking and the database overlap; a batch is acked as soon
+        as it is stored, whether or not another has come."""
         principal = current_principal.get()
         previous = None
-        async for batch in request_iterator:
-            if self._shutdown.is_set():
-                raise Unavailable("tracking is shutting down; resend the batches not acknowledged")
-            if not principal.user_id:
-                raise PermissionDenied("WriteSamples needs the end user's principal (x-healthmesh-user)")
-            user_id = uuid.UUID(parse_name(batch.user, "users/{user}", principal, "user")["user"])
-            if previous is not None and batch.sequence <= previous:
-                raise InvalidArgument.field("sequence", f"must increase: {batch.sequence} after {previous}")
-            previous = batch.sequence
-            if batch.samples and batch.HasField("columns"):
-                raise InvalidArgument.field("columns", "a batch carries samples or columns, not both")
-            columns = (convert.sample_columns(batch.columns) if batch.HasField("columns") else
-                       SampleColumns.from_rows([convert.sample_input(s) for s in batch.samples]))
-            result = await self._samples.write_columns(user_id, columns, batch.ingest_id, batch.default_source)
-            yield ack(batch.sequence, result)
+        requests = aiter(request_iterator)
+        reading: asyncio.Future | None = asyncio.ensure_future(anext(requests))
+        storing: tuple[int, asyncio.Task] | None = None
+        try:
+            while reading is not None or storing is not None:
+                if storing is not None and (reading is None or not reading.done()):
+                    waiting = {storing[1]} if reading is None else {storing[1], reading}
+                    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                    if storing[1].done():
+                        sequence, stored = storing
+                        storing = None
+                        yield ack(sequence, stored.result())
+                        continue
+                try:
+                    batch = await reading
+                except StopAsyncIteration:
+                    reading = None
+                    continue
+                reading = None
+                try:
+                    checked = await self._check(batch, principal, previous)
+                    previous = batch.sequence
+                except Exception:
+                    if storing is not None:  # the batch before a bad one is still acked once stored
+                        sequence, stored = storing
+                        storing = None
+                        yield ack(sequence, await stored)
+                    raise
+                if storing is not None:  # one batch stored at a time, in order
+                    sequence, stored = storing
+                    storing = None
+                    yield ack(sequence, await stored)
+                storing = (batch.sequence, asyncio.create_task(self._samples.store(checked)))
+                reading = asyncio.ensure_future(anext(requests))
+        finally:
+            for pending in (reading, storing[1] if storing else None):
+                if pending is not None and not pending.done():
+                    pending.cancel()  # a batch never acked is resent by its sender
 
+    async def _check(self, batch, principal, previous: int | None):
+        """A batch's envelope and rows checked, ready to store; errors end the stream."""
+        if self._shutdown.is_set():
+            raise Unavailable("tracking is shutting down; resend the batches not acknowledged")
+        if not principal.user_id:
+            raise PermissionDenied("WriteSamples needs the end user's principal (x-healthmesh-user)")
+        user_id = uuid.UUID(parse_name(batch.user, "users/{user}", principal, "user")["user"])
+        if previous is not None and batch.sequence <= previous:
+            raise InvalidArgument.field("sequence", f"must increase: {batch.sequence} after {previous}")
+        if batch.samples and batch.HasField("columns"):
+            raise InvalidArgument.field("columns", "a batch carries samples or columns, not both")
+        columns = (convert.sample_columns(batch.columns) if batch.HasField("columns") else
+                   SampleColumns.from_rows([convert.sample_input(s) for s in batch.samples]))
+        return await self._samples.check(user_id, columns, batch.ingest_id, batch.default_source)

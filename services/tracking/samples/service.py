@@ -13,7 +13,7 @@ from services.tracking import local_time
 from services.tracking.ports import Profiles
 from services.tracking.samples.catalog import CATALOG, SUM, SampleType
 from services.tracking.samples.columns import (
-    MAX_BATCH, CheckedColumns, ItemError, SampleColumns, SampleInput, check_columns, from_micros,
+    MAX_BATCH, CheckedColumns, Checks, ItemError, SampleColumns, SampleInput, check_columns, from_micros,
 )
 from services.tracking.samples.domain import (
     Bucket, Interval, MealContext, Sample, merge_buckets, start_of_sample_id,
@@ -40,6 +40,16 @@ class WriteResult:
         return len(self.errors)
 
 
+@dataclass(frozen=True)
+class CheckedBatch:
+    """A batch checked and ready to store."""
+
+    user_id: uuid.UUID
+    ingest_id: str
+    now: dt.datetime
+    checks: Checks
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -64,15 +74,26 @@ class SampleService:
 
     async def write_columns(self, user_id: uuid.UUID, columns: SampleColumns, ingest_id: str = "",
                             default_source: str = "", want_samples: bool = False) -> WriteResult:
+        checked = await self.check(user_id, columns, ingest_id, default_source)
+        return await self.store(checked, want_samples)
+
+    async def check(self, user_id: uuid.UUID, columns: SampleColumns, ingest_id: str = "",
+                    default_source: str = "") -> CheckedBatch:
+        """The first half of a write: checks and conversion, no storage (a stream checks the next
+        batch while the last one is being stored)."""
         if len(columns) > MAX_BATCH:
             raise InvalidArgument.field("samples", f"at most {MAX_BATCH} samples per batch, got {len(columns)}")
         now = self._now()
         default_offset = await self._default_offset(user_id, columns)
-        checks = check_columns(columns, now, default_offset, default_source)
+        return CheckedBatch(user_id, ingest_id, now, check_columns(columns, now, default_offset, default_source))
+
+    async def store(self, batch: CheckedBatch, want_samples: bool = False) -> WriteResult:
+        """The second half: stores what check() kept and counts every input row's outcome."""
+        user_id, checks, now = batch.user_id, batch.checks, batch.now
         result = WriteResult(errors=checks.errors)
         rows = checks.rows
         if want_samples:
-            stored = await self._repo.write(user_id, rows, ingest_id, now)
+            stored = await self._repo.write(user_id, rows, batch.ingest_id, now)
             outcomes = collections.Counter(outcome for outcome, *_ in stored)
             result.accepted, result.duplicate, result.updated = (outcomes["accepted"], outcomes["duplicate"],
                                                                  outcomes["updated"])
@@ -80,7 +101,7 @@ class SampleService:
                       for k, (_, sample_id, created, updated) in enumerate(stored)}
         else:
             result.accepted, result.duplicate, result.updated = await self._repo.write_counts(
-                user_id, rows, ingest_id, now)
+                user_id, rows, batch.ingest_id, now)
         for _, _, same in checks.superseded:
             if same:
                 result.duplicate += 1

@@ -53,7 +53,8 @@ class TrackingInternalServiceServicer:
     def WriteSamples(self, request_iterator, context):
         """Writes batches of samples. The caller sends batches with increasing sequence numbers;
         Tracking answers each batch with exactly one WriteSamplesResponse, in order, once the batch
-        is committed, and reads the next batch only then (flow control). Writes are idempotent by
+        is committed. It stores one batch at a time and reads and checks at most one more meanwhile
+        (flow control), so a caller keeps two batches in flight to keep it busy. Writes are idempotent by
         natural key, so resending batches after a lost stream is harmless: they come back as
         duplicates. Items are checked one by one and bad ones are rejected in the ack, never the
         whole batch.
