@@ -1,6 +1,6 @@
 """Where ingested records go: Tracking, through its generated stubs, as the user they belong to.
 
-Samples travel over one WriteSamples stream per ingestion (a batch out, its ack back, in order);
+Samples travel as columns over WriteSamples streams (a few batches in flight, acks back in order);
 activities and sleep sessions through their create RPCs, with a request id derived from the
 record's identity, so importing the same workout twice stores it once.
 """

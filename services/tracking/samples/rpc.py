@@ -112,6 +112,11 @@ def ack(sequence: int, result: WriteResult) -> tracking_internal_service_pb2.Wri
         rejected=result.rejected, errors=[convert.sample_error(e) for e in result.errors])
 
 
+async def _acked(storing: tuple[int, asyncio.Task]) -> tracking_internal_service_pb2.WriteSamplesResponse:
+    sequence, task = storing
+    return ack(sequence, await task)
+
+
 class TrackingInternalServicer(tracking_internal_service_pb2_grpc.TrackingInternalServiceServicer):
     def __init__(self, samples: SampleService, shutdown: asyncio.Event) -> None:
         self._samples = samples
@@ -129,12 +134,12 @@ class TrackingInternalServicer(tracking_internal_service_pb2_grpc.TrackingIntern
         try:
             while reading is not None or storing is not None:
                 if storing is not None and (reading is None or not reading.done()):
-                    waiting = {storing[1]} if reading is None else {storing[1], reading}
-                    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                    # Whichever comes first: the stored batch (ack it now) or the next batch.
+                    await asyncio.wait({t for t in (storing[1], reading) if t is not None},
+                                       return_when=asyncio.FIRST_COMPLETED)
                     if storing[1].done():
-                        sequence, stored = storing
+                        yield await _acked(storing)
                         storing = None
-                        yield ack(sequence, stored.result())
                         continue
                 try:
                     batch = await reading
@@ -144,17 +149,14 @@ class TrackingInternalServicer(tracking_internal_service_pb2_grpc.TrackingIntern
                 reading = None
                 try:
                     checked = await self._check(batch, principal, previous)
-                    previous = batch.sequence
                 except Exception:
                     if storing is not None:  # the batch before a bad one is still acked once stored
-                        sequence, stored = storing
+                        yield await _acked(storing)
                         storing = None
-                        yield ack(sequence, await stored)
                     raise
+                previous = batch.sequence
                 if storing is not None:  # one batch stored at a time, in order
-                    sequence, stored = storing
-                    storing = None
-                    yield ack(sequence, await stored)
+                    yield await _acked(storing)
                 storing = (batch.sequence, asyncio.create_task(self._samples.store(checked)))
                 reading = asyncio.ensure_future(anext(requests))
         finally:
