@@ -28,7 +28,8 @@ from bench.harness import new_user, private_mesh, secrets, summary
 from services.common.config import Settings
 from services.common.db import create_engine
 from services.tracking.samples.catalog import CATALOG
-from services.tracking.samples.columns import CheckedColumns, row_hash, to_micros
+from services.common.convert import to_micros
+from services.tracking.samples.columns import CheckedColumns, row_hash
 from services.tracking.samples.repository import SqlSampleRepository
 
 BATCH = 500

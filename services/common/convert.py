@@ -8,6 +8,7 @@ from google.protobuf import timestamp_pb2
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 SECOND = dt.timedelta(seconds=1)
+MICROSECOND = dt.timedelta(microseconds=1)
 
 
 # Written out rather than Timestamp.FromDatetime/ToDatetime: these run once per sample on the
@@ -23,3 +24,13 @@ def timestamp(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
 
 def from_timestamp(ts: timestamp_pb2.Timestamp) -> dt.datetime:
     return EPOCH + dt.timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
+
+
+# Microseconds since the Unix epoch: how bulk columns (tracking.v1.SampleColumns) carry times.
+
+def to_micros(t: dt.datetime) -> int:
+    return (t - EPOCH) // MICROSECOND
+
+
+def from_micros(us: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(microseconds=us)

@@ -3,16 +3,13 @@ records become)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from healthmesh.ingest.v1 import ingestion_pb2
 from healthmesh.tracking.v1 import activity_pb2, sample_pb2, sleep_session_pb2, tracking_internal_service_pb2
 
-from services.common.convert import EPOCH, from_timestamp, timestamp
+from services.common.convert import from_timestamp, timestamp, to_micros
 from services.ingest.domain import Ingestion, RequestHeaders
 from services.ingest.records import SampleRecord, SleepRecord, WorkoutRecord
 
-MICROSECOND = dt.timedelta(microseconds=1)
 NAN = float("nan")  # "none" in an optional column
 
 
@@ -55,11 +52,11 @@ def sample_columns(records: list[SampleRecord]) -> tracking_internal_service_pb2
     out = tracking_internal_service_pb2.SampleColumns(
         type=[ref(r.type) for r in records], unit=[ref(r.unit) for r in records],
         source=[ref(r.source) for r in records],
-        start_time_micros=[(r.start_time - EPOCH) // MICROSECOND for r in records],
+        start_time_micros=[to_micros(r.start_time) for r in records],
         value=[r.value for r in records])
     out.strings.extend(index)
     if any(r.end_time is not None for r in records):
-        out.end_time_micros.extend([((r.end_time or r.start_time) - EPOCH) // MICROSECOND for r in records])
+        out.end_time_micros.extend([to_micros(r.end_time or r.start_time) for r in records])
     if records[0].utc_offset_minutes is not None:
         out.utc_offset_minutes.extend([r.utc_offset_minutes for r in records])
     for name in ("min", "max", "value2"):

@@ -77,13 +77,9 @@ class Pipeline:
             async for batch in batches:
                 for record in batch:
                     if type(record) is SampleRecord:  # by far the most common, so without a coroutine
-                        key = (record.metric, record.utc_offset_minutes is None)
-                        pending = self._pending.get(key)
-                        if pending is None:
-                            pending = self._pending[key] = []
-                        pending.append(record)
-                        if len(pending) >= BATCH:
-                            await self._flush(key)
+                        full = self._pend(record)
+                        if full is not None:
+                            await self._flush(full)
                     else:
                         await self.take(record)
             await self.finish()
@@ -95,8 +91,21 @@ class Pipeline:
             for stream in self._streams:
                 await stream.close()
 
+    def _pend(self, record: SampleRecord) -> tuple[str, bool] | None:
+        """Adds a sample to its metric's batch; returns the batch's key once it is full."""
+        key = (record.metric, record.utc_offset_minutes is None)
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = self._pending[key] = []
+        pending.append(record)
+        return key if len(pending) >= BATCH else None
+
     async def take(self, record: Record) -> None:
         match record:
+            case SampleRecord():
+                full = self._pend(record)
+                if full is not None:
+                    await self._flush(full)
             case Skipped():
                 self.tally.add(record.metric, "skipped")
             case Rejected():

@@ -15,20 +15,13 @@ from healthmesh.tracking.v1 import (
     sample_pb2, tracking_internal_service_pb2, tracking_internal_service_pb2_grpc, tracking_service_pb2,
 )
 
+from services.common.convert import to_micros
 from services.tracking.samples.domain import start_of_sample_id
 from tests.integration.conftest import SERVICE_TOKEN
 from tests.integration.test_auth_service import details
 from tests.integration.test_tracking_samples import T0, sample, tracking, ts  # noqa: F401 (tracking: fixture)
 
 NAN = float("nan")
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-MICROSECOND = dt.timedelta(microseconds=1)
-
-
-def micros(t: dt.datetime) -> int:
-    return (t - EPOCH) // MICROSECOND
-
-
 def columns(rows: list[dict]) -> tracking_internal_service_pb2.SampleColumns:
     """Rows as SampleColumns. Each row has type, unit, start, value and optionally source (""),
     end, offset, min, max, value2, meal_context; an optional column is sent when any row has it
@@ -40,11 +33,11 @@ def columns(rows: list[dict]) -> tracking_internal_service_pb2.SampleColumns:
 
     out = tracking_internal_service_pb2.SampleColumns(
         type=[ref(r["type"]) for r in rows], unit=[ref(r["unit"]) for r in rows],
-        source=[ref(r.get("source", "")) for r in rows], start_time_micros=[micros(r["start"]) for r in rows],
+        source=[ref(r.get("source", "")) for r in rows], start_time_micros=[to_micros(r["start"]) for r in rows],
         value=[r["value"] for r in rows])
     out.strings.extend(index)
     if any("end" in r for r in rows):
-        out.end_time_micros.extend([micros(r.get("end", r["start"])) for r in rows])
+        out.end_time_micros.extend([to_micros(r.get("end", r["start"])) for r in rows])
     if any("offset" in r for r in rows):
         out.utc_offset_minutes.extend([r["offset"] for r in rows])  # all or none
     for name in ("min", "max", "value2"):

@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
+from services.common.convert import from_micros, to_micros
 from services.tracking.samples.columns import (
-    ItemError, SampleColumns, SampleInput, check_columns, from_micros, to_micros,
+    ItemError, SampleColumns, SampleInput, check_columns,
 )
 from services.tracking.samples.domain import HourRow, Interval, bucket_start, merge_buckets, source_rank
 

@@ -13,24 +13,15 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from services.common.convert import from_micros, to_micros
 from services.tracking.samples.catalog import CATALOG, SampleType
 
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-MICROSECOND = dt.timedelta(microseconds=1)
 MIN_TIME = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 ONE_DAY = dt.timedelta(days=1)
 MAX_OFFSET_MINUTES = 18 * 60
 MAX_BATCH = 10_000
 MEAL_CONTEXTS = 5  # tracking.v1.MealContext numbers are 0..4
 VALUE_FIELDS = ("value", "min", "max", "value2")
-
-
-def to_micros(t: dt.datetime) -> int:
-    return (t - EPOCH) // MICROSECOND
-
-
-def from_micros(us: int) -> dt.datetime:
-    return EPOCH + dt.timedelta(microseconds=us)
 
 
 MIN_MICROS = to_micros(MIN_TIME)
@@ -132,10 +123,8 @@ class CheckedColumns:
 
     def keep(self, positions: list[int]) -> CheckedColumns:
         out = CheckedColumns(self.strings)
-        for name in ("row", "type", "start_us", "source", "end_us", "offset", "value", "min", "max", "value2",
-                     "original_value", "original_unit", "meal_context", "row_hash"):
-            column = getattr(self, name)
-            setattr(out, name, [column[k] for k in positions])
+        for mine, theirs in zip(_columns(self), _columns(out)):
+            theirs.extend(mine[k] for k in positions)
         return out
 
 

@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator, Iterable
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.tracking.samples.columns import CheckedColumns, from_micros
+from services.common.convert import from_micros
+from services.tracking.samples.columns import CheckedColumns
 from services.tracking.samples.domain import HourRow, MealContext, Sample
 
 SELECT_SAMPLE = ("SELECT id, user_id, type, start_time, end_time, utc_offset_minutes, value, min, max, value2, "
@@ -214,10 +215,14 @@ def next_month(d: dt.date) -> dt.date:
     return dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
 
 
+def _span(rows: CheckedColumns) -> tuple[list[str], dt.datetime, dt.datetime]:
+    """The batch's types, first start and last start."""
+    types = sorted({rows.strings[t] for t in set(rows.type)})
+    return types, from_micros(min(rows.start_us)), from_micros(max(rows.start_us))
+
+
 def _upsert_args(user_id: uuid.UUID, rows: CheckedColumns, ingest_id: str, now: dt.datetime) -> list:
-    strings = rows.strings
-    types = sorted({strings[t] for t in set(rows.type)})
-    return [user_id, strings, ingest_id, now, types, from_micros(min(rows.start_us)), from_micros(max(rows.start_us))]
+    return [user_id, rows.strings, ingest_id, now, *_span(rows)]
 
 
 async def _load(raw: asyncpg.Connection, rows: CheckedColumns) -> None:
@@ -243,8 +248,7 @@ def _local_hours(rows: CheckedColumns) -> list[tuple[int, int, int, int]]:
 
 async def _unchanged(raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedColumns) -> list[int]:
     """Positions of the rows whose hourly buckets hold exactly these rows already."""
-    if not await raw.fetchval(ANY_STORED_SAMPLE, user_id, sorted({rows.strings[t] for t in set(rows.type)}),
-                              from_micros(min(rows.start_us)), from_micros(max(rows.start_us))):
+    if not await raw.fetchval(ANY_STORED_SAMPLE, user_id, *_span(rows)):
         return []  # new ground (a first import): nothing to compare with
     buckets = _local_hours(rows)
     sums: dict[tuple, list[int]] = {}

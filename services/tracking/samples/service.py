@@ -8,12 +8,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from services.common.convert import from_micros
 from services.common.errors import InvalidArgument, NotFound
 from services.tracking import local_time
 from services.tracking.ports import Profiles
 from services.tracking.samples.catalog import CATALOG, SUM, SampleType
 from services.tracking.samples.columns import (
-    MAX_BATCH, CheckedColumns, Checks, ItemError, SampleColumns, SampleInput, check_columns, from_micros,
+    MAX_BATCH, CheckedColumns, Checks, ItemError, SampleColumns, SampleInput, check_columns,
 )
 from services.tracking.samples.domain import (
     Bucket, Interval, MealContext, Sample, merge_buckets, start_of_sample_id,
@@ -69,12 +70,7 @@ class SampleService:
     async def write(self, user_id: uuid.UUID, items: list[SampleInput], ingest_id: str = "",
                     default_source: str = "", want_samples: bool = False) -> WriteResult:
         """Writes samples given as rows (the API's own form)."""
-        return await self.write_columns(user_id, SampleColumns.from_rows(items), ingest_id, default_source,
-                                        want_samples)
-
-    async def write_columns(self, user_id: uuid.UUID, columns: SampleColumns, ingest_id: str = "",
-                            default_source: str = "", want_samples: bool = False) -> WriteResult:
-        checked = await self.check(user_id, columns, ingest_id, default_source)
+        checked = await self.check(user_id, SampleColumns.from_rows(items), ingest_id, default_source)
         return await self.store(checked, want_samples)
 
     async def check(self, user_id: uuid.UUID, columns: SampleColumns, ingest_id: str = "",
