@@ -15,6 +15,7 @@ from healthmesh.tracking.v1 import (
     tracking_service_pb2_grpc,
 )
 
+from services.common.convert import from_micros
 from tests.integration.conftest import SERVICE_TOKEN
 from tests.integration.test_auth_service import bearer, register_and_login
 from tests.integration.tracking_harness import start_tracking, stop_tracking
@@ -376,3 +377,72 @@ async def test_write_samples_acks_a_stored_batch_before_the_next_one_comes(track
         assert (ack.sequence, ack.accepted) == (seq, 10)
     await call.done_writing()
     assert await call.read() == grpc.aio.EOF
+
+
+async def test_a_batch_on_new_ground_adds_to_the_rollups_of_hours_already_holding_samples(tracking):
+    """The second batch's span holds nothing yet, so it is inserted without an upsert and added to
+    the hour the first batch began: the rollup must count both, and a resend of both must match it."""
+    stub, md, session, channel, _ = tracking
+    internal = tracking_internal_service_pb2_grpc.TrackingInternalServiceStub(channel)
+    service_md = (("x-healthmesh-service-token", SERVICE_TOKEN), ("x-healthmesh-user", session.user.name.split("/")[1]))
+    start = dt.datetime(2026, 7, 1, 10, 0, tzinfo=dt.UTC)
+    first = [(start + dt.timedelta(minutes=i), 60.0 + i) for i in range(20)]
+    second = [(start + dt.timedelta(minutes=30 + i), 100.0 + i) for i in range(20)]
+
+    def batch(seq: int, points) -> tracking_internal_service_pb2.WriteSamplesRequest:
+        return tracking_internal_service_pb2.WriteSamplesRequest(sequence=seq, user=session.user.name, samples=[
+            sample("heart_rate", t, v, "count/min") for t, v in points])
+
+    async def write(*batches):
+        return [(a.accepted, a.duplicate, a.updated) async for a in internal.WriteSamples(iter(batches),
+                                                                                        metadata=service_md)]
+
+    async def aggregate(interval):
+        reply = await stub.AggregateSamples(tracking_service_pb2.AggregateSamplesRequest(
+            parent="users/me", type="heart_rate", interval=interval, start_time=ts(start),
+            end_time=ts(start + dt.timedelta(hours=1))), metadata=md)
+        return [(b.count, b.sum, b.min, b.max) for b in reply.buckets]
+
+    assert await write(batch(1, first), batch(2, second)) == [(20, 0, 0), (20, 0, 0)]
+    expected = [(40, sum(v for _, v in first + second), 60.0, 119.0)]
+    assert await aggregate(tracking_service_pb2.HOUR) == expected
+    assert await aggregate(tracking_service_pb2.DAY) == expected
+    assert await write(batch(3, first + second)) == [(0, 40, 0)]  # the added hash sums match the rows
+
+
+async def test_a_key_stored_after_the_new_ground_check_falls_back_to_the_upsert(migrated_dsn, monkeypatch):
+    """Another writer may store one of a batch's keys between the check and the insert: the plain
+    insert then fails on the key, and the batch is upserted instead, every row counted once."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from services.common.convert import to_micros
+    from services.tracking.samples import repository
+    from services.tracking.samples.columns import SampleColumns, check_columns
+
+    engine = create_async_engine("postgresql+asyncpg://" + migrated_dsn.removeprefix("postgresql://"))
+    repo = repository.SqlSampleRepository(engine, lambda type_: "/min")
+    user, now = uuid.uuid4(), dt.datetime.now(dt.UTC)
+    start = to_micros(dt.datetime(2026, 8, 1, 10, 0, tzinfo=dt.UTC))
+
+    def rows(minutes: range):
+        n = len(minutes)
+        return check_columns(SampleColumns(
+            strings=["heart_rate", "count/min", "Band"], type=[0] * n, unit=[1] * n, source=[2] * n,
+            start_us=[start + m * 60_000_000 for m in minutes], end_us=[None] * n, offset=[0] * n,
+            value=[70.0] * n, min=[None] * n, max=[None] * n, value2=[None] * n, meal_context=[0] * n),
+            now, lambda t: 0).rows
+
+    try:
+        assert await repo.write_counts(user, rows(range(5, 6)), "", now) == (1, 0, 0)
+        real = repository._unchanged
+
+        async def racing(raw, user_id, batch):
+            await real(raw, user_id, batch)
+            return None  # "nothing stored here", as a check that ran before the other writer committed
+
+        monkeypatch.setattr(repository, "_unchanged", racing)
+        assert await repo.write_counts(user, rows(range(0, 10)), "", now) == (9, 1, 0)
+        hours = await repo.hour_rows(user, "heart_rate", from_micros(start), from_micros(start + 3_600_000_000))
+        assert [(h.count, h.sum) for h in hours] == [(10, 700.0)]
+    finally:
+        await engine.dispose()

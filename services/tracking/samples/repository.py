@@ -38,8 +38,7 @@ INPUT_COLUMNS = ("n", "ti", "su", "si", "eu", "utc_offset_minutes", "value", "mi
 # $7 its first and last start. Ids are made here and kept only by rows inserted: UUIDv8 with the
 # start's milliseconds since 1900 (see domain.start_of_sample_id), then random bits (unique, not
 # secret, so random() will do).
-UPSERT_CTES = """
-WITH input AS (
+INPUT_ROWS = """
     SELECT n, ($2::text[])[ti + 1] AS type, 'epoch'::timestamptz + su * interval '1 microsecond' AS start_time,
            ($2::text[])[si + 1] AS source, 'epoch'::timestamptz + eu * interval '1 microsecond' AS end_time,
            utc_offset_minutes, value, min, max, value2, original_value, ($2::text[])[oi + 1] AS original_unit,
@@ -49,7 +48,10 @@ WITH input AS (
                   || int8send((random() * 4611686018427387903::float8)::int8 | (-9223372036854775808)::int8),
                   'hex')::uuid AS id
     FROM tracking_sample_input
-),
+"""
+
+UPSERT_CTES = """
+WITH input AS (""" + INPUT_ROWS + """),
 old AS (
     -- Bounded by the batch's types and time span, so the lookup reads the batch's neighbourhood
     -- (and only its partitions), never the user's whole history.
@@ -138,6 +140,44 @@ INSERT INTO tracking.sample_hours (user_id, type, local_hour, utc_offset_minutes
 SELECT $1, type, local_hour, utc_offset_minutes, source, count, sum, min, max, hash_sum FROM agg WHERE count > 0
 ON CONFLICT (user_id, type, local_hour, utc_offset_minutes, source) DO UPDATE SET
     count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max, hash_sum = EXCLUDED.hash_sum
+"""
+
+# New ground (no sample of the batch's types stored in its time span): a plain INSERT, with no
+# lookup of old rows and no conflict handling. A key someone else stored meanwhile makes it fail
+# with a unique violation, and the batch takes the upsert instead.
+INSERT_NEW = """
+INSERT INTO tracking.samples (user_id, type, start_time, source, id, end_time, utc_offset_minutes, value, min, max,
+    value2, original_value, original_unit, meal_context, row_hash, ingest_id, create_time, update_time)
+SELECT $1, type, start_time, source, id, end_time, utc_offset_minutes, value, min, max, value2, original_value,
+       original_unit, meal_context, row_hash, $3, $4, $4
+FROM (""" + INPUT_ROWS + """) AS input
+"""
+
+# After INSERT_NEW, the rollups grow by exactly the inserted rows (none of them was stored
+# before), so they are added to, not recomputed: no second read of the rows just written.
+ADD_TO_ROLLUPS = """
+WITH input AS (
+    SELECT ($2::text[])[ti + 1] AS type, ($2::text[])[si + 1] AS source, utc_offset_minutes, value,
+           coalesce(min, value) AS low, coalesce(max, value) AS high, row_hash,
+           date_trunc('hour', 'epoch'::timestamp + (su + utc_offset_minutes * 60000000::int8) * interval '1 microsecond')
+               AS local_hour
+    FROM tracking_sample_input
+),
+hours AS (
+    INSERT INTO tracking.sample_hours AS h (user_id, type, local_hour, utc_offset_minutes, source, count, sum, min,
+                                            max, hash_sum)
+    SELECT $1, type, local_hour, utc_offset_minutes, source, count(*), sum(value), min(low), max(high), sum(row_hash)
+    FROM input GROUP BY type, local_hour, utc_offset_minutes, source
+    ON CONFLICT (user_id, type, local_hour, utc_offset_minutes, source) DO UPDATE SET
+        count = h.count + EXCLUDED.count, sum = h.sum + EXCLUDED.sum, min = least(h.min, EXCLUDED.min),
+        max = greatest(h.max, EXCLUDED.max), hash_sum = h.hash_sum + EXCLUDED.hash_sum
+)
+INSERT INTO tracking.sample_days AS d (user_id, type, local_date, utc_offset_minutes, source, count, sum, min, max)
+SELECT $1, type, local_hour::date, utc_offset_minutes, source, count(*), sum(value), min(low), max(high)
+FROM input GROUP BY type, local_hour::date, utc_offset_minutes, source
+ON CONFLICT (user_id, type, local_date, utc_offset_minutes, source) DO UPDATE SET
+    count = d.count + EXCLUDED.count, sum = d.sum + EXCLUDED.sum, min = least(d.min, EXCLUDED.min),
+    max = greatest(d.max, EXCLUDED.max)
 """
 
 # Whether any sample of these types is stored between the batch's first and last start.
@@ -246,10 +286,11 @@ def _local_hours(rows: CheckedColumns) -> list[tuple[int, int, int, int]]:
     return out
 
 
-async def _unchanged(raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedColumns) -> list[int]:
-    """Positions of the rows whose hourly buckets hold exactly these rows already."""
+async def _unchanged(raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedColumns) -> list[int] | None:
+    """Positions of the rows whose hourly buckets hold exactly these rows already; None when no
+    sample of the batch's types is stored in its time span (new ground: nothing to compare with)."""
     if not await raw.fetchval(ANY_STORED_SAMPLE, user_id, *_span(rows)):
-        return []  # new ground (a first import): nothing to compare with
+        return None
     buckets = _local_hours(rows)
     sums: dict[tuple, list[int]] = {}
     for bucket, h in zip(buckets, rows.row_hash):
@@ -266,6 +307,12 @@ async def _unchanged(raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedC
                             [sums[k][0] for k in keys], [str(sums[k][1]) for k in keys])
     same = {keys[r["i"] - 1] for r in found}
     return [k for k, bucket in enumerate(buckets) if bucket in same] if same else []
+
+
+async def _lock_rollups(raw: asyncpg.Connection, user_id: uuid.UUID) -> None:
+    """A per-user lock, held to the commit, orders the writers of a user's rollups: a recompute
+    sees every row committed before it, and an addition counts only rows nobody counted yet."""
+    await raw.execute("SELECT pg_advisory_xact_lock(hashtext('tracking.rollups'), hashtext($1))", str(user_id))
 
 
 def _hours(rows) -> set[tuple[str, str, dt.datetime, int]]:
@@ -335,19 +382,33 @@ class SqlSampleRepository:
             if not rows:
                 return 0, total, 0
             await _load(raw, rows)
+            if unchanged is None and await self._insert_new(raw, user_id, rows, ingest_id, now):
+                return len(rows), total - len(rows), 0
             found = await raw.fetch(UPSERT_COUNTS, *_upsert_args(user_id, rows, ingest_id, now))
             counts = next(r for r in found if r["kind"] == "counts")
             await self._recompute(raw, user_id, _hours(found))
         accepted, updated = counts["accepted"], counts["updated"]
         return accepted, total - accepted - updated, updated
 
+    async def _insert_new(self, raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedColumns, ingest_id: str,
+                          now: dt.datetime) -> bool:
+        """Stores a batch on new ground, loaded into the input table, and adds it to the rollups;
+        False (nothing stored) when one of its keys was stored meanwhile."""
+        try:
+            async with raw.transaction():  # a savepoint: the upsert can still follow
+                await raw.execute(INSERT_NEW, user_id, rows.strings, ingest_id, now)
+        except asyncpg.UniqueViolationError:
+            return False
+        await _lock_rollups(raw, user_id)
+        await raw.execute(ADD_TO_ROLLUPS, user_id, rows.strings)
+        return True
+
     async def _recompute(self, raw: asyncpg.Connection, user_id: uuid.UUID,
                          hours: set[tuple[str, str, dt.datetime, int]]) -> None:
-        """Rebuilds the hourly and daily rollups of these (type, source, local hour, offset) buckets.
-        A per-user lock orders concurrent writers, so the last to commit sees all."""
+        """Rebuilds the hourly and daily rollups of these (type, source, local hour, offset) buckets."""
         if not hours:
             return
-        await raw.execute("SELECT pg_advisory_xact_lock(hashtext('tracking.rollups'), hashtext($1))", str(user_id))
+        await _lock_rollups(raw, user_id)
         columns = list(zip(*hours))
         await raw.execute(RECOMPUTE_HOURS, user_id, list(columns[0]), list(columns[1]), list(columns[2]),
                           list(columns[3]))
