@@ -29,7 +29,7 @@ from services.common.config import Settings
 from services.common.db import create_engine
 from services.tracking.samples.catalog import CATALOG
 from services.common.convert import to_micros
-from services.tracking.samples.columns import CheckedColumns, row_hash
+from services.tracking.samples.columns import CheckedColumns, row_hashes
 from services.tracking.samples.repository import SqlSampleRepository
 
 BATCH = 500
@@ -66,7 +66,8 @@ async def ceiling(dsn: str, user_id: uuid.UUID) -> float:
             start_us=starts[first:first + n], source=[1] * n, end_us=starts[first:first + n], offset=[0] * n,
             value=values, min=[None] * n, max=[None] * n, value2=[None] * n, original_value=values,
             original_unit=[2] * n, meal_context=[0] * n,
-            row_hash=[row_hash(t, t, 0, v, None, None, None, 0) for t, v in zip(starts[first:first + n], values)]))
+            row_hash=row_hashes(starts[first:first + n], starts[first:first + n], [0] * n, values, [None] * n,
+                                [None] * n, [None] * n, [0] * n).tolist()))
     started = time.perf_counter()
     for chunk in chunks:
         await repo.write_counts(user_id, chunk, "", now)

@@ -417,7 +417,8 @@ async def test_a_key_stored_after_the_new_ground_check_falls_back_to_the_upsert(
 
     from services.common.convert import to_micros
     from services.tracking.samples import repository
-    from services.tracking.samples.columns import SampleColumns, check_columns
+    from services.tracking.samples.bulk import check_columns
+    from services.tracking.samples.columns import SampleColumns
 
     engine = create_async_engine("postgresql+asyncpg://" + migrated_dsn.removeprefix("postgresql://"))
     repo = repository.SqlSampleRepository(engine, lambda type_: "/min")

@@ -7,9 +7,8 @@ import datetime as dt
 import pytest
 
 from services.common.convert import from_micros, to_micros
-from services.tracking.samples.columns import (
-    ItemError, SampleColumns, SampleInput, check_columns,
-)
+from services.tracking.samples.bulk import check_columns
+from services.tracking.samples.columns import ItemError, SampleColumns, SampleInput, check_rows
 from services.tracking.samples.domain import HourRow, Interval, bucket_start, merge_buckets, source_rank
 
 NOW = dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)
@@ -114,6 +113,77 @@ def test_bad_rows_are_reported_and_good_ones_kept_in_order():
 def test_infinity_is_not_a_value():
     assert check(item(value=float("inf"))).reason == "INVALID_VALUE"
     assert check(item(max=float("-inf"))).reason == "INVALID_VALUE"
+
+
+# -- large batches: the array checks decide exactly as the row checks ---------------------------------
+
+def _mixed_batch(seed: int, n: int = 400) -> SampleColumns:
+    """Good rows of several types and units among every kind of bad row, each key once."""
+    import random
+
+    rng = random.Random(seed)
+    kinds = [("heart_rate", "count/min", 40, 200), ("weight", "lb", 100, 250), ("spo2", "%", 0.9, 1.0),
+             ("spo2", "%", 90, 100), ("body_temperature", "degF", 96, 101), ("step_count", "count", 0, 900),
+             ("blood_pressure", "mmHg", 100, 140), ("blood_glucose", "mmol<180.1558800000541>/L", 4, 9),
+             ("heart_rate", "furlongs", 60, 70), ("mood", "count", 1, 2), ("heart_rate", "", 60, 70)]
+    items = []
+    for i in range(n):
+        type_, unit, lo, hi = rng.choice(kinds)
+        value = rng.uniform(lo, hi)
+        extra: dict = {"start": T + dt.timedelta(minutes=i)}
+        if type_ == "blood_pressure" and rng.random() < 0.9:
+            extra["value2"] = rng.uniform(60, 90)
+        if type_ == "heart_rate" and rng.random() < 0.5:
+            extra["min"], extra["max"] = value - rng.uniform(-2, 5), value + rng.uniform(-2, 5)
+        if rng.random() < 0.3:
+            extra["end_time"] = extra["start"] + dt.timedelta(minutes=rng.choice([-1, 0, 5]))
+        trouble = rng.random()
+        if trouble < 0.04:
+            value = rng.choice([float("nan"), float("inf"), -1e9, 1e9])
+        elif trouble < 0.06:
+            extra["start"] = rng.choice([dt.datetime(1899, 1, 1, tzinfo=dt.UTC), NOW + dt.timedelta(days=3)])
+        elif trouble < 0.08:
+            extra["utc_offset_minutes"] = rng.choice([-1100, 1100])
+        elif trouble < 0.10:
+            extra["meal_context"] = rng.choice([-1, 5])
+        elif trouble < 0.12:
+            extra["value2"] = 70.0
+        elif trouble < 0.14:
+            extra["value2" if type_ == "blood_pressure" else "min"] = -500.0
+        items.append(item(type_, value, unit, source=rng.choice(["Watch", " Watch ", "", "Phone"]), **extra))
+    return SampleColumns.from_rows(items)
+
+
+def _decoded(checks) -> tuple:
+    r = checks.rows
+    rows = [(r.row[k], r.strings[r.type[k]], r.start_us[k], r.strings[r.source[k]], r.end_us[k], r.offset[k],
+             r.value[k], r.min[k], r.max[k], r.value2[k], r.original_value[k], r.strings[r.original_unit[k]],
+             r.meal_context[k], r.row_hash[k]) for k in range(len(r))]
+    return rows, checks.errors, checks.superseded
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_array_checks_of_a_large_batch_decide_as_the_row_checks(seed):
+    from services.tracking.samples import bulk
+
+    batch = _mixed_batch(seed)
+    arrays = bulk._check_arrays(batch, NOW, lambda _: 0, "Default")
+    assert arrays is not None  # taken, not handed to the row path
+    rows = check_rows(batch, NOW, lambda _: 0, "Default")
+    assert rows.errors and len(rows.rows) > 200  # both good and bad rows are in the batch
+    assert _decoded(arrays) == _decoded(rows)
+
+
+def test_a_large_batch_with_a_repeated_key_or_a_missing_offset_takes_the_row_path():
+    from services.tracking.samples import bulk
+
+    repeated = [item(start=T + dt.timedelta(minutes=i % 100)) for i in range(200)]
+    assert bulk._check_arrays(SampleColumns.from_rows(repeated), NOW, lambda _: 0, "") is None
+    checks = check_all(repeated)
+    assert len(checks.rows) == 100 and len(checks.superseded) == 100
+    offsetless = [item(start=T + dt.timedelta(minutes=i), utc_offset_minutes=None) for i in range(200)]
+    assert bulk._check_arrays(SampleColumns.from_rows(offsetless), NOW, lambda _: 0, "") is None
+    assert set(check_all(offsetless, default_offset=lambda _: -300).rows.offset) == {-300}
 
 
 def test_wearables_outrank_phones_and_known_sources_outrank_unknown():

@@ -13,6 +13,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from services.common.convert import from_micros, to_micros
 from services.tracking.samples.catalog import CATALOG, SampleType
 
@@ -111,7 +113,7 @@ class CheckedColumns:
     original_value: list[float] = field(default_factory=list)
     original_unit: list[int] = field(default_factory=list)
     meal_context: list[int] = field(default_factory=list)
-    row_hash: list[int] = field(default_factory=list)  # of values_of(k) and the start: see row_hash()
+    row_hash: list[int] = field(default_factory=list)  # of values_of(k) and the start: see row_hashes()
 
     def __len__(self) -> int:
         return len(self.row)
@@ -168,10 +170,11 @@ def _conversion(type_: str, unit: str) -> _Conversion:
                        spec.fraction_percent and unit in ("%", ""))
 
 
-def check_columns(c: SampleColumns, now: dt.datetime, default_offset: Callable[[dt.datetime], int],
-                  default_source: str = "") -> Checks:
-    """Checks every row and converts it to its type's canonical unit. A bad row is reported with
-    its field and reason and never sinks the others."""
+def check_rows(c: SampleColumns, now: dt.datetime, default_offset: Callable[[dt.datetime], int],
+               default_source: str = "") -> Checks:
+    """Checks every row and converts it to its type's canonical unit, one row at a time (bulk.py
+    does the same for large batches with arrays). A bad row is reported with its field and
+    reason and never sinks the others."""
     strings = list(c.strings)
     first: dict[str, int] = {}
     for i, s in enumerate(strings):
@@ -183,7 +186,7 @@ def check_columns(c: SampleColumns, now: dt.datetime, default_offset: Callable[[
     errors: list[ItemError] = []
     kept: dict[tuple[int, int, int], int] = {}  # natural key -> position in out
     superseded: list[tuple[int, int, bool]] = []
-    appends = tuple(column.append for column in _columns(out))
+    appends = tuple(column.append for column in _columns(out)[:-1])  # the hashes come last, for the final rows
     for i in range(len(c.start_us)):
         ti, ui = c.type[i], c.unit[i]
         conv = conversions.get(ti << 32 | ui)
@@ -202,7 +205,7 @@ def check_columns(c: SampleColumns, now: dt.datetime, default_offset: Callable[[
         start, end = c.start_us[i], c.end_us[i]
         end = start if end is None else end
         row = (i, first[strings[ti]], start, si, end, good[0], good[1], good[2], good[3], good[4], c.value[i], ui,
-               c.meal_context[i], row_hash(start, end, good[0], good[1], good[2], good[3], good[4], c.meal_context[i]))
+               c.meal_context[i])
         key = row[1:4]
         position = kept.get(key)
         if position is None:
@@ -215,6 +218,8 @@ def check_columns(c: SampleColumns, now: dt.datetime, default_offset: Callable[[
         for column, x in zip(_columns(out), row):
             column[position] = x
         superseded.append((earlier, i, before == out.values_of(position)))
+    out.row_hash.extend(row_hashes(out.start_us, out.end_us, out.offset, out.value, out.min, out.max, out.value2,
+                                   out.meal_context).tolist())
     return Checks(out, errors, superseded)
 
 
@@ -269,18 +274,27 @@ def _check_row(c: SampleColumns, i: int, conv: _Conversion, latest: int,
 
 
 def _columns(out: CheckedColumns) -> tuple[list, ...]:
-    """The columns in the order check_columns builds a row."""
+    """The columns in the order check_rows builds a row."""
     return (out.row, out.type, out.start_us, out.source, out.end_us, out.offset, out.value, out.min, out.max,
             out.value2, out.original_value, out.original_unit, out.meal_context, out.row_hash)
 
 
-NONE = float("-inf")  # stands for a missing value in row hashes (hash(None) differs between processes)
+def row_hashes(start_us, end_us, offset, value, low, high, value2, meal_context) -> np.ndarray:
+    """A 40-bit hash per row (columns as lists or arrays) of what makes a stored row what it is
+    beyond its rollup bucket (type, source, hour, offset): its start and values_of(). Each
+    hourly rollup keeps the sum of its rows' hashes, so a bulk writer can tell an hour it would
+    leave as it is; 40 bits keep any hour's sum within int64. A missing value hashes as -inf."""
+    h = np.zeros(len(start_us), dtype=np.uint64)
+    for column in (start_us, end_us, offset, meal_context):
+        h = _mix(h ^ np.asarray(column, dtype=np.int64).view(np.uint64))
+    for column in (value, low, high, value2):
+        values = np.asarray(column, dtype=np.float64)  # None becomes NaN
+        h = _mix(h ^ np.where(np.isnan(values), -np.inf, values).view(np.uint64))
+    return (h >> np.uint64(24)).astype(np.int64)
 
 
-def row_hash(start_us: int, end_us: int, offset: int, value: float, low: float | None, high: float | None,
-             value2: float | None, meal_context: int) -> int:
-    """A 64-bit hash of what makes a stored row what it is, beyond its rollup bucket (type,
-    source, hour, offset). Python hashes ints and floats the same in every process; a Python
-    that hashed tuples differently would only make stored hours stop matching (no skipping)."""
-    return hash((start_us, end_us, offset, value, NONE if low is None else low, NONE if high is None else high,
-                 NONE if value2 is None else value2, meal_context))
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer: every input bit reaches every output bit (uint64 wraps around)."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))

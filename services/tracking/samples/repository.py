@@ -1,18 +1,21 @@
 """Samples' storage: set-based writes into monthly partitions, with the hourly and daily rollups
-recomputed for exactly the buckets a write or delete touched, in the same transaction.
+kept right in the same transaction: recomputed for exactly the buckets a write or delete
+touched, or, for a batch on new ground, added to.
 
-The bulk statements go to asyncpg directly (arrays in, one statement per batch); the engine
-still owns connections and transactions.
+The bulk statements go to asyncpg directly (a batch arrives by one binary COPY, built with
+numpy, then one statement); the engine still owns connections and transactions.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import struct
 import uuid
 from collections.abc import AsyncIterator, Iterable
 
 import asyncpg
+import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.convert import from_micros
@@ -41,7 +44,8 @@ INPUT_COLUMNS = ("n", "ti", "su", "si", "eu", "utc_offset_minutes", "value", "mi
 INPUT_ROWS = """
     SELECT n, ($2::text[])[ti + 1] AS type, 'epoch'::timestamptz + su * interval '1 microsecond' AS start_time,
            ($2::text[])[si + 1] AS source, 'epoch'::timestamptz + eu * interval '1 microsecond' AS end_time,
-           utc_offset_minutes, value, min, max, value2, original_value, ($2::text[])[oi + 1] AS original_unit,
+           utc_offset_minutes, value, nullif(min, 'NaN') AS min, nullif(max, 'NaN') AS max,
+           nullif(value2, 'NaN') AS value2, original_value, ($2::text[])[oi + 1] AS original_unit,
            meal_context, row_hash,
            encode(int8send(((su - (su % 1000 + 1000) % 1000) / 1000 + 2208988800000) << 16 | 32768
                            | (random() * 4095)::int8)
@@ -158,7 +162,7 @@ FROM (""" + INPUT_ROWS + """) AS input
 ADD_TO_ROLLUPS = """
 WITH input AS (
     SELECT ($2::text[])[ti + 1] AS type, ($2::text[])[si + 1] AS source, utc_offset_minutes, value,
-           coalesce(min, value) AS low, coalesce(max, value) AS high, row_hash,
+           coalesce(nullif(min, 'NaN'), value) AS low, coalesce(nullif(max, 'NaN'), value) AS high, row_hash,
            date_trunc('hour', 'epoch'::timestamp + (su + utc_offset_minutes * 60000000::int8) * interval '1 microsecond')
                AS local_hour
     FROM tracking_sample_input
@@ -265,25 +269,39 @@ def _upsert_args(user_id: uuid.UUID, rows: CheckedColumns, ingest_id: str, now: 
     return [user_id, rows.strings, ingest_id, now, *_span(rows)]
 
 
+# The input table's columns in binary COPY form: big-endian, each value after its int32 length;
+# min, max and value2 travel as NaN when missing (INPUT_ROWS turns NaN back into NULL).
+_INPUT_TUPLE = np.dtype([("fields", ">i2")] + [
+    field for name, kind in zip(INPUT_COLUMNS, (">i4", ">i4", ">i8", ">i4", ">i8", ">i2", ">f8", ">f8", ">f8", ">f8",
+                                                ">f8", ">i4", ">i2", ">i8"))
+    for field in ((f"{name}_length", ">i4"), (name, kind))])
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_COPY_TRAILER = struct.pack(">h", -1)
+
+
+def _copy_data(rows: CheckedColumns) -> bytes:
+    """The batch as one binary COPY stream, built column by column (no work per row in Python)."""
+    out = np.empty(len(rows), dtype=_INPUT_TUPLE)
+    out["fields"] = len(INPUT_COLUMNS)
+    values = (range(len(rows)), rows.type, rows.start_us, rows.source, rows.end_us, rows.offset, rows.value, rows.min,
+              rows.max, rows.value2, rows.original_value, rows.original_unit, rows.meal_context, rows.row_hash)
+    for name, column in zip(INPUT_COLUMNS, values):
+        if len(column) != len(rows):
+            raise ValueError("every column of a batch needs one entry per row")
+        out[f"{name}_length"] = out.dtype[name].itemsize
+        out[name] = np.array(column, dtype=np.float64) if out.dtype[name].kind == "f" else column  # None -> NaN
+    return _COPY_HEADER + out.tobytes() + _COPY_TRAILER
+
+
 async def _load(raw: asyncpg.Connection, rows: CheckedColumns) -> None:
     """Puts the batch into this transaction's input table."""
-    if len(rows.row_hash) != len(rows):
-        raise ValueError("every column of a batch needs one entry per row")  # zip would drop rows silently
     await raw.execute(INPUT_TABLE)
-    await raw.copy_records_to_table(
-        "tracking_sample_input", columns=INPUT_COLUMNS,
-        records=zip(range(len(rows)), rows.type, rows.start_us, rows.source, rows.end_us, rows.offset, rows.value,
-                    rows.min, rows.max, rows.value2, rows.original_value, rows.original_unit, rows.meal_context,
-                    rows.row_hash))
+    data = _copy_data(rows)
 
+    async def stream() -> AsyncIterator[bytes]:  # (bytes alone would be taken for a file's path)
+        yield data
 
-def _local_hours(rows: CheckedColumns) -> list[tuple[int, int, int, int]]:
-    """Each row's hourly rollup bucket: (type, source, local hour in microseconds, offset)."""
-    out = []
-    for t, source, start, offset in zip(rows.type, rows.source, rows.start_us, rows.offset):
-        local = start + offset * MINUTE_MICROS
-        out.append((t, source, local - local % HOUR_MICROS, offset))
-    return out
+    await raw.copy_to_table("tracking_sample_input", source=stream(), columns=INPUT_COLUMNS, format="binary")
 
 
 async def _unchanged(raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedColumns) -> list[int] | None:
@@ -291,22 +309,22 @@ async def _unchanged(raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedC
     sample of the batch's types is stored in its time span (new ground: nothing to compare with)."""
     if not await raw.fetchval(ANY_STORED_SAMPLE, user_id, *_span(rows)):
         return None
-    buckets = _local_hours(rows)
-    sums: dict[tuple, list[int]] = {}
-    for bucket, h in zip(buckets, rows.row_hash):
-        held = sums.get(bucket)
-        if held is None:
-            sums[bucket] = [1, h]
-        else:
-            held[0] += 1
-            held[1] += h
-    keys = list(sums)
+    # Each row's hourly rollup bucket: (type, source, local hour in microseconds, offset).
+    offset = np.array(rows.offset, dtype=np.int64)
+    local = np.array(rows.start_us, dtype=np.int64) + offset * MINUTE_MICROS
+    keys = np.stack([np.array(rows.type, dtype=np.int64), np.array(rows.source, dtype=np.int64),
+                     local - local % HOUR_MICROS, offset], axis=1)
+    buckets, bucket_of, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    hash_sums = np.zeros(len(buckets), dtype=np.int64)  # 40-bit hashes: no sum of an hour overflows
+    np.add.at(hash_sums, bucket_of.ravel(), np.array(rows.row_hash, dtype=np.int64))
     strings = rows.strings
-    found = await raw.fetch(STORED_HOURS, user_id, [strings[k[0]] for k in keys], [strings[k[1]] for k in keys],
-                            [from_micros(k[2]).replace(tzinfo=None) for k in keys], [k[3] for k in keys],
-                            [sums[k][0] for k in keys], [str(sums[k][1]) for k in keys])
-    same = {keys[r["i"] - 1] for r in found}
-    return [k for k, bucket in enumerate(buckets) if bucket in same] if same else []
+    found = await raw.fetch(STORED_HOURS, user_id, [strings[t] for t in buckets[:, 0].tolist()],
+                            [strings[s] for s in buckets[:, 1].tolist()],
+                            [from_micros(h).replace(tzinfo=None) for h in buckets[:, 2].tolist()],
+                            buckets[:, 3].tolist(), counts.tolist(), [str(h) for h in hash_sums.tolist()])
+    same = np.zeros(len(buckets), dtype=bool)
+    same[[r["i"] - 1 for r in found]] = True
+    return np.flatnonzero(same[bucket_of.ravel()]).tolist()
 
 
 async def _lock_rollups(raw: asyncpg.Connection, user_id: uuid.UUID) -> None:
@@ -337,7 +355,7 @@ class SqlSampleRepository:
 
     async def ensure_partitions(self, starts_us: Iterable[int]) -> None:
         """Creates the monthly partitions the given starts (microseconds) fall in, once each."""
-        days = {us // DAY_MICROS for us in starts_us}
+        days = np.unique(np.array(starts_us, dtype=np.int64) // DAY_MICROS).tolist()
         months = {month_start(from_micros(day * DAY_MICROS)) for day in days} - self._partitions
         if not months:
             return

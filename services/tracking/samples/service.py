@@ -13,8 +13,9 @@ from services.common.errors import InvalidArgument, NotFound
 from services.tracking import local_time
 from services.tracking.ports import Profiles
 from services.tracking.samples.catalog import CATALOG, SUM, SampleType
+from services.tracking.samples.bulk import check_columns
 from services.tracking.samples.columns import (
-    MAX_BATCH, CheckedColumns, Checks, ItemError, SampleColumns, SampleInput, check_columns,
+    MAX_BATCH, CheckedColumns, Checks, ItemError, SampleColumns, SampleInput,
 )
 from services.tracking.samples.domain import (
     Bucket, Interval, MealContext, Sample, merge_buckets, start_of_sample_id,
