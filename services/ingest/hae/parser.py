@@ -7,42 +7,40 @@
     for record in parser.close():
         ...
 
-Built on ijson's push interface (the yajl2 C backend when available): each chunk is tokenized as
-it arrives, and only one data item (one heart-rate point, one workout) is ever materialized at a
-time; its record is returned by the feed() call whose chunk completed it. Memory stays flat
-whatever the payload size: pending output is at most the records completed within one chunk.
+The structure above the items ({"data": {"metrics": [{"name", "units", "data": [...]}], ...}})
+is walked here; each item (one heart-rate point, one workout) is read whole by the standard
+library's C JSON scanner, straight from the decoded text, so Python does a few steps per item
+rather than one per token. The text held is what the last chunk left unfinished plus the next
+chunk; an item is materialized only once all of it has arrived, and its record is returned by
+the feed() call whose chunk completed it. Memory stays flat whatever the payload size.
 
 Every item read yields exactly one record (records.py): SampleRecord, SleepRecord, WorkoutRecord,
 or Skipped / Rejected, with `metric` = the payload's own name for it and `path` = its JSON path.
 A problem with the payload as a whole raises records.PayloadError saying where.
 
 If a metric object lists its "data" before its "name" or "units" (the app never does; a
-re-serializer sorting keys does), its items cannot be mapped yet: they are spilled to a temporary
-file and read back one at a time once both are known (at the latest when the metric ends). The
-parser itself still holds one item at a time, but that metric's records all come out of the one
-feed() (or close()) that completes it.
+re-serializer sorting keys does), its items cannot be mapped yet: their text is spilled to a
+temporary file and read back one at a time once both are known (at the latest when the metric
+ends). The parser itself still holds one item at a time, but that metric's records all come out
+of the one feed() (or close()) that completes it.
 """
 
 from __future__ import annotations
 
+import codecs
 import itertools
-import pickle
+import json
+import json.decoder
+import json.scanner
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-import ijson
-
 from services.ingest.records import PayloadError, Record, Rejected, Skipped
 
 from .metrics import INVALID_ITEM, MISSING_NAME, UNSUPPORTED_METRIC, item_handler
 from .workouts import METRIC as WORKOUTS, workout_record
-
-try:
-    _BACKEND = ijson.get_backend("yajl2_c")
-except Exception:  # pragma: no cover - C backend not built on this platform
-    _BACKEND = ijson
 
 # PayloadError reasons.
 INVALID_JSON = "INVALID_JSON"
@@ -58,42 +56,78 @@ NOT_AN_ARRAY = "NOT_AN_ARRAY"
 NEWER_ARRAYS = frozenset({"stateOfMind", "symptoms", "medications", "ecg", "heartRateNotifications",
                           "cycleTracking"})
 
+SPILL_BATCH = 1000  # items written together while a metric's name or units are unknown
+RETRY_CHARS = 4096  # after an unfinished step, wait for at least this much more text (or twice as much)
+
+_WS = re.compile(r"[ \t\n\r]*")
+_LITERALS = ("true", "false", "null")
+
+
+class _NotJson(ValueError):
+    """NaN and Infinity, which Python's scanner would accept and JSON does not."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not JSON")
+
+
+_scan = json.scanner.c_make_scanner(json.JSONDecoder(parse_constant=_no_constant))
+
+
+class _More(Exception):
+    """The text ends inside the step being read: wait for more (or, at the end, it is truncated)."""
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a string"
+
+
 # Frames of the structure above the items.
 _ROOT, _DATA, _METRICS, _METRIC, _METRIC_DATA, _WORKOUTS, _OTHER = range(7)
-_KIND = {"start_map": "an object", "start_array": "an array", "null": "null", "boolean": "a boolean",
-         "number": "a number", "integer": "a number", "double": "a number", "string": "a string"}
 
 
-SPILL_BATCH = 1000  # items pickled together while a metric's name or units are unknown
+class _Frame:
+    __slots__ = ("kind", "first", "index", "key", "name")
+
+    def __init__(self, kind: int, name: str = "") -> None:
+        self.kind = kind
+        self.first = True  # no member or element read yet
+        self.index = -1  # arrays: the element being read
+        self.key: str | None = None  # objects: the member being read
+        self.name = name  # other arrays: their key under "data"
 
 
-class _Metric:
-    __slots__ = ("index", "name", "units", "has_name", "has_units", "handler", "spill", "spilled", "unspilled",
-                 "count", "key", "prefix")
+class _Metric(_Frame):
+    __slots__ = ("at", "metric_name", "units", "has_name", "has_units", "handler", "spill", "spilled", "unspilled",
+                 "count", "prefix")
 
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.name: str | None = None
+    def __init__(self, at: int) -> None:
+        super().__init__(_METRIC)
+        self.at = at  # its index in "metrics"
+        self.metric_name: str | None = None
         self.units: Any = None
         self.has_name = False
         self.has_units = False
         self.handler = None
         self.spill: IO[bytes] | None = None  # temporary file of the items read while name/units are unknown
         self.spilled = 0  # how many: always the metric's first items, data[0] .. data[spilled - 1]
-        self.unspilled: list[tuple[Any, str]] = []  # the last few of them, written SPILL_BATCH at a time
+        self.unspilled: list[str] = []  # the text of the last few, written SPILL_BATCH at a time
         self.count = -1  # index of the last data item seen
-        self.key: str | None = None
         self.prefix = ""
 
-
-class _Frame:
-    __slots__ = ("kind", "index", "key", "name")
-
-    def __init__(self, kind: int, name: str = "") -> None:
-        self.kind = kind
-        self.index = -1
-        self.key: str | None = None
-        self.name = name
+    @property
+    def ready(self) -> bool:
+        return self.has_name and self.has_units
 
 
 class HaeParser:
@@ -103,23 +137,20 @@ class HaeParser:
     top level that is not {"data": {...}}. After a PayloadError the parser is unusable."""
 
     def __init__(self) -> None:
-        self._events = ijson.sendable_list()
-        self._coro = _BACKEND.basic_parse_coro(self._events, use_float=True)
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self._text = ""  # decoded text not yet consumed, from self._pos on
+        self._pos = 0
+        self._base = 0  # bytes of the input before self._text
         self._offset = 0  # bytes fed so far
-        self._out: list[Record] = []
-        self._stack: list[Any] = []  # _Frame / _Metric
+        self._want = 0  # pending text needed before trying again
+        self._eof = False
+        self._out: list[Any] = []
+        self._stack: list[_Frame] = []
         self._started = False
         self._finished = False  # the top-level object has ended
         self._saw_data = False
         self._closed = False
         self._failed = False
-        # value being built (one item): containers from outermost to innermost
-        self._build: list[Any] = []
-        self._bkey: Any = None
-        self._on_built = None
-        self._built_path = ""
-        self._skip = 0  # depth of a value being skipped
-        self._fast: _Metric | None = None  # set while in the data array of a metric ready to map
 
     @property
     def bytes_fed(self) -> int:
@@ -131,16 +162,16 @@ class HaeParser:
             raise RuntimeError("the parser is closed" if self._closed else "the parser failed earlier")
         if not chunk:
             return []
-        chunk = bytes(chunk)
         try:
-            self._coro.send(chunk)
-        except ijson.JSONError as e:
-            self._run()  # the events before the error: they say where it is (or show an earlier problem)
+            text = self._decoder.decode(chunk)
+        except UnicodeDecodeError as e:
             self._failed = True
-            self._out = []
-            raise self._json_error(e, chunk) from None
+            raise PayloadError(self._path(), INVALID_JSON,
+                               f"invalid JSON at byte {self._offset + e.start}: the body is not UTF-8") from None
         self._offset += len(chunk)
-        self._run()
+        self._append(text)
+        if len(self._text) - self._pos >= self._want:
+            self._run()
         return self._take()
 
     def close(self) -> Iterable[Record]:
@@ -151,25 +182,24 @@ class HaeParser:
             raise RuntimeError("the parser failed earlier")
         self._closed = True
         try:
-            self._coro.close()
-        except ijson.JSONError as e:
-            self._run()
-            self._failed = True
-            self._out = []
-            if not self._started:
-                raise PayloadError("$", EMPTY_BODY, f"the body is empty (at byte {self._offset})") from None
-            if "premature EOF" in _message(e) or not self._finished:
-                raise PayloadError(self._path(), TRUNCATED,
-                                   f"the body ends before the JSON does, at byte {self._offset}") from None
-            raise self._json_error(e, b"") from None
+            self._append(self._decoder.decode(b"", final=True))
+        except UnicodeDecodeError:
+            pass  # a character cut short: the structure is unfinished too, which says more
+        self._eof = True
         self._run()
         if not self._finished:
             self._failed = True
+            self._out = []
             if not self._started:
                 raise PayloadError("$", EMPTY_BODY, f"the body is empty (at byte {self._offset})")
-            raise PayloadError(self._path(), TRUNCATED,
-                               f"the body ends before the JSON does, at byte {self._offset}")
+            raise PayloadError(self._path(), TRUNCATED, f"the body ends before the JSON does, at byte {self._offset}")
         return self._take()
+
+    def _append(self, text: str) -> None:
+        done = self._text[:self._pos]
+        self._base += len(done) if done.isascii() else len(done.encode("utf-8"))
+        self._text = self._text[self._pos:] + text
+        self._pos = 0
 
     def _take(self) -> Iterable[Record]:
         """The records so far: a list, or, when spilled items are queued, an iterator that reads
@@ -179,260 +209,292 @@ class HaeParser:
             return out
         return itertools.chain.from_iterable(x if isinstance(x, _Replay) else (x,) for x in out)
 
-    # -- errors ---------------------------------------------------------------------------------
+    # -- reading the text -----------------------------------------------------------------------
 
-    def _json_error(self, e: Exception, chunk: bytes) -> PayloadError:
-        msg = _message(e)
-        first = msg.splitlines()[0].strip() if msg else "invalid JSON"
-        off = _error_offset(msg, chunk)
-        # yajl stops just after the token that broke the grammar (or the invalid character): step
-        # back onto it; inside a string it stops on the bad byte itself.
-        if off > 0 and (first.startswith("parse error") or "invalid char in json text" in first):
-            off -= 1
-        at = self._offset + off
-        return PayloadError(self._path(), INVALID_JSON, f"invalid JSON at byte {at}: {first}")
+    def _byte(self, at: int) -> int:
+        """The input byte offset of text position `at`."""
+        before = self._text[:at]
+        return self._base + (len(before) if before.isascii() else len(before.encode("utf-8")))
+
+    def _invalid(self, at: int, what: str) -> PayloadError:
+        self._failed = True
+        return PayloadError(self._path(), INVALID_JSON, f"invalid JSON at byte {self._byte(at)}: {what}")
 
     def _shape(self, path: str, reason: str, what: str) -> PayloadError:
         self._failed = True
-        return PayloadError(path, reason, f"{what} (near byte {self._offset})")
+        return PayloadError(path, reason, f"{what} (near byte {self._byte(self._pos)})")
 
-    def _path(self) -> str:
-        """The JSON path of where the parser is (for errors)."""
-        parts = ["$"]
-        for f in self._stack:
-            if isinstance(f, _Metric):  # its index is the _METRICS frame's
-                if f.key is not None:
-                    parts.append(f".{f.key}")
-                continue
-            if f.kind in (_METRICS, _WORKOUTS, _OTHER, _METRIC_DATA):
-                if f.index >= 0:
-                    parts.append(f"[{f.index}]")
-            elif f.key is not None:
-                parts.append(f".{f.key}")
-        return "".join(parts)
+    def _kind_at(self, at: int) -> str:
+        """What the value at `at` is, from its first character where that says (a container is not read whole)."""
+        c = self._text[at]
+        if c == "{":
+            return "an object"
+        if c == "[":
+            return "an array"
+        value, _ = self._value(at)
+        return _kind(value)
 
-    # -- the event loop ---------------------------------------------------------------------------
+    def _next(self, at: int) -> tuple[str, int]:
+        """The first character at or after `at` that is not whitespace, and its position."""
+        at = _WS.match(self._text, at).end()
+        if at >= len(self._text):
+            raise _More
+        return self._text[at], at
+
+    def _value(self, at: int) -> tuple[Any, int]:
+        """The JSON value at `at` (no whitespace before it) and where it ends."""
+        text = self._text
+        try:
+            return _scan(text, at)
+        except StopIteration as e:
+            bad, what = e.value, "expected a value"
+        except json.JSONDecodeError as e:
+            if e.msg.startswith("Unterminated string"):
+                raise _More from None
+            bad, what = e.pos, e.msg[0].lower() + e.msg[1:]
+        except _NotJson as e:
+            raise self._invalid(at, str(e)) from None
+        except RecursionError:
+            raise self._invalid(at, "values nested too deeply") from None
+        if self._unfinished(bad):
+            raise _More
+        raise self._invalid(bad, what)
+
+    def _unfinished(self, at: int) -> bool:
+        """Whether a scan that failed at `at` may only have run out of text."""
+        rest = self._text[at:]
+        if not rest.strip(" \t\n\r"):
+            return True
+        if self._eof:  # only a literal or a number cut short at the very end
+            return any(word.startswith(rest) for word in _LITERALS) or rest in ("-", ".") or rest[-1:] in "eE+-."
+        return len(rest) <= 6  # the longest token that can end a text unfinished: \uXXXX
+
+    def _key(self, at: int) -> tuple[str, int]:
+        """A member's key at `at` and the position after its colon."""
+        if self._text[at] != '"':
+            raise self._invalid(at, "expected a string key")
+        try:
+            key, end = json.decoder.scanstring(self._text, at + 1, True)
+        except json.JSONDecodeError as e:
+            if e.msg.startswith("Unterminated string") or self._unfinished(e.pos):
+                raise _More from None
+            raise self._invalid(e.pos, e.msg[0].lower() + e.msg[1:]) from None
+        c, end = self._next(end)
+        if c != ":":
+            raise self._invalid(end, "expected ':' after a key")
+        return key, end + 1
+
+    def _member(self, f: _Frame) -> tuple[str | None, int]:
+        """The next member of object `f`: (its key, where its value starts), or (None, after the
+        closing brace)."""
+        c, at = self._next(self._pos)
+        if c == "}":
+            return None, at + 1
+        if not f.first:
+            if c != ",":
+                raise self._invalid(at, "expected ',' or '}'")
+            c, at = self._next(at + 1)
+        key, at = self._key(at)
+        _, at = self._next(at)
+        return key, at
+
+    def _element(self, f: _Frame) -> int:
+        """Where the next element of array `f` starts, or -1 after its closing bracket (self._pos
+        then points past it)."""
+        c, at = self._next(self._pos)
+        if c == "]":
+            self._pos = at + 1
+            return -1
+        if not f.first:
+            if c != ",":
+                raise self._invalid(at, "expected ',' or ']'")
+            _, at = self._next(at + 1)
+        return at
+
+    # -- the structure ----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        events = self._events
-        if not events:
-            return
-        build = self._build
-        bkey = self._bkey
-        skip = self._skip
-        fast = self._fast
         try:
-            for ev, val in events:
-                if build:
-                    if ev == "map_key":
-                        bkey = val
-                    elif ev == "end_map" or ev == "end_array":
-                        done = build.pop()
-                        if not build:
-                            self._on_built(done, self._built_path)
-                    elif ev == "start_map" or ev == "start_array":
-                        new: Any = {} if ev == "start_map" else []
-                        top = build[-1]
-                        if type(top) is dict:
-                            top[bkey] = new
-                        else:
-                            top.append(new)
-                        build.append(new)
-                    else:
-                        top = build[-1]
-                        if type(top) is dict:
-                            top[bkey] = val
-                        else:
-                            top.append(val)
-                    continue
-                if skip:
-                    if ev == "start_map" or ev == "start_array":
-                        skip += 1
-                    elif ev == "end_map" or ev == "end_array":
-                        skip -= 1
-                    continue
-                if fast is not None and ev == "start_map":  # the next data item of a mapped metric
-                    fast.count += 1
-                    build.append({})
-                    continue
-                self._skip = 0
-                self._structural(ev, val)
-                skip = self._skip
-                fast = self._fast
-        finally:
-            del events[:]
-            self._bkey = bkey
-            self._skip = skip
+            while not self._finished or self._pos < len(self._text):
+                self._step()
+            self._want = 0
+        except _More:
+            pending = len(self._text) - self._pos
+            self._want = pending + max(RETRY_CHARS, pending)
 
-    def _begin_build(self, ev: str, on_built, path: str) -> None:
-        self._build.append({} if ev == "start_map" else [])
-        self._on_built = on_built
-        self._built_path = path
-
-    def _skip_value(self, ev: str) -> None:
-        if ev == "start_map" or ev == "start_array":
-            self._skip = 1
-
-    def _structural(self, ev: str, val: Any) -> None:
+    def _step(self) -> None:
         stack = self._stack
+        if self._finished:
+            c, at = self._next(self._pos)
+            raise self._invalid(at, "more than one JSON value")
         if not stack:
-            if self._finished:  # cannot happen: yajl refuses trailing values
-                raise self._shape("$", INVALID_JSON, "more than one JSON value")
+            c, at = self._next(self._pos)
             self._started = True
-            if ev != "start_map":
-                raise self._shape("$", NOT_AN_OBJECT,
-                                  f"the top level is {_KIND.get(ev, ev)}, not an object with \"data\"")
+            if c != "{":
+                raise self._shape("$", NOT_AN_OBJECT, f'the top level is {self._kind_at(at)}, not an object with "data"')
+            self._pos = at + 1
             stack.append(_Frame(_ROOT))
             return
         f = stack[-1]
-        if type(f) is _Metric:
-            self._in_metric(f, ev, val)
-            return
         kind = f.kind
         if kind == _METRIC_DATA:
-            m: _Metric = stack[-2]
-            if ev == "end_array":
-                stack.pop()
-                m.key = None
-                self._fast = None
-                return
-            m.count += 1
-            f.index = m.count
-            path = f"$.data.metrics[{m.index}].data[{m.count}]"
-            if ev == "start_map":
-                self._begin_build(ev, self._metric_item, path)
-            else:
-                self._skip_value(ev)
-                self._metric_item_value(m, None, path, _KIND.get(ev, ev))
-            return
-        if kind == _ROOT or kind == _DATA:
-            if ev == "map_key":
-                f.key = val
-                return
-            if ev == "end_map":
-                stack.pop()
-                if kind == _ROOT:
-                    self._finished = True
-                    if not self._saw_data:
-                        raise self._shape("$", MISSING_DATA, 'the top-level object has no "data"')
-                return
-            key = f.key
-            if kind == _ROOT:
-                if key == "data" and not self._saw_data:
-                    self._saw_data = True
-                    if ev != "start_map":
-                        raise self._shape("$.data", DATA_NOT_AN_OBJECT, f'"data" is {_KIND.get(ev, ev)}, not an object')
-                    f.key = "data"
-                    stack.append(_Frame(_DATA))
-                else:
-                    self._skip_value(ev)  # other top-level fields carry no items
-                return
-            self._data_value(f, key, ev)
-            return
-        # an array of items: metrics, workouts, or another (newer) array
-        if ev == "end_array":
-            stack.pop()
-            stack[-1].key = None
-            return
-        f.index += 1
-        if kind == _METRICS:
-            if ev == "start_map":
-                stack.append(_Metric(f.index))
-            else:
-                self._skip_value(ev)
-                self._out.append(Rejected("", f"$.data.metrics[{f.index}]", INVALID_ITEM,
-                                          f"a metric must be an object, not {_KIND.get(ev, ev)}"))
-        elif kind == _WORKOUTS:
-            path = f"$.data.workouts[{f.index}]"
-            if ev == "start_map":
-                self._begin_build(ev, self._workout, path)
-            else:
-                self._skip_value(ev)
-                self._out.append(Rejected(WORKOUTS, path, INVALID_ITEM,
-                                          f"a workout must be an object, not {_KIND.get(ev, ev)}"))
+            self._metric_data(f, stack[-2])
+        elif kind in (_METRICS, _WORKOUTS, _OTHER):
+            self._array_element(f)
         else:
-            self._skip_value(ev)
-            self._out.append(Skipped(f.name, f"$.data.{f.name}[{f.index}]", UNSUPPORTED_METRIC))
+            self._object_member(f)
 
-    def _data_value(self, f: _Frame, key: str, ev: str) -> None:
-        path = f"$.data.{key}"
-        if ev == "null":
-            f.key = None
+    def _object_member(self, f: _Frame) -> None:
+        key, at = self._member(f)
+        if key is None:
+            self._pos = at
+            self._stack.pop()
+            if f.kind == _ROOT:
+                self._finished = True
+                if not self._saw_data:
+                    raise self._shape("$", MISSING_DATA, 'the top-level object has no "data"')
+            elif f.kind == _METRIC:
+                self._end_metric(f)  # type: ignore[arg-type]
+            if self._stack:
+                self._done(self._stack[-1], at)
             return
-        if key == "metrics" or key == "workouts":
-            if ev != "start_array":
-                raise self._shape(path, NOT_AN_ARRAY, f'"{key}" is {_KIND.get(ev, ev)}, not an array')
-            self._stack.append(_Frame(_METRICS if key == "metrics" else _WORKOUTS, key))
-            return
-        if ev == "start_array":
-            self._stack.append(_Frame(_OTHER, key))
-            return
-        # some other field under "data" that is not an array of items: reported, not stored
-        self._skip_value(ev)
-        self._out.append(Skipped(key, path, UNSUPPORTED_METRIC))
+        c = self._text[at]
+        if f.kind == _ROOT:
+            if key == "data" and not self._saw_data:
+                f.key = "data"
+                if c != "{":
+                    self._saw_data = True
+                    raise self._shape("$.data", DATA_NOT_AN_OBJECT, f'"data" is {self._kind_at(at)}, not an object')
+                self._saw_data = True
+                self._opened(f, at, _Frame(_DATA))
+                return
+            _, end = self._value(at)  # other top-level fields carry no items
+            self._done(f, end)
+        elif f.kind == _DATA:
+            self._data_member(f, key, c, at)
+        else:
+            self._metric_member(f, key, c, at)  # type: ignore[arg-type]
+
+    def _opened(self, parent: _Frame, at: int, child: _Frame) -> None:
+        """A container begins at `at`, in `parent` (whose key or index names it): its frame goes on the stack."""
+        self._pos = at + 1
+        self._stack.append(child)
+
+    def _done(self, f: _Frame, end: int) -> None:
+        """A member or element of `f` was read whole, up to `end`."""
+        self._pos = end
+        f.first = False
         f.key = None
 
-    def _in_metric(self, m: _Metric, ev: str, val: Any) -> None:
-        if ev == "map_key":
-            m.key = val
+    def _data_member(self, f: _Frame, key: str, c: str, at: int) -> None:
+        path = f"$.data.{key}"
+        if c == "[":
+            f.key = key
+            kind = _METRICS if key == "metrics" else _WORKOUTS if key == "workouts" else _OTHER
+            self._opened(f, at, _Frame(kind, key))
             return
-        if ev == "end_map":
-            self._stack.pop()
-            self._end_metric(m)
+        if key in ("metrics", "workouts") and c != "n":
+            f.key = key
+            raise self._shape(path, NOT_AN_ARRAY, f'"{key}" is {self._kind_at(at)}, not an array')
+        value, end = self._value(at)
+        if value is not None:
+            # some other field under "data" that is not an array of items: reported, not stored
+            self._out.append(Skipped(key, path, UNSUPPORTED_METRIC))
+        self._done(f, end)
+
+    def _metric_member(self, m: _Metric, key: str, c: str, at: int) -> None:
+        if key == "data" and c == "[":
+            m.key = "data"
+            self._opened(m, at, _Frame(_METRIC_DATA))
+            if m.ready:
+                m.handler = m.handler or self._handler(m)
+                m.prefix = f"$.data.metrics[{m.at}].data["
             return
-        key = m.key
+        value, end = self._value(at)
         if key == "name" or key == "units":
             if key == "name":
                 m.has_name = True
-                m.name = val if ev == "string" else None
+                m.metric_name = value if type(value) is str else None
             else:
                 m.has_units = True
-                m.units = val if ev != "null" else None
-            self._skip_value(ev)
-            if m.spill is not None and m.has_name and m.has_units:
+                m.units = None if isinstance(value, (dict, list)) else value
+            if m.spill is not None and m.ready:
                 self._replay(m)  # now, so that a later "data" array cannot overtake the spilled items
-        elif key == "data":
-            if ev == "start_array":
-                self._stack.append(_Frame(_METRIC_DATA))
-                if m.has_name and m.has_units:
-                    m.handler = m.handler or self._handler(m)
-                    m.prefix = f"$.data.metrics[{m.index}].data["
-                    self._fast = m
-                    self._on_built = self._fast_item
-                return
-            if ev != "null":  # "data": null is no items, no error
-                self._skip_value(ev)
-                self._out.append(Rejected(m.name or "", f"$.data.metrics[{m.index}].data", INVALID_ITEM,
-                                          f'"data" is {_KIND.get(ev, ev)}, not an array'))
-        else:
-            self._skip_value(ev)
-        m.key = None
+        elif key == "data" and value is not None:  # "data": null is no items, no error
+            self._out.append(Rejected(m.metric_name or "", f"$.data.metrics[{m.at}].data", INVALID_ITEM,
+                                      f'"data" is {_kind(value)}, not an array'))
+        self._done(m, end)
 
-    def _fast_item(self, item: dict, _: str) -> None:
-        m = self._fast
-        self._out.append(m.handler(item, m.prefix + str(m.count) + "]"))
-
-    def _metric_item(self, item: dict, path: str) -> None:
-        self._metric_item_value(self._stack[-2], item, path, "")
-
-    def _metric_item_value(self, m: _Metric, item: Any, path: str, not_object: str) -> None:
-        if m.handler is None and not (m.has_name and m.has_units):
-            # cannot be mapped yet: on disk rather than in memory, whatever the metric's size
-            if m.spill is None:
-                m.spill = tempfile.TemporaryFile(prefix="healthmesh-hae-")
-            m.unspilled.append((item, not_object))
-            m.spilled += 1
-            if len(m.unspilled) >= SPILL_BATCH:
-                _spill(m)
+    def _array_element(self, f: _Frame) -> None:
+        at = self._element(f)
+        if at < 0:
+            self._stack.pop()
+            self._done(self._stack[-1], self._pos)
             return
-        self._map(m, item, path, not_object)
+        index = f.index + 1
+        if f.kind == _METRICS and self._text[at] == "{":
+            f.index = index
+            self._opened(f, at, _Metric(index))
+            return
+        value, end = self._value(at)
+        f.index = index
+        if f.kind == _METRICS:
+            self._out.append(Rejected("", f"$.data.metrics[{index}]", INVALID_ITEM,
+                                      f"a metric must be an object, not {_kind(value)}"))
+        elif f.kind == _WORKOUTS:
+            path = f"$.data.workouts[{index}]"
+            if type(value) is dict:
+                self._out.append(workout_record(value, path))
+            else:
+                self._out.append(Rejected(WORKOUTS, path, INVALID_ITEM,
+                                          f"a workout must be an object, not {_kind(value)}"))
+        else:
+            self._out.append(Skipped(f.name, f"$.data.{f.name}[{index}]", UNSUPPORTED_METRIC))
+        self._done(f, end)
 
-    def _map(self, m: _Metric, item: Any, path: str, not_object: str) -> None:
-        m.handler = m.handler or self._handler(m)
-        self._out.append(_record(m.name or "", m.handler, item, path, not_object))
+    def _metric_data(self, f: _Frame, m: _Metric) -> None:
+        """The items of a metric's "data" array, as many as the text holds, in one loop."""
+        text, out = self._text, self._out
+        ready = m.ready
+        handler, prefix = m.handler, m.prefix
+        while True:
+            at = self._element(f)
+            if at < 0:
+                self._stack.pop()
+                self._done(m, self._pos)
+                return
+            if ready and text[at] == "{":
+                try:
+                    item, end = _scan(text, at)
+                except (StopIteration, ValueError, RecursionError):
+                    item, end = self._value(at)  # says why (or waits for more)
+                m.count += 1
+                out.append(handler(item, prefix + str(m.count) + "]"))
+            else:
+                item, end = self._value(at)
+                m.count += 1
+                path = f"$.data.metrics[{m.at}].data[{m.count}]"
+                if not ready:
+                    self._spill(m, text[at:end])
+                elif type(item) is dict:
+                    out.append(handler(item, path))
+                else:
+                    out.append(Rejected(m.metric_name or "", path, INVALID_ITEM,
+                                        f"a data item must be an object, not {_kind(item)}"))
+            self._pos = end
+            f.first = False
+
+    def _spill(self, m: _Metric, item_text: str) -> None:
+        """Keeps an item that cannot be mapped yet on disk rather than in memory, whatever the metric's size."""
+        if m.spill is None:
+            m.spill = tempfile.TemporaryFile(prefix="healthmesh-hae-")
+        m.unspilled.append(item_text)
+        m.spilled += 1
+        if len(m.unspilled) >= SPILL_BATCH:
+            _write_spill(m)
 
     def _handler(self, m: _Metric):
-        name = m.name
+        name = m.metric_name
         if not name:
             return lambda item, path: Rejected("", path, MISSING_NAME, "the metric has no name")
         return item_handler(name, m.units)
@@ -440,28 +502,34 @@ class HaeParser:
     def _replay(self, m: _Metric) -> None:
         """Queues the spilled items, to be mapped one at a time, in their order, as the caller iterates."""
         m.handler = m.handler or self._handler(m)
-        _spill(m)
-        self._out.append(_Replay(m.spill, m.spilled, f"$.data.metrics[{m.index}].data[", m.name or "", m.handler))
+        _write_spill(m)
+        self._out.append(_Replay(m.spill, m.spilled, f"$.data.metrics[{m.at}].data[", m.metric_name or "", m.handler))
         m.spill, m.spilled = None, 0
 
     def _end_metric(self, m: _Metric) -> None:
         if m.spill is not None:
             self._replay(m)
 
-    def _workout(self, w: dict, path: str) -> None:
-        self._out.append(workout_record(w, path))
+    def _path(self) -> str:
+        """The JSON path of where the parser is (for errors): the innermost array's index is the
+        element being read, the one after the last read whole."""
+        parts = ["$"]
+        for depth, f in enumerate(self._stack):
+            innermost = depth == len(self._stack) - 1
+            if f.kind == _METRIC_DATA:
+                parts.append(f"[{self._stack[depth - 1].count + 1}]")  # type: ignore[attr-defined]
+            elif f.kind in (_METRICS, _WORKOUTS, _OTHER):
+                parts.append(f"[{f.index + 1 if innermost else f.index}]")
+            if f.key is not None:
+                parts.append(f".{f.key}")
+        return "".join(parts)
 
 
-def _spill(m: _Metric) -> None:
+def _write_spill(m: _Metric) -> None:
     if m.unspilled:
-        pickle.dump(m.unspilled, m.spill, pickle.HIGHEST_PROTOCOL)  # a list at a time: far cheaper per item
+        # Items are JSON text, which holds no NUL (not even inside strings): NUL separates them.
+        m.spill.write(("\0".join(m.unspilled) + "\0").encode("utf-8"))
         m.unspilled = []
-
-
-def _record(name: str, handler, item: Any, path: str, not_object: str) -> Record:
-    if not_object:
-        return Rejected(name, path, INVALID_ITEM, f"a data item must be an object, not {not_object}")
-    return handler(item, path)
 
 
 class _Replay:
@@ -473,11 +541,20 @@ class _Replay:
     def __iter__(self) -> Iterator[Record]:
         with self._spill:
             self._spill.seek(0)
-            i = 0
-            while i < self._count:
-                for item, not_object in pickle.load(self._spill):
-                    yield _record(self._name, self._handler, item, f"{self._prefix}{i}]", not_object)
+            i, tail = 0, b""
+            while block := self._spill.read(1 << 20):
+                pieces = (tail + block).split(b"\0")
+                tail = pieces.pop()
+                for piece in pieces:
+                    yield self._record(piece.decode("utf-8"), i)
                     i += 1
+
+    def _record(self, item_text: str, i: int) -> Record:
+        item, _ = _scan(item_text, 0)
+        path = f"{self._prefix}{i}]"
+        if type(item) is not dict:
+            return Rejected(self._name, path, INVALID_ITEM, f"a data item must be an object, not {_kind(item)}")
+        return self._handler(item, path)
 
 
 def parse_bytes(data: bytes, chunk_size: int = 65536) -> list[Record]:
@@ -488,38 +565,3 @@ def parse_bytes(data: bytes, chunk_size: int = 65536) -> list[Record]:
         out.extend(p.feed(data[i:i + chunk_size]))
     out.extend(p.close())
     return out
-
-
-# -- locating yajl's errors ------------------------------------------------------------------------
-
-def _message(e: Exception) -> str:
-    arg = e.args[0] if e.args else ""
-    if isinstance(arg, bytes):
-        return arg.decode("utf-8", "replace")
-    s = str(arg)
-    if s.startswith(("b'", 'b"')):
-        try:
-            import ast
-
-            return ast.literal_eval(s).decode("utf-8", "replace")
-        except (ValueError, SyntaxError):
-            return s
-    return s
-
-
-_CONTEXT = re.compile(r"\n( *)([^\n]*)\n +\(right here\) -+\^")
-
-
-def _error_offset(msg: str, chunk: bytes) -> int:
-    """The error's offset within `chunk`, read from yajl's verbose message: its context line shows
-    up to 30 bytes either side of the error, indented so that the error sits at column 40."""
-    m = _CONTEXT.search(msg)
-    if m is None or not chunk:
-        return 0
-    indent, text = len(m.group(1)), m.group(2)
-    if indent > 10:  # the error is at offset 40 - indent: fewer than 30 bytes precede it
-        return max(0, min(len(chunk), 40 - indent))
-    before = text.encode("utf-8", "replace")[:30]
-    hay = chunk.replace(b"\n", b" ").replace(b"\r", b" ")
-    pos = hay.find(before)
-    return pos + len(before) if pos >= 0 else 0
