@@ -453,16 +453,13 @@ class HaeParser:
         self._done(f, end)
 
     def _metric_data(self, f: _Frame, m: _Metric) -> None:
-        """The items of a metric's "data" array, as many as the text holds, in one loop."""
+        """The items of a metric's "data" array, as many as the text holds, in one loop: the
+        separator after an item ("," with no space, as the app writes it) is checked in place."""
         text, out = self._text, self._out
         ready = m.ready
         handler, prefix = m.handler, m.prefix
-        while True:
-            at = self._element(f)
-            if at < 0:
-                self._stack.pop()
-                self._done(m, self._pos)
-                return
+        at = self._element(f)
+        while at >= 0:
             if ready and text[at] == "{":
                 try:
                     item, end = _scan(text, at)
@@ -473,16 +470,19 @@ class HaeParser:
             else:
                 item, end = self._value(at)
                 m.count += 1
-                path = f"$.data.metrics[{m.at}].data[{m.count}]"
                 if not ready:
                     self._spill(m, text[at:end])
-                elif type(item) is dict:
-                    out.append(handler(item, path))
-                else:
-                    out.append(Rejected(m.metric_name or "", path, INVALID_ITEM,
+                else:  # not an object
+                    out.append(Rejected(m.metric_name or "", f"$.data.metrics[{m.at}].data[{m.count}]", INVALID_ITEM,
                                         f"a data item must be an object, not {_kind(item)}"))
             self._pos = end
             f.first = False
+            if text.startswith(",{", end):
+                at = end + 1
+            else:
+                at = self._element(f)
+        self._stack.pop()
+        self._done(m, self._pos)
 
     def _spill(self, m: _Metric, item_text: str) -> None:
         """Keeps an item that cannot be mapped yet on disk rather than in memory, whatever the metric's size."""

@@ -26,31 +26,27 @@ SELECT_SAMPLE = ("SELECT id, user_id, type, start_time, end_time, utc_offset_min
                  "original_value, original_unit, source, meal_context, create_time, update_time FROM tracking.samples")
 
 # A batch's rows arrive by binary COPY into this per-session table (cheaper on both ends than
-# arrays: no per-element checks in the driver, no unnest on the server): times as microseconds,
-# strings as indices into the statement's $2.
+# arrays: no per-element checks in the driver, no unnest on the server), everything computed
+# already: times, local hours and ids in their binary forms, strings as indices into the
+# statements' $2. Ids are UUIDv8 with the start's milliseconds since 1900 (see
+# domain.start_of_sample_id), then random bits; rows that turn out to be stored already drop theirs.
 INPUT_TABLE = """
 CREATE TEMP TABLE IF NOT EXISTS tracking_sample_input (
-    n int4, ti int4, su int8, si int4, eu int8, utc_offset_minutes int2, value float8, min float8, max float8,
-    value2 float8, original_value float8, oi int4, meal_context int2, row_hash int8
+    n int4, ti int4, start_time timestamptz, si int4, end_time timestamptz, utc_offset_minutes int2, value float8,
+    min float8, max float8, value2 float8, original_value float8, oi int4, meal_context int2, row_hash int8,
+    id uuid, local_hour timestamp
 ) ON COMMIT DELETE ROWS
 """
-INPUT_COLUMNS = ("n", "ti", "su", "si", "eu", "utc_offset_minutes", "value", "min", "max", "value2", "original_value",
-                 "oi", "meal_context", "row_hash")
+INPUT_COLUMNS = ("n", "ti", "start_time", "si", "end_time", "utc_offset_minutes", "value", "min", "max", "value2",
+                 "original_value", "oi", "meal_context", "row_hash", "id", "local_hour")
 
-# The UPSERT's parameters: $1 user, $2 strings, $3 ingest id, $4 now, $5 the batch's types, $6 and
-# $7 its first and last start. Ids are made here and kept only by rows inserted: UUIDv8 with the
-# start's milliseconds since 1900 (see domain.start_of_sample_id), then random bits (unique, not
-# secret, so random() will do).
+# The batch's rows as the samples table has them. The UPSERT's parameters: $1 user, $2 strings,
+# $3 ingest id, $4 now, $5 the batch's types, $6 and $7 its first and last start.
 INPUT_ROWS = """
-    SELECT n, ($2::text[])[ti + 1] AS type, 'epoch'::timestamptz + su * interval '1 microsecond' AS start_time,
-           ($2::text[])[si + 1] AS source, 'epoch'::timestamptz + eu * interval '1 microsecond' AS end_time,
+    SELECT n, ($2::text[])[ti + 1] AS type, start_time, ($2::text[])[si + 1] AS source, end_time,
            utc_offset_minutes, value, nullif(min, 'NaN') AS min, nullif(max, 'NaN') AS max,
            nullif(value2, 'NaN') AS value2, original_value, ($2::text[])[oi + 1] AS original_unit,
-           meal_context, row_hash,
-           encode(int8send(((su - (su % 1000 + 1000) % 1000) / 1000 + 2208988800000) << 16 | 32768
-                           | (random() * 4095)::int8)
-                  || int8send((random() * 4611686018427387903::float8)::int8 | (-9223372036854775808)::int8),
-                  'hex')::uuid AS id
+           meal_context, row_hash, id
     FROM tracking_sample_input
 """
 
@@ -163,8 +159,7 @@ ADD_TO_ROLLUPS = """
 WITH input AS (
     SELECT ($2::text[])[ti + 1] AS type, ($2::text[])[si + 1] AS source, utc_offset_minutes, value,
            coalesce(nullif(min, 'NaN'), value) AS low, coalesce(nullif(max, 'NaN'), value) AS high, row_hash,
-           date_trunc('hour', 'epoch'::timestamp + (su + utc_offset_minutes * 60000000::int8) * interval '1 microsecond')
-               AS local_hour
+           local_hour
     FROM tracking_sample_input
 ),
 hours AS (
@@ -273,18 +268,29 @@ def _upsert_args(user_id: uuid.UUID, rows: CheckedColumns, ingest_id: str, now: 
 # min, max and value2 travel as NaN when missing (INPUT_ROWS turns NaN back into NULL).
 _INPUT_TUPLE = np.dtype([("fields", ">i2")] + [
     field for name, kind in zip(INPUT_COLUMNS, (">i4", ">i4", ">i8", ">i4", ">i8", ">i2", ">f8", ">f8", ">f8", ">f8",
-                                                ">f8", ">i4", ">i2", ">i8"))
+                                                ">f8", ">i4", ">i2", ">i8", ">u8,>u8", ">i8"))
     for field in ((f"{name}_length", ">i4"), (name, kind))])
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 _COPY_TRAILER = struct.pack(">h", -1)
+PG_EPOCH_MICROS = 946_684_800_000_000  # PostgreSQL counts binary times from 2000-01-01
+MILLIS_1900_TO_1970 = 2_208_988_800_000
+_random = np.random.default_rng()
 
 
 def _copy_data(rows: CheckedColumns) -> bytes:
     """The batch as one binary COPY stream, built column by column (no work per row in Python)."""
+    start = np.array(rows.start_us, dtype=np.int64)
+    local = start + np.array(rows.offset, dtype=np.int64) * MINUTE_MICROS
+    ids = np.empty(len(rows), dtype=">u8,>u8")
+    ids["f0"] = (start // 1000 + MILLIS_1900_TO_1970).astype(np.uint64) << np.uint64(16) | np.uint64(0x8000) \
+        | _random.integers(0, 1 << 12, len(rows), dtype=np.uint64)
+    ids["f1"] = _random.integers(0, 1 << 62, len(rows), dtype=np.uint64) | np.uint64(1 << 63)  # RFC 4122 variant
     out = np.empty(len(rows), dtype=_INPUT_TUPLE)
     out["fields"] = len(INPUT_COLUMNS)
-    values = (range(len(rows)), rows.type, rows.start_us, rows.source, rows.end_us, rows.offset, rows.value, rows.min,
-              rows.max, rows.value2, rows.original_value, rows.original_unit, rows.meal_context, rows.row_hash)
+    values = (range(len(rows)), rows.type, start - PG_EPOCH_MICROS, rows.source,
+              np.array(rows.end_us, dtype=np.int64) - PG_EPOCH_MICROS, rows.offset, rows.value, rows.min, rows.max,
+              rows.value2, rows.original_value, rows.original_unit, rows.meal_context, rows.row_hash, ids,
+              local - local % HOUR_MICROS - PG_EPOCH_MICROS)
     for name, column in zip(INPUT_COLUMNS, values):
         if len(column) != len(rows):
             raise ValueError("every column of a batch needs one entry per row")
