@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import struct
 import uuid
 from collections.abc import AsyncIterator, Iterable
 
@@ -19,6 +18,8 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.convert import from_micros
+from services.tracking.samples import batches
+from services.tracking.samples.batches import DAY_MICROS
 from services.tracking.samples.columns import CheckedColumns
 from services.tracking.samples.domain import HourRow, MealContext, Sample
 
@@ -37,8 +38,6 @@ CREATE TEMP TABLE IF NOT EXISTS tracking_sample_input (
     id uuid, local_hour timestamp
 ) ON COMMIT DELETE ROWS
 """
-INPUT_COLUMNS = ("n", "ti", "start_time", "si", "end_time", "utc_offset_minutes", "value", "min", "max", "value2",
-                 "original_value", "oi", "meal_context", "row_hash", "id", "local_hour")
 
 # The batch's rows as the samples table has them. The UPSERT's parameters: $1 user, $2 strings,
 # $3 ingest id, $4 now, $5 the batch's types, $6 and $7 its first and last start.
@@ -142,38 +141,24 @@ ON CONFLICT (user_id, type, local_hour, utc_offset_minutes, source) DO UPDATE SE
     count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max, hash_sum = EXCLUDED.hash_sum
 """
 
-# New ground (no sample of the batch's types stored in its time span): a plain INSERT, with no
-# lookup of old rows and no conflict handling. A key someone else stored meanwhile makes it fail
-# with a unique violation, and the batch takes the upsert instead.
-INSERT_NEW = """
-INSERT INTO tracking.samples (user_id, type, start_time, source, id, end_time, utc_offset_minutes, value, min, max,
-    value2, original_value, original_unit, meal_context, row_hash, ingest_id, create_time, update_time)
-SELECT $1, type, start_time, source, id, end_time, utc_offset_minutes, value, min, max, value2, original_value,
-       original_unit, meal_context, row_hash, $3, $4, $4
-FROM (""" + INPUT_ROWS + """) AS input
-"""
-
-# After INSERT_NEW, the rollups grow by exactly the inserted rows (none of them was stored
-# before), so they are added to, not recomputed: no second read of the rows just written.
+# New ground (no sample of the batch's types stored in its time span): the batch goes straight
+# into the samples table by COPY, with no lookup of old rows and no conflict handling (a key
+# someone else stored meanwhile makes it fail with a unique violation, and the batch takes the
+# upsert instead). Then the rollups grow by exactly its rows, as batches.rollup_rows() counts
+# them: added to, not recomputed, so nothing reads the rows just written.
 ADD_TO_ROLLUPS = """
-WITH input AS (
-    SELECT ($2::text[])[ti + 1] AS type, ($2::text[])[si + 1] AS source, utc_offset_minutes, value,
-           coalesce(nullif(min, 'NaN'), value) AS low, coalesce(nullif(max, 'NaN'), value) AS high, row_hash,
-           local_hour
-    FROM tracking_sample_input
-),
-hours AS (
-    INSERT INTO tracking.sample_hours AS h (user_id, type, local_hour, utc_offset_minutes, source, count, sum, min,
+WITH hours AS (
+    INSERT INTO tracking.sample_hours AS h (user_id, type, source, local_hour, utc_offset_minutes, count, sum, min,
                                             max, hash_sum)
-    SELECT $1, type, local_hour, utc_offset_minutes, source, count(*), sum(value), min(low), max(high), sum(row_hash)
-    FROM input GROUP BY type, local_hour, utc_offset_minutes, source
+    SELECT $1, * FROM unnest($2::text[], $3::text[], $4::timestamp[], $5::int2[], $6::int4[], $7::float8[],
+                             $8::float8[], $9::float8[], $10::numeric[])
     ON CONFLICT (user_id, type, local_hour, utc_offset_minutes, source) DO UPDATE SET
         count = h.count + EXCLUDED.count, sum = h.sum + EXCLUDED.sum, min = least(h.min, EXCLUDED.min),
         max = greatest(h.max, EXCLUDED.max), hash_sum = h.hash_sum + EXCLUDED.hash_sum
 )
-INSERT INTO tracking.sample_days AS d (user_id, type, local_date, utc_offset_minutes, source, count, sum, min, max)
-SELECT $1, type, local_hour::date, utc_offset_minutes, source, count(*), sum(value), min(low), max(high)
-FROM input GROUP BY type, local_hour::date, utc_offset_minutes, source
+INSERT INTO tracking.sample_days AS d (user_id, type, source, local_date, utc_offset_minutes, count, sum, min, max)
+SELECT $1, * FROM unnest($11::text[], $12::text[], $13::date[], $14::int2[], $15::int4[], $16::float8[],
+                         $17::float8[], $18::float8[])
 ON CONFLICT (user_id, type, local_date, utc_offset_minutes, source) DO UPDATE SET
     count = d.count + EXCLUDED.count, sum = d.sum + EXCLUDED.sum, min = least(d.min, EXCLUDED.min),
     max = greatest(d.max, EXCLUDED.max)
@@ -232,9 +217,6 @@ def _sample(row, unit_of) -> Sample:
 
 
 LOCAL_SLACK = dt.timedelta(hours=19)  # more than the largest UTC offset
-DAY_MICROS = 86_400_000_000
-HOUR_MICROS = 3_600_000_000
-MINUTE_MICROS = 60_000_000
 
 
 def _naive_utc(t: dt.datetime) -> dt.datetime:
@@ -264,50 +246,19 @@ def _upsert_args(user_id: uuid.UUID, rows: CheckedColumns, ingest_id: str, now: 
     return [user_id, rows.strings, ingest_id, now, *_span(rows)]
 
 
-# The input table's columns in binary COPY form: big-endian, each value after its int32 length;
-# min, max and value2 travel as NaN when missing (INPUT_ROWS turns NaN back into NULL).
-_INPUT_TUPLE = np.dtype([("fields", ">i2")] + [
-    field for name, kind in zip(INPUT_COLUMNS, (">i4", ">i4", ">i8", ">i4", ">i8", ">i2", ">f8", ">f8", ">f8", ">f8",
-                                                ">f8", ">i4", ">i2", ">i8", ">u8,>u8", ">i8"))
-    for field in ((f"{name}_length", ">i4"), (name, kind))])
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-_COPY_TRAILER = struct.pack(">h", -1)
-PG_EPOCH_MICROS = 946_684_800_000_000  # PostgreSQL counts binary times from 2000-01-01
-MILLIS_1900_TO_1970 = 2_208_988_800_000
-_random = np.random.default_rng()
-
-
-def _copy_data(rows: CheckedColumns) -> bytes:
-    """The batch as one binary COPY stream, built column by column (no work per row in Python)."""
-    start = np.array(rows.start_us, dtype=np.int64)
-    local = start + np.array(rows.offset, dtype=np.int64) * MINUTE_MICROS
-    ids = np.empty(len(rows), dtype=">u8,>u8")
-    ids["f0"] = (start // 1000 + MILLIS_1900_TO_1970).astype(np.uint64) << np.uint64(16) | np.uint64(0x8000) \
-        | _random.integers(0, 1 << 12, len(rows), dtype=np.uint64)
-    ids["f1"] = _random.integers(0, 1 << 62, len(rows), dtype=np.uint64) | np.uint64(1 << 63)  # RFC 4122 variant
-    out = np.empty(len(rows), dtype=_INPUT_TUPLE)
-    out["fields"] = len(INPUT_COLUMNS)
-    values = (range(len(rows)), rows.type, start - PG_EPOCH_MICROS, rows.source,
-              np.array(rows.end_us, dtype=np.int64) - PG_EPOCH_MICROS, rows.offset, rows.value, rows.min, rows.max,
-              rows.value2, rows.original_value, rows.original_unit, rows.meal_context, rows.row_hash, ids,
-              local - local % HOUR_MICROS - PG_EPOCH_MICROS)
-    for name, column in zip(INPUT_COLUMNS, values):
-        if len(column) != len(rows):
-            raise ValueError("every column of a batch needs one entry per row")
-        out[f"{name}_length"] = out.dtype[name].itemsize
-        out[name] = np.array(column, dtype=np.float64) if out.dtype[name].kind == "f" else column  # None -> NaN
-    return _COPY_HEADER + out.tobytes() + _COPY_TRAILER
-
-
 async def _load(raw: asyncpg.Connection, rows: CheckedColumns) -> None:
     """Puts the batch into this transaction's input table."""
     await raw.execute(INPUT_TABLE)
-    data = _copy_data(rows)
+    await _copy(raw, "tracking_sample_input", batches.INPUT_COLUMNS, batches.input_rows(rows))
 
+
+async def _copy(raw: asyncpg.Connection, table: str, columns: tuple[str, ...], data: bytes,
+                schema: str | None = None) -> None:
+    """One binary COPY stream into a table."""
     async def stream() -> AsyncIterator[bytes]:  # (bytes alone would be taken for a file's path)
         yield data
 
-    await raw.copy_to_table("tracking_sample_input", source=stream(), columns=INPUT_COLUMNS, format="binary")
+    await raw.copy_to_table(table, schema_name=schema, source=stream(), columns=columns, format="binary")
 
 
 async def _unchanged(raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedColumns) -> list[int] | None:
@@ -315,22 +266,16 @@ async def _unchanged(raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedC
     sample of the batch's types is stored in its time span (new ground: nothing to compare with)."""
     if not await raw.fetchval(ANY_STORED_SAMPLE, user_id, *_span(rows)):
         return None
-    # Each row's hourly rollup bucket: (type, source, local hour in microseconds, offset).
-    offset = np.array(rows.offset, dtype=np.int64)
-    local = np.array(rows.start_us, dtype=np.int64) + offset * MINUTE_MICROS
-    keys = np.stack([np.array(rows.type, dtype=np.int64), np.array(rows.source, dtype=np.int64),
-                     local - local % HOUR_MICROS, offset], axis=1)
-    buckets, bucket_of, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-    hash_sums = np.zeros(len(buckets), dtype=np.int64)  # 40-bit hashes: no sum of an hour overflows
-    np.add.at(hash_sums, bucket_of.ravel(), np.array(rows.row_hash, dtype=np.int64))
-    strings = rows.strings
-    found = await raw.fetch(STORED_HOURS, user_id, [strings[t] for t in buckets[:, 0].tolist()],
-                            [strings[s] for s in buckets[:, 1].tolist()],
-                            [from_micros(h).replace(tzinfo=None) for h in buckets[:, 2].tolist()],
-                            buckets[:, 3].tolist(), counts.tolist(), [str(h) for h in hash_sums.tolist()])
+    buckets, local_hour, hashes = batches.hour_buckets(rows)
+    first, strings = buckets.first, rows.strings
+    found = await raw.fetch(STORED_HOURS, user_id, [strings[rows.type[k]] for k in first.tolist()],
+                            [strings[rows.source[k]] for k in first.tolist()],
+                            [from_micros(h).replace(tzinfo=None) for h in local_hour[first].tolist()],
+                            [rows.offset[k] for k in first.tolist()], buckets.count().tolist(),
+                            [str(h) for h in buckets.sum(hashes).tolist()])
     same = np.zeros(len(buckets), dtype=bool)
     same[[r["i"] - 1 for r in found]] = True
-    return np.flatnonzero(same[bucket_of.ravel()]).tolist()
+    return np.flatnonzero(same[buckets.of]).tolist()
 
 
 async def _lock_rollups(raw: asyncpg.Connection, user_id: uuid.UUID) -> None:
@@ -405,9 +350,9 @@ class SqlSampleRepository:
                 rows = rows.keep([k for k in range(total) if k not in drop])
             if not rows:
                 return 0, total, 0
-            await _load(raw, rows)
             if unchanged is None and await self._insert_new(raw, user_id, rows, ingest_id, now):
                 return len(rows), total - len(rows), 0
+            await _load(raw, rows)
             found = await raw.fetch(UPSERT_COUNTS, *_upsert_args(user_id, rows, ingest_id, now))
             counts = next(r for r in found if r["kind"] == "counts")
             await self._recompute(raw, user_id, _hours(found))
@@ -416,15 +361,17 @@ class SqlSampleRepository:
 
     async def _insert_new(self, raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedColumns, ingest_id: str,
                           now: dt.datetime) -> bool:
-        """Stores a batch on new ground, loaded into the input table, and adds it to the rollups;
-        False (nothing stored) when one of its keys was stored meanwhile."""
+        """Stores a batch on new ground and adds it to the rollups; False (nothing stored) when
+        one of its keys was stored meanwhile."""
         try:
             async with raw.transaction():  # a savepoint: the upsert can still follow
-                await raw.execute(INSERT_NEW, user_id, rows.strings, ingest_id, now)
+                await _copy(raw, "samples", batches.SAMPLE_COLUMNS, batches.sample_rows(user_id, rows, ingest_id, now),
+                            schema="tracking")
         except asyncpg.UniqueViolationError:
             return False
+        added = batches.rollup_rows(rows)
         await _lock_rollups(raw, user_id)
-        await raw.execute(ADD_TO_ROLLUPS, user_id, rows.strings)
+        await raw.execute(ADD_TO_ROLLUPS, user_id, *added.hours, *added.days)
         return True
 
     async def _recompute(self, raw: asyncpg.Connection, user_id: uuid.UUID,
