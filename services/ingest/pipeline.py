@@ -134,15 +134,17 @@ class Pipeline:
 
     async def _flush(self, key: tuple[str, bool]) -> None:
         batch = self._pending.pop(key, [])
-        undated = [r for r in batch if r.start_time is None]
-        if undated:  # Tracking's columns need a start on every row
-            for record in undated:
-                self.tally.reject(record.metric, record.path, "MISSING_FIELD", "start_time is required")
+        starts = [r.start_time for r in batch]
+        if None in starts:  # Tracking's columns need a start on every row
+            for record in batch:
+                if record.start_time is None:
+                    self.tally.reject(record.metric, record.path, "MISSING_FIELD", "start_time is required")
             batch = [r for r in batch if r.start_time is not None]
+            starts = [r.start_time for r in batch]
         if not batch:
             return
-        self.tally.saw_time(min(r.start_time for r in batch))
-        self.tally.saw_time(max(r.start_time for r in batch))
+        self.tally.saw_time(min(starts))
+        self.tally.saw_time(max(starts))
         if not self._streams:
             self._streams = [self._sink.open_samples(self._user, self._ingest) for _ in range(STREAMS)]
         self._turn = (self._turn + 1) % len(self._streams)
