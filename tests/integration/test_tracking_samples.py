@@ -447,3 +447,44 @@ async def test_a_key_stored_after_the_new_ground_check_falls_back_to_the_upsert(
         assert [(h.count, h.sum) for h in hours] == [(10, 700.0)]
     finally:
         await engine.dispose()
+
+
+async def test_each_sample_keeps_what_produced_it_by_the_fast_and_the_upsert_path(migrated_dsn):
+    """The producing ingestion's name is stored once and each sample refers to it: rows of a
+    batch on new ground (COPY) and rows of an upserted batch alike."""
+    import asyncpg
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from services.common.convert import to_micros
+    from services.tracking.samples import repository
+    from services.tracking.samples.bulk import check_columns
+    from services.tracking.samples.columns import SampleColumns
+
+    engine = create_async_engine("postgresql+asyncpg://" + migrated_dsn.removeprefix("postgresql://"))
+    repo = repository.SqlSampleRepository(engine, lambda type_: "/min")
+    user, now = uuid.uuid4(), dt.datetime.now(dt.UTC)
+    start = to_micros(dt.datetime(2026, 9, 1, 10, 0, tzinfo=dt.UTC))
+
+    def rows(minutes: range, value: float):
+        n = len(minutes)
+        return check_columns(SampleColumns(
+            strings=["heart_rate", "count/min", "Band"], type=[0] * n, unit=[1] * n, source=[2] * n,
+            start_us=[start + m * 60_000_000 for m in minutes], end_us=[None] * n, offset=[0] * n,
+            value=[value] * n, min=[None] * n, max=[None] * n, value2=[None] * n, meal_context=[0] * n),
+            now, lambda t: 0).rows
+
+    first, second = f"users/{user}/ingestions/first", f"users/{user}/ingestions/second"
+    try:
+        assert await repo.write_counts(user, rows(range(0, 100), 70.0), first, now) == (100, 0, 0)
+        assert await repo.write_counts(user, rows(range(50, 150), 71.0), second, now) == (50, 0, 50)
+        assert await repo.write_counts(user, rows(range(200, 210), 72.0), "", now) == (10, 0, 0)
+        connection = await asyncpg.connect(migrated_dsn)
+        try:
+            stored = await connection.fetch(
+                "SELECT o.name, count(*) AS n FROM tracking.samples s LEFT JOIN tracking.sample_origins o "
+                "ON o.id = s.origin WHERE s.user_id = $1 GROUP BY o.name ORDER BY o.name", user)
+        finally:
+            await connection.close()
+        assert [(r["name"], r["n"]) for r in stored] == [(first, 50), (second, 100), (None, 10)]
+    finally:
+        await engine.dispose()

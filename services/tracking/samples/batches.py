@@ -41,7 +41,7 @@ _INPUT_TUPLE = np.dtype([("fields", ">i2")] + [
 
 # The samples table's columns, in the order sample_rows() writes them.
 SAMPLE_COLUMNS = ("user_id", "type", "start_time", "source", "id", "end_time", "utc_offset_minutes", "value", "min",
-                  "max", "value2", "original_value", "original_unit", "meal_context", "row_hash", "ingest_id",
+                  "max", "value2", "original_value", "original_unit", "meal_context", "row_hash", "origin",
                   "create_time", "update_time")
 
 
@@ -129,12 +129,12 @@ def input_rows(rows: CheckedColumns) -> bytes:
     return COPY_HEADER + out.tobytes() + COPY_TRAILER
 
 
-def sample_rows(user_id: uuid.UUID, rows: CheckedColumns, ingest_id: str, now: dt.datetime) -> bytes:
+def sample_rows(user_id: uuid.UUID, rows: CheckedColumns, origin: int | None, now: dt.datetime) -> bytes:
     """The batch as rows of the samples table (SAMPLE_COLUMNS), as one binary COPY stream."""
     a = _Arrays(rows)
     missing = [np.isnan(x) for x in (a.low, a.high, a.value2)]
     layouts = Groups(a.type, a.source, a.original_unit, *missing)
-    user, ingest = user_id.bytes, ingest_id.encode("utf-8")
+    user = user_id.bytes
     stamp = to_micros(now) - PG_EPOCH_MICROS
     parts = [COPY_HEADER]
     for k, row in enumerate(layouts.first.tolist()):
@@ -174,7 +174,7 @@ def sample_rows(user_id: uuid.UUID, rows: CheckedColumns, ingest_id: str, now: d
         text("original_unit", rows.strings[o].encode("utf-8"))
         field("meal_context", ">i2", np.array(rows.meal_context, dtype=np.int64)[at])
         field("row_hash", ">i8", np.array(rows.row_hash, dtype=np.int64)[at])
-        text("ingest_id", ingest)
+        field("origin", None if origin is None else ">i4", origin)
         field("create_time", ">i8", stamp)
         field("update_time", ">i8", stamp)
         out = np.empty(len(at), dtype=fields)

@@ -59,7 +59,7 @@ old AS (
 ),
 up AS (
     INSERT INTO tracking.samples AS s (user_id, type, start_time, source, id, end_time, utc_offset_minutes, value,
-        min, max, value2, original_value, original_unit, meal_context, row_hash, ingest_id, create_time, update_time)
+        min, max, value2, original_value, original_unit, meal_context, row_hash, origin, create_time, update_time)
     SELECT $1, type, start_time, source, id, end_time, utc_offset_minutes, value, min, max, value2,
            original_value, original_unit, meal_context, row_hash, $3, $4, $4
     FROM input
@@ -67,7 +67,7 @@ up AS (
         end_time = EXCLUDED.end_time, utc_offset_minutes = EXCLUDED.utc_offset_minutes, value = EXCLUDED.value,
         min = EXCLUDED.min, max = EXCLUDED.max, value2 = EXCLUDED.value2, original_value = EXCLUDED.original_value,
         original_unit = EXCLUDED.original_unit, meal_context = EXCLUDED.meal_context, row_hash = EXCLUDED.row_hash,
-        ingest_id = EXCLUDED.ingest_id, update_time = EXCLUDED.update_time
+        origin = EXCLUDED.origin, update_time = EXCLUDED.update_time
     WHERE (s.end_time, s.utc_offset_minutes, s.value, s.min, s.max, s.value2, s.meal_context)
           IS DISTINCT FROM (EXCLUDED.end_time, EXCLUDED.utc_offset_minutes, EXCLUDED.value, EXCLUDED.min,
                             EXCLUDED.max, EXCLUDED.value2, EXCLUDED.meal_context)
@@ -216,6 +216,7 @@ def _sample(row, unit_of) -> Sample:
                   MealContext(row["meal_context"]), row["create_time"], row["update_time"])
 
 
+ORIGINS_CACHED = 10_000
 LOCAL_SLACK = dt.timedelta(hours=19)  # more than the largest UTC offset
 
 
@@ -242,8 +243,8 @@ def _span(rows: CheckedColumns) -> tuple[list[str], dt.datetime, dt.datetime]:
     return types, from_micros(min(rows.start_us)), from_micros(max(rows.start_us))
 
 
-def _upsert_args(user_id: uuid.UUID, rows: CheckedColumns, ingest_id: str, now: dt.datetime) -> list:
-    return [user_id, rows.strings, ingest_id, now, *_span(rows)]
+def _upsert_args(user_id: uuid.UUID, rows: CheckedColumns, origin: int | None, now: dt.datetime) -> list:
+    return [user_id, rows.strings, origin, now, *_span(rows)]
 
 
 async def _load(raw: asyncpg.Connection, rows: CheckedColumns) -> None:
@@ -293,6 +294,7 @@ class SqlSampleRepository:
         self._engine = engine
         self._unit_of = unit_of  # type key -> canonical unit (the unit is not stored per row)
         self._partitions: set[dt.date] = set()
+        self._origins: dict[str, int] = {}
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
@@ -320,6 +322,22 @@ class SqlSampleRepository:
                     f"FOR VALUES FROM ('{month.isoformat()} 00:00:00+00') TO ('{next_month(month).isoformat()} 00:00:00+00')")
         self._partitions |= months
 
+    async def _origin(self, ingest_id: str) -> int | None:
+        """The number that stands for what produced a batch (None for nothing): made once per
+        name, outside the batch's transaction, so a rolled-back batch leaves the cache right."""
+        if not ingest_id:
+            return None
+        origin = self._origins.get(ingest_id)
+        if origin is None:
+            async with self._connection() as raw:
+                origin = await raw.fetchval(
+                    "INSERT INTO tracking.sample_origins (name) VALUES ($1) "
+                    "ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id", ingest_id)
+            if len(self._origins) >= ORIGINS_CACHED:
+                self._origins.clear()
+            self._origins[ingest_id] = origin
+        return origin
+
     async def write(self, user_id: uuid.UUID, rows: CheckedColumns, ingest_id: str,
                     now: dt.datetime) -> list[tuple[str, uuid.UUID, dt.datetime, dt.datetime]]:
         """Upserts by natural key; returns (outcome, id, create_time, update_time) per row, in order.
@@ -327,9 +345,10 @@ class SqlSampleRepository:
         if not rows:
             return []
         await self.ensure_partitions(rows.start_us)
+        origin = await self._origin(ingest_id)
         async with self._transaction() as raw:
             await _load(raw, rows)
-            found = await raw.fetch(UPSERT_ROWS, *_upsert_args(user_id, rows, ingest_id, now))
+            found = await raw.fetch(UPSERT_ROWS, *_upsert_args(user_id, rows, origin, now))
             await self._recompute(raw, user_id, _hours(found))
         return [(r["outcome"], r["id"], r["create_time"], r["update_time"])
                 for r in sorted((r for r in found if r["kind"] == "row"), key=lambda r: r["n"])]
@@ -341,6 +360,7 @@ class SqlSampleRepository:
             return 0, 0, 0
         total = len(rows)
         await self.ensure_partitions(rows.start_us)
+        origin = await self._origin(ingest_id)
         async with self._transaction() as raw:
             # Data sent again (a re-export, a retried upload) mostly fills whole hours exactly as
             # stored: those rows are duplicates without writing them.
@@ -350,22 +370,22 @@ class SqlSampleRepository:
                 rows = rows.keep([k for k in range(total) if k not in drop])
             if not rows:
                 return 0, total, 0
-            if unchanged is None and await self._insert_new(raw, user_id, rows, ingest_id, now):
+            if unchanged is None and await self._insert_new(raw, user_id, rows, origin, now):
                 return len(rows), total - len(rows), 0
             await _load(raw, rows)
-            found = await raw.fetch(UPSERT_COUNTS, *_upsert_args(user_id, rows, ingest_id, now))
+            found = await raw.fetch(UPSERT_COUNTS, *_upsert_args(user_id, rows, origin, now))
             counts = next(r for r in found if r["kind"] == "counts")
             await self._recompute(raw, user_id, _hours(found))
         accepted, updated = counts["accepted"], counts["updated"]
         return accepted, total - accepted - updated, updated
 
-    async def _insert_new(self, raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedColumns, ingest_id: str,
-                          now: dt.datetime) -> bool:
+    async def _insert_new(self, raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedColumns,
+                          origin: int | None, now: dt.datetime) -> bool:
         """Stores a batch on new ground and adds it to the rollups; False (nothing stored) when
         one of its keys was stored meanwhile."""
         try:
             async with raw.transaction():  # a savepoint: the upsert can still follow
-                await _copy(raw, "samples", batches.SAMPLE_COLUMNS, batches.sample_rows(user_id, rows, ingest_id, now),
+                await _copy(raw, "samples", batches.SAMPLE_COLUMNS, batches.sample_rows(user_id, rows, origin, now),
                             schema="tracking")
         except asyncpg.UniqueViolationError:
             return False
