@@ -22,6 +22,36 @@ def sample_input(s: sample_pb2.Sample) -> SampleInput:
     )
 
 
+def sample_rows(samples) -> SampleColumns:
+    """Samples given as messages, straight to columns: what SampleColumns.from_rows makes of
+    their sample_input()s, with no datetime made and unmade per row."""
+    index: dict[str, int] = {}
+
+    def ref(s: str) -> int:
+        i = index.get(s)
+        if i is None:
+            i = index[s] = len(index)
+        return i
+
+    type_, unit, source = [ref(s.type) for s in samples], [ref(s.unit) for s in samples], [ref(s.source) for s in samples]
+    start, end, offset, low, high, value2 = [], [], [], [], [], []
+    for s in samples:
+        has = s.HasField
+        start.append(_micros(s.start_time) if has("start_time") else None)
+        end.append(_micros(s.end_time) if has("end_time") else None)
+        offset.append(s.utc_offset_minutes if has("utc_offset_minutes") else None)
+        low.append(s.min if has("min") else None)
+        high.append(s.max if has("max") else None)
+        value2.append(s.value2 if has("value2") else None)
+    return SampleColumns(strings=list(index), type=type_, unit=unit, source=source, start_us=start, end_us=end,
+                         offset=offset, value=[s.value for s in samples], min=low, max=high, value2=value2,
+                         meal_context=[s.meal_context for s in samples])
+
+
+def _micros(t) -> int:
+    return t.seconds * 1_000_000 + t.nanos // 1000  # as to_micros(from_timestamp(t))
+
+
 def sample_columns(c: tracking_internal_service_pb2.SampleColumns) -> SampleColumns:
     """The columnar batch, its shape checked: a malformed batch is the sender's bug, so it fails whole."""
     n = len(c.start_time_micros)

@@ -17,7 +17,6 @@ from services.common.idempotency import RequestResults
 from services.common.principal import caller_parent, current_principal, parse_name
 from services.tracking.samples import convert
 from services.tracking.samples.catalog import CATALOG
-from services.tracking.samples.columns import SampleColumns
 from services.tracking.samples.domain import Interval
 from services.tracking.samples.service import SampleService, WriteResult
 
@@ -176,5 +175,5 @@ class TrackingInternalServicer(tracking_internal_service_pb2_grpc.TrackingIntern
         if batch.samples and batch.HasField("columns"):
             raise InvalidArgument.field("columns", "a batch carries samples or columns, not both")
         columns = (convert.sample_columns(batch.columns) if batch.HasField("columns") else
-                   SampleColumns.from_rows([convert.sample_input(s) for s in batch.samples]))
+                   convert.sample_rows(batch.samples))
         return await self._samples.check(user_id, columns, batch.ingest_id, batch.default_source)
