@@ -45,8 +45,8 @@ SAMPLE_COLUMNS = ("user_id", "type", "start_time", "source", "id", "end_time", "
                   "create_time", "update_time")
 
 
-class _Arrays:
-    """The batch's columns as arrays, with what every form needs."""
+class Arrays:
+    """A checked batch's columns as arrays, with what every form needs (made once per batch)."""
 
     def __init__(self, rows: CheckedColumns) -> None:
         n = len(rows)
@@ -56,6 +56,7 @@ class _Arrays:
             if len(column) != n:
                 raise ValueError("every column of a batch needs one entry per row")
         self.n = n
+        self.strings = rows.strings
         self.start = np.array(rows.start_us, dtype=np.int64)
         self.end = np.array(rows.end_us, dtype=np.int64)
         self.offset = np.array(rows.offset, dtype=np.int64)
@@ -66,6 +67,9 @@ class _Arrays:
         self.type = np.array(rows.type, dtype=np.int64)
         self.source = np.array(rows.source, dtype=np.int64)
         self.original_unit = np.array(rows.original_unit, dtype=np.int64)
+        self.original_value = np.array(rows.original_value, dtype=np.float64)
+        self.meal_context = np.array(rows.meal_context, dtype=np.int64)
+        self.row_hash = np.array(rows.row_hash, dtype=np.int64)
         # UUIDv8: the start's milliseconds since 1900 (see domain.start_of_sample_id), then random
         # bits (unique, not secret).
         self.ids = np.empty(n, dtype=">u8,>u8")
@@ -110,35 +114,34 @@ class Groups:
 def hour_buckets(rows: CheckedColumns) -> tuple[Groups, np.ndarray, np.ndarray]:
     """The rows by hourly rollup bucket (type, source, local hour, offset); with each bucket's
     local hour (microseconds) and the rows' hashes."""
-    a = _Arrays(rows)
+    a = Arrays(rows)
     groups = Groups(a.type, a.source, a.local_hour, a.offset)
-    return groups, a.local_hour, np.array(rows.row_hash, dtype=np.int64)
+    return groups, a.local_hour, a.row_hash
 
 
 def input_rows(rows: CheckedColumns) -> bytes:
     """The batch for the upsert's input table (INPUT_COLUMNS), as one binary COPY stream."""
-    a = _Arrays(rows)
+    a = Arrays(rows)
     out = np.empty(a.n, dtype=_INPUT_TUPLE)
     out["fields"] = len(INPUT_COLUMNS)
     values = (np.arange(a.n), a.type, a.start - PG_EPOCH_MICROS, a.source, a.end - PG_EPOCH_MICROS, a.offset,
-              a.value, a.low, a.high, a.value2, rows.original_value, a.original_unit, rows.meal_context,
-              rows.row_hash, a.ids, a.local_hour - PG_EPOCH_MICROS)
+              a.value, a.low, a.high, a.value2, a.original_value, a.original_unit, a.meal_context, a.row_hash, a.ids,
+              a.local_hour - PG_EPOCH_MICROS)
     for name, column in zip(INPUT_COLUMNS, values):
         out[f"{name}_length"] = out.dtype[name].itemsize
         out[name] = column
     return COPY_HEADER + out.tobytes() + COPY_TRAILER
 
 
-def sample_rows(user_id: uuid.UUID, rows: CheckedColumns, origin: int | None, now: dt.datetime) -> bytes:
+def sample_rows(a: Arrays, user_id: uuid.UUID, origin: int | None, now: dt.datetime) -> bytes:
     """The batch as rows of the samples table (SAMPLE_COLUMNS), as one binary COPY stream."""
-    a = _Arrays(rows)
     missing = [np.isnan(x) for x in (a.low, a.high, a.value2)]
     layouts = Groups(a.type, a.source, a.original_unit, *missing)
     user = user_id.bytes
     stamp = to_micros(now) - PG_EPOCH_MICROS
     parts = [COPY_HEADER]
     for k, row in enumerate(layouts.first.tolist()):
-        t, s, o = rows.type[row], rows.source[row], rows.original_unit[row]
+        t, s, o = a.type[row], a.source[row], a.original_unit[row]
         no_low, no_high, no_value2 = (bool(m[row]) for m in missing)
         at = layouts.order[layouts.starts[k]:layouts.starts[k] + layouts.count()[k]]
         fields: list[tuple[str, str]] = [("fields", ">i2")]
@@ -161,19 +164,19 @@ def sample_rows(user_id: uuid.UUID, rows: CheckedColumns, origin: int | None, no
                 values[name] = data
 
         field("user_id", "S16", user)
-        text("type", rows.strings[t].encode("utf-8"))
+        text("type", a.strings[t].encode("utf-8"))
         field("start_time", ">i8", a.start[at] - PG_EPOCH_MICROS)
-        text("source", rows.strings[s].encode("utf-8"))
+        text("source", a.strings[s].encode("utf-8"))
         field("id", ">u8,>u8", a.ids[at])
         field("end_time", ">i8", a.end[at] - PG_EPOCH_MICROS)
         field("utc_offset_minutes", ">i2", a.offset[at])
         field("value", ">f8", a.value[at])
         for name, none, column in (("min", no_low, a.low), ("max", no_high, a.high), ("value2", no_value2, a.value2)):
             field(name, None if none else ">f8", column[at])
-        field("original_value", ">f8", np.array(rows.original_value, dtype=np.float64)[at])
-        text("original_unit", rows.strings[o].encode("utf-8"))
-        field("meal_context", ">i2", np.array(rows.meal_context, dtype=np.int64)[at])
-        field("row_hash", ">i8", np.array(rows.row_hash, dtype=np.int64)[at])
+        field("original_value", ">f8", a.original_value[at])
+        text("original_unit", a.strings[o].encode("utf-8"))
+        field("meal_context", ">i2", a.meal_context[at])
+        field("row_hash", ">i8", a.row_hash[at])
         field("origin", None if origin is None else ">i4", origin)
         field("create_time", ">i8", stamp)
         field("update_time", ">i8", stamp)
@@ -194,18 +197,17 @@ class RollupRows:
     days: tuple[list, ...]  # type, source, local date, offset, count, sum, min, max
 
 
-def rollup_rows(rows: CheckedColumns) -> RollupRows:
-    a = _Arrays(rows)
+def rollup_rows(a: Arrays) -> RollupRows:
     hours = Groups(a.type, a.source, a.local_hour, a.offset)
     h = hours.first
     hour_sums = (hours.count(), hours.sum(a.value), hours.min(np.where(np.isnan(a.low), a.value, a.low)),
                  hours.max(np.where(np.isnan(a.high), a.value, a.high)))
-    hash_sums = hours.sum(np.array(rows.row_hash, dtype=np.int64))  # 40-bit hashes: no hour's sum overflows
+    hash_sums = hours.sum(a.row_hash)  # 40-bit hashes: no hour's sum overflows
     day_of_hour = a.local_hour[h] // DAY_MICROS
     days = Groups(a.type[h], a.source[h], day_of_hour, a.offset[h])
     d = h[days.first]
     day_sums = (days.sum(hour_sums[0]), days.sum(hour_sums[1]), days.min(hour_sums[2]), days.max(hour_sums[3]))
-    strings = rows.strings
+    strings = a.strings
     return RollupRows(
         hours=([strings[t] for t in a.type[h].tolist()], [strings[s] for s in a.source[h].tolist()],
                [from_micros(x).replace(tzinfo=None) for x in a.local_hour[h].tolist()], a.offset[h].tolist(),

@@ -383,13 +383,14 @@ class SqlSampleRepository:
                           origin: int | None, now: dt.datetime) -> bool:
         """Stores a batch on new ground and adds it to the rollups; False (nothing stored) when
         one of its keys was stored meanwhile."""
+        arrays = batches.Arrays(rows)
         try:
             async with raw.transaction():  # a savepoint: the upsert can still follow
-                await _copy(raw, "samples", batches.SAMPLE_COLUMNS, batches.sample_rows(user_id, rows, origin, now),
+                await _copy(raw, "samples", batches.SAMPLE_COLUMNS, batches.sample_rows(arrays, user_id, origin, now),
                             schema="tracking")
         except asyncpg.UniqueViolationError:
             return False
-        added = batches.rollup_rows(rows)
+        added = batches.rollup_rows(arrays)
         await _lock_rollups(raw, user_id)
         await raw.execute(ADD_TO_ROLLUPS, user_id, *added.hours, *added.days)
         return True
