@@ -34,3 +34,20 @@ def to_micros(t: dt.datetime) -> int:
 
 def from_micros(us: int) -> dt.datetime:
     return EPOCH + dt.timedelta(microseconds=us)
+
+
+class StringIndex:
+    """The strings of a columnar batch (tracking.v1.SampleColumns), each given once: rows refer
+    to them by the index ref() hands out, in order of first use."""
+
+    def __init__(self) -> None:
+        self._index: dict[str, int] = {}
+
+    def ref(self, s: str) -> int:
+        i = self._index.get(s)
+        if i is None:
+            i = self._index[s] = len(self._index)
+        return i
+
+    def strings(self) -> list[str]:
+        return list(self._index)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from healthmesh.ingest.v1 import ingestion_pb2
 from healthmesh.tracking.v1 import activity_pb2, sample_pb2, sleep_session_pb2, tracking_internal_service_pb2
 
-from services.common.convert import from_timestamp, timestamp, to_micros
+from services.common.convert import StringIndex, from_timestamp, timestamp, to_micros
 from services.ingest.domain import Ingestion, RequestHeaders
 from services.ingest.records import SampleRecord, SleepRecord, WorkoutRecord
 
@@ -41,20 +41,15 @@ def request_headers(metadata: dict[str, str]) -> RequestHeaders:
 
 def sample_columns(records: list[SampleRecord]) -> tracking_internal_service_pb2.SampleColumns:
     """A batch as Tracking's columns. Its records either all carry an offset or all lack one."""
-    index: dict[str, int] = {}
-
-    def ref(s: str) -> int:
-        i = index.get(s)
-        if i is None:
-            i = index[s] = len(index)
-        return i
+    strings = StringIndex()
+    ref = strings.ref
 
     out = tracking_internal_service_pb2.SampleColumns(
         type=[ref(r.type) for r in records], unit=[ref(r.unit) for r in records],
         source=[ref(r.source) for r in records],
         start_time_micros=[to_micros(r.start_time) for r in records],
         value=[r.value for r in records])
-    out.strings.extend(index)
+    out.strings.extend(strings.strings())
     if any(r.end_time is not None for r in records):
         out.end_time_micros.extend([to_micros(r.end_time or r.start_time) for r in records])
     if records[0].utc_offset_minutes is not None:

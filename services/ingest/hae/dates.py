@@ -73,7 +73,7 @@ _FAST_OFFSETS: dict[str, tuple[dt.timedelta, int]] = {
 def parse_date(value: object) -> tuple[dt.datetime, int]:
     """(the instant in UTC, the date's own UTC offset in minutes); DateError when not a date."""
     if type(value) is not str:
-        raise DateError(f"expected a date string, got {_kind(value)}")
+        raise DateError(f"expected a date string, got {kind_of(value)}")
     # Fast path, by far the most common form: "2026-03-01 07:00:00 +0100".
     if len(value) == 25 and value[19] == " ":
         off = _FAST_OFFSETS.get(value[20:])
@@ -107,14 +107,15 @@ def parse_date(value: object) -> tuple[dt.datetime, int]:
 def parse_day(value: object) -> dt.date:
     """A calendar day `yyyy-MM-dd` (the "date" of an aggregated sleep night); DateError otherwise."""
     if type(value) is not str:
-        raise DateError(f"expected a date string, got {_kind(value)}")
+        raise DateError(f"expected a date string, got {kind_of(value)}")
     try:
         return dt.date.fromisoformat(value.strip()[:10])
     except ValueError:
         raise DateError(f"{value!r} is not a day of the form yyyy-MM-dd") from None
 
 
-def _kind(value: object) -> str:
+def kind_of(value: object) -> str:
+    """What a parsed JSON value is, for messages: "a number", "an object", ..."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -125,4 +126,6 @@ def _kind(value: object) -> str:
         return "an object"
     if isinstance(value, list):
         return "an array"
+    if isinstance(value, str):
+        return "a string"
     return type(value).__name__

@@ -39,6 +39,7 @@ from typing import IO, Any
 
 from services.ingest.records import PayloadError, Record, Rejected, Skipped
 
+from .dates import kind_of
 from .metrics import INVALID_ITEM, MISSING_NAME, UNSUPPORTED_METRIC, item_handler
 from .workouts import METRIC as WORKOUTS, workout_record
 
@@ -76,20 +77,6 @@ _scan = json.scanner.c_make_scanner(json.JSONDecoder(parse_constant=_no_constant
 
 class _More(Exception):
     """The text ends inside the step being read: wait for more (or, at the end, it is truncated)."""
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return "a string"
 
 
 # Frames of the structure above the items.
@@ -232,7 +219,7 @@ class HaeParser:
         if c == "[":
             return "an array"
         value, _ = self._value(at)
-        return _kind(value)
+        return kind_of(value)
 
     def _next(self, at: int) -> tuple[str, int]:
         """The first character at or after `at` that is not whitespace, and its position."""
@@ -422,7 +409,7 @@ class HaeParser:
                 self._replay(m)  # now, so that a later "data" array cannot overtake the spilled items
         elif key == "data" and value is not None:  # "data": null is no items, no error
             self._out.append(Rejected(m.metric_name or "", f"$.data.metrics[{m.at}].data", INVALID_ITEM,
-                                      f'"data" is {_kind(value)}, not an array'))
+                                      f'"data" is {kind_of(value)}, not an array'))
         self._done(m, end)
 
     def _array_element(self, f: _Frame) -> None:
@@ -440,14 +427,14 @@ class HaeParser:
         f.index = index
         if f.kind == _METRICS:
             self._out.append(Rejected("", f"$.data.metrics[{index}]", INVALID_ITEM,
-                                      f"a metric must be an object, not {_kind(value)}"))
+                                      f"a metric must be an object, not {kind_of(value)}"))
         elif f.kind == _WORKOUTS:
             path = f"$.data.workouts[{index}]"
             if type(value) is dict:
                 self._out.append(workout_record(value, path))
             else:
                 self._out.append(Rejected(WORKOUTS, path, INVALID_ITEM,
-                                          f"a workout must be an object, not {_kind(value)}"))
+                                          f"a workout must be an object, not {kind_of(value)}"))
         else:
             self._out.append(Skipped(f.name, f"$.data.{f.name}[{index}]", UNSUPPORTED_METRIC))
         self._done(f, end)
@@ -474,7 +461,7 @@ class HaeParser:
                     self._spill(m, text[at:end])
                 else:  # not an object
                     out.append(Rejected(m.metric_name or "", f"$.data.metrics[{m.at}].data[{m.count}]", INVALID_ITEM,
-                                        f"a data item must be an object, not {_kind(item)}"))
+                                        f"a data item must be an object, not {kind_of(item)}"))
             self._pos = end
             f.first = False
             if text.startswith(",{", end):
@@ -553,7 +540,7 @@ class _Replay:
         item, _ = _scan(item_text, 0)
         path = f"{self._prefix}{i}]"
         if type(item) is not dict:
-            return Rejected(self._name, path, INVALID_ITEM, f"a data item must be an object, not {_kind(item)}")
+            return Rejected(self._name, path, INVALID_ITEM, f"a data item must be an object, not {kind_of(item)}")
         return self._handler(item, path)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from services.common.convert import from_micros, to_micros
+from services.common.convert import StringIndex, from_micros, to_micros
 from services.tracking.samples.catalog import CATALOG, SampleType
 
 MIN_TIME = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
@@ -69,21 +69,15 @@ class SampleColumns:
 
     @classmethod
     def from_rows(cls, rows: list[SampleInput]) -> SampleColumns:
-        index: dict[str, int] = {}
-
-        def ref(s: str) -> int:
-            i = index.get(s)
-            if i is None:
-                i = index[s] = len(index)
-            return i
-
+        strings = StringIndex()
+        ref = strings.ref
         return cls(
             type=[ref(r.type) for r in rows], unit=[ref(r.unit) for r in rows], source=[ref(r.source) for r in rows],
             start_us=[None if r.start_time is None else to_micros(r.start_time) for r in rows],
             end_us=[None if r.end_time is None else to_micros(r.end_time) for r in rows],
             offset=[r.utc_offset_minutes for r in rows], value=[r.value for r in rows], min=[r.min for r in rows],
             max=[r.max for r in rows], value2=[r.value2 for r in rows], meal_context=[r.meal_context for r in rows],
-            strings=list(index))
+            strings=strings.strings())
 
 
 @dataclass(frozen=True)

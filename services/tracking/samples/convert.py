@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from healthmesh.tracking.v1 import sample_pb2, sample_type_pb2, tracking_internal_service_pb2, tracking_service_pb2
 
-from services.common.convert import from_timestamp, timestamp
+from services.common.convert import StringIndex, from_timestamp, timestamp
 from services.tracking.samples.catalog import SampleType
 from services.common.errors import InvalidArgument
 from services.tracking.samples.columns import ItemError, SampleColumns, SampleInput
@@ -25,13 +25,8 @@ def sample_input(s: sample_pb2.Sample) -> SampleInput:
 def sample_rows(samples) -> SampleColumns:
     """Samples given as messages, straight to columns: what SampleColumns.from_rows makes of
     their sample_input()s, with no datetime made and unmade per row."""
-    index: dict[str, int] = {}
-
-    def ref(s: str) -> int:
-        i = index.get(s)
-        if i is None:
-            i = index[s] = len(index)
-        return i
+    strings = StringIndex()
+    ref = strings.ref
 
     type_, unit, source = [ref(s.type) for s in samples], [ref(s.unit) for s in samples], [ref(s.source) for s in samples]
     start, end, offset, low, high, value2 = [], [], [], [], [], []
@@ -43,7 +38,7 @@ def sample_rows(samples) -> SampleColumns:
         low.append(s.min if has("min") else None)
         high.append(s.max if has("max") else None)
         value2.append(s.value2 if has("value2") else None)
-    return SampleColumns(strings=list(index), type=type_, unit=unit, source=source, start_us=start, end_us=end,
+    return SampleColumns(strings=strings.strings(), type=type_, unit=unit, source=source, start_us=start, end_us=end,
                          offset=offset, value=[s.value for s in samples], min=low, max=high, value2=value2,
                          meal_context=[s.meal_context for s in samples])
 
