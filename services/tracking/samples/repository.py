@@ -40,7 +40,7 @@ CREATE TEMP TABLE IF NOT EXISTS tracking_sample_input (
 """
 
 # The batch's rows as the samples table has them. The UPSERT's parameters: $1 user, $2 strings,
-# $3 ingest id, $4 now, $5 the batch's types, $6 and $7 its first and last start.
+# $3 the origin's number (see _origin), $4 now, $5 the batch's types, $6 and $7 its first and last start.
 INPUT_ROWS = """
     SELECT n, ($2::text[])[ti + 1] AS type, start_time, ($2::text[])[si + 1] AS source, end_time,
            utc_offset_minutes, value, nullif(min, 'NaN') AS min, nullif(max, 'NaN') AS max,
