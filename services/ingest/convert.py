@@ -42,11 +42,15 @@ def request_headers(metadata: dict[str, str]) -> RequestHeaders:
 def sample_columns(records: list[SampleRecord]) -> tracking_internal_service_pb2.SampleColumns:
     """A batch as Tracking's columns. Its records either all carry an offset or all lack one."""
     strings = StringIndex()
-    ref = strings.ref
+
+    def refs(values: list[str]) -> list[int]:
+        if values and values.count(values[0]) == len(values):  # the usual batch: one type, unit and source
+            return [strings.ref(values[0])] * len(values)
+        return [strings.ref(v) for v in values]
 
     out = tracking_internal_service_pb2.SampleColumns(
-        type=[ref(r.type) for r in records], unit=[ref(r.unit) for r in records],
-        source=[ref(r.source) for r in records],
+        type=refs([r.type for r in records]), unit=refs([r.unit for r in records]),
+        source=refs([r.source for r in records]),
         start_time_micros=[to_micros(r.start_time) for r in records],
         value=[r.value for r in records])
     out.strings.extend(strings.strings())
