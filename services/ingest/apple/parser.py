@@ -28,7 +28,6 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
-from xml.etree import ElementTree
 from xml.parsers import expat
 
 from services.ingest.apple import types as T
@@ -455,50 +454,54 @@ _GPX_FIELDS = frozenset({"ele", "time", "speed", "course", "hAcc"})
 
 
 def read_gpx(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[RoutePoint, ...]:
-    """The track points of a GPX file (Apple's workout-routes/*.gpx), read incrementally: the
-    elements are built by ElementTree's C parser (a route has thousands of points with several
-    children each) and each point is dropped once read. Points without a time or position are
-    left out. Raises ValueError if the GPX is unreadable or declares entities (refused as
-    defusedxml does; a declaration can only stand in a DOCTYPE, so looking for one is enough)."""
-    parser = ElementTree.XMLPullParser(events=("start", "end"))
+    """The track points of a GPX file (Apple's workout-routes/*.gpx), read incrementally.
+    Points without a time or position are left out. Raises ValueError if the GPX is unreadable."""
     points: list[RoutePoint] = []
-    holder: list[ElementTree.Element] = []  # the open element that holds the points (trkseg, rte)
-    seen = b""
+    point: dict[str, str] | None = None
+    field: str | None = None
+    text: list[str] = []
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal point, field
+        local = name.rpartition(":")[2]
+        if local in ("trkpt", "rtept"):
+            point = {"lat": attrs.get("lat", ""), "lon": attrs.get("lon", "")}
+        elif point is not None and local in _GPX_FIELDS:
+            field = local
+            text.clear()
+
+    def end(name: str) -> None:
+        nonlocal point, field
+        local = name.rpartition(":")[2]
+        if field is not None and local == field and point is not None:
+            point[field] = "".join(text).strip()
+            field = None
+        elif local in ("trkpt", "rtept") and point is not None:
+            p = _route_point(point)
+            if p is not None:
+                points.append(p)
+            point = None
+
+    def chars(data: str) -> None:
+        if field is not None:
+            text.append(data)
+
+    def refuse(*args) -> None:
+        raise ValueError("entity declarations are not allowed in a GPX file")
+
+    px = expat.ParserCreate()
+    px.StartElementHandler, px.EndElementHandler, px.CharacterDataHandler = start, end, chars
+    px.EntityDeclHandler = px.UnparsedEntityDeclHandler = refuse
+    px.ExternalEntityRefHandler = refuse
+    px.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     try:
         while chunk := stream.read(chunk_size):
-            if b"<!ENTITY" in seen[-8:] + chunk:
-                raise ValueError("entity declarations are not allowed in a GPX file")
-            seen = chunk
-            parser.feed(chunk)
-            _gpx_points(parser, points, holder)
-        parser.close()
-        _gpx_points(parser, points, holder)
-    except ElementTree.ParseError as e:
-        line, column = e.position
-        raise ValueError(f"GPX line {line}, column {column + 1}: {expat.errors.messages.get(e.code, e)}") from None
+            px.Parse(chunk, False)
+        px.Parse(b"", True)
+    except expat.ExpatError as e:
+        raise ValueError(f"GPX line {e.lineno}, column {e.offset + 1}: {expat.errors.messages.get(e.code, e)}") \
+            from None
     return tuple(points)
-
-
-def _gpx_points(parser: ElementTree.XMLPullParser, points: list[RoutePoint], holder: list) -> None:
-    for event, element in parser.read_events():
-        local = element.tag.rpartition("}")[2]
-        if event == "start":
-            if local in ("trkseg", "rte"):
-                holder.append(element)
-            continue
-        if local in ("trkpt", "rtept"):
-            fields = {"lat": element.get("lat", ""), "lon": element.get("lon", "")}
-            for child in element.iter():
-                name = child.tag.rpartition("}")[2]
-                if child is not element and name in _GPX_FIELDS:
-                    fields[name] = (child.text or "").strip()
-            point = _route_point(fields)
-            if point is not None:
-                points.append(point)
-            if holder:
-                holder[-1].clear()  # the points read so far: memory stays flat whatever the route's length
-        elif local in ("trkseg", "rte") and holder:
-            holder.pop()
 
 
 def _route_point(p: dict[str, str]) -> RoutePoint | None:
