@@ -48,14 +48,14 @@ def sample_columns(records: list[SampleRecord]) -> tracking_internal_service_pb2
             return [strings.ref(values[0])] * len(values)
         return [strings.ref(v) for v in values]
 
+    starts = [to_micros(r.start_time) for r in records]
     out = tracking_internal_service_pb2.SampleColumns(
         type=refs([r.type for r in records]), unit=refs([r.unit for r in records]),
-        source=refs([r.source for r in records]),
-        start_time_micros=[to_micros(r.start_time) for r in records],
-        value=[r.value for r in records])
+        source=refs([r.source for r in records]), start_time_micros=starts, value=[r.value for r in records])
     out.strings.extend(strings.strings())
-    if any(r.end_time is not None for r in records):
-        out.end_time_micros.extend([to_micros(r.end_time or r.start_time) for r in records])
+    if any(r.end_time is not None for r in records):  # a point in time ends at its start: no second conversion
+        out.end_time_micros.extend([start if r.end_time is None or r.end_time is r.start_time else to_micros(r.end_time)
+                                    for start, r in zip(starts, records)])
     if records[0].utc_offset_minutes is not None:
         out.utc_offset_minutes.extend([r.utc_offset_minutes for r in records])
     for name in ("min", "max", "value2"):
