@@ -634,3 +634,56 @@ def test_v2_workout_with_recovery_series_and_locale_units():
     assert len(w.route) == 1 and w.extra["route_points_dropped"] == 1
     assert w.extra["intensity"] == 6.1 and w.extra["duration_seconds"] == 1800
     assert w.start_time == utc(2026, 3, 2, 2, 0) and w.utc_offset_minutes == -480
+
+
+def test_an_item_larger_than_many_chunks_is_read_whole_once_it_has_arrived(monkeypatch):
+    """A workout with a 20,000-point route (~1.5 MB) fed in 4 KB chunks: it comes out of a feed
+    that has all of it, with every point, and is not tried again at every chunk on its way (the
+    text it needs must double between tries, so the work stays linear in its size)."""
+    from services.ingest.hae import parser as hae_parser
+
+    start = dt.datetime(2026, 3, 1, 7, tzinfo=UTC)
+    route = [{"lat": 52.5 + i * 1e-5, "lon": 13.4, "timestamp": (start + dt.timedelta(seconds=i)).strftime(
+        "%Y-%m-%d %H:%M:%S +0000")} for i in range(20_000)]
+    steps = [{"date": (start + dt.timedelta(minutes=i)).strftime("%Y-%m-%d %H:%M:%S +0000"), "qty": 5}
+             for i in range(3000)]
+    body = json.dumps({"data": {"metrics": [{"name": "step_count", "units": "count", "data": steps}],
+                                "workouts": [{"name": "Outdoor Run", "start": "2026-03-01 07:00:00 +0000",
+                                              "end": "2026-03-01 12:40:00 +0000", "route": route}]}}).encode()
+    assert len(body) > 1_400_000
+    tries = []
+    real_scan = hae_parser._scan
+
+    def counted(text, at):
+        if text.startswith('{"name": "Outdoor Run"', at):
+            tries.append(len(text) - at)
+        return real_scan(text, at)
+
+    monkeypatch.setattr(hae_parser, "_scan", counted)
+    p = HaeParser()
+    per_feed = []
+    for i in range(0, len(body), 4096):
+        per_feed.append([type(r).__name__ for r in p.feed(body[i:i + 4096])])
+    per_feed.append([type(r).__name__ for r in p.close()])
+    came_at = next(k for k, names in enumerate(per_feed) if "WorkoutRecord" in names)
+    assert came_at >= (len(body) - 100) // 4096  # not before its last bytes were fed
+    assert sum(names.count("SampleRecord") for names in per_feed) == 3000
+    assert 1 < len(tries) <= 20  # a few tries, not one per chunk (~360)
+    (w,) = of_metric(feed(body, 65536), "workouts")
+    assert len(w.route) == 20_000 and w.route[-1].latitude == pytest.approx(52.5 + 19_999e-5)
+
+
+def test_byte_positions_count_bytes_after_text_that_is_not_ascii():
+    """Errors say where in bytes: characters before the error that take several bytes in UTF-8
+    (the app's U+202F, a source named in another script) count as their bytes."""
+    prefix = ('{"data": {"metrics": [{"name": "step_count", "units": "count", "data": [{"date": '
+              '"2026-03-01 7:00:00\u202fam +0100", "qty": 1, "source": "Ада’s Watch"}, ').encode()
+    body = prefix + b'@]}]}}'
+    for chunk_size in (3, 4096):
+        p = HaeParser()
+        with pytest.raises(PayloadError) as e:
+            for i in range(0, len(body), chunk_size):
+                p.feed(body[i:i + chunk_size])
+            p.close()
+        assert e.value.reason == "INVALID_JSON"
+        assert f"at byte {len(prefix)}" in e.value.message, e.value.message
