@@ -45,6 +45,16 @@ def feed(data: bytes, chunk_size: int) -> list:
     return out
 
 
+def error_of(body: bytes, chunk_size: int) -> PayloadError:
+    """The PayloadError that feeding `body` in chunks (and closing) raises."""
+    p = HaeParser()
+    with pytest.raises(PayloadError) as e:
+        for i in range(0, len(body), chunk_size):
+            p.feed(body[i:i + chunk_size])
+        p.close()
+    return e.value
+
+
 def load(name: str, chunk_size: int = 1024) -> list:
     return feed((HAE / name).read_bytes(), chunk_size)
 
@@ -457,14 +467,10 @@ def test_invalid_json_says_where(chunk_size):
     prefix = b'{"data": {"metrics": [{"name": "step_count", "units": "count", "data": [{"date": '
     body = prefix + b'"2026-03-01 07:00:00 +0100", "qty": 1},, {"qty": 2}]}]}}'
     bad = body.index(b",,") + 1
-    p = HaeParser()
-    with pytest.raises(PayloadError) as e:
-        for i in range(0, len(body), chunk_size):
-            p.feed(body[i:i + chunk_size])
-        p.close()
-    assert e.value.reason == "INVALID_JSON"
-    assert f"at byte {bad}" in e.value.message
-    assert e.value.path.startswith("$.data.metrics[0]")
+    error = error_of(body, chunk_size)
+    assert error.reason == "INVALID_JSON"
+    assert f"at byte {bad}" in error.message
+    assert error.path.startswith("$.data.metrics[0]")
 
 
 def test_invalid_json_far_into_a_large_payload_says_where():
@@ -513,15 +519,11 @@ def test_truncated_body(chunk_size):
 ])
 def test_wrong_shapes_raise_payload_error_with_a_position(body, reason, path):
     for chunk_size in (1, 3, 1024):
-        p = HaeParser()
-        with pytest.raises(PayloadError) as e:
-            for i in range(0, len(body), chunk_size):
-                p.feed(body[i:i + chunk_size])
-            p.close()
-        assert e.value.reason == reason, (body, chunk_size, e.value)
-        assert e.value.path.startswith(path), (body, e.value)
-        assert "byte " in e.value.message
-        assert str(e.value).startswith(e.value.path)
+        error = error_of(body, chunk_size)
+        assert error.reason == reason, (body, chunk_size, error)
+        assert error.path.startswith(path), (body, error)
+        assert "byte " in error.message
+        assert str(error).startswith(error.path)
 
 
 def test_the_smallest_valid_payloads():
@@ -680,10 +682,6 @@ def test_byte_positions_count_bytes_after_text_that_is_not_ascii():
               '"2026-03-01 7:00:00\u202fam +0100", "qty": 1, "source": "Ада’s Watch"}, ').encode()
     body = prefix + b'@]}]}}'
     for chunk_size in (3, 4096):
-        p = HaeParser()
-        with pytest.raises(PayloadError) as e:
-            for i in range(0, len(body), chunk_size):
-                p.feed(body[i:i + chunk_size])
-            p.close()
-        assert e.value.reason == "INVALID_JSON"
-        assert f"at byte {len(prefix)}" in e.value.message, e.value.message
+        error = error_of(body, chunk_size)
+        assert error.reason == "INVALID_JSON"
+        assert f"at byte {len(prefix)}" in error.message, error.message
