@@ -353,7 +353,7 @@ class HaeParser:
                     self._saw_data = True
                     raise self._shape("$.data", DATA_NOT_AN_OBJECT, f'"data" is {self._kind_at(at)}, not an object')
                 self._saw_data = True
-                self._opened(f, at, _Frame(_DATA))
+                self._opened(at, _Frame(_DATA))
                 return
             _, end = self._value(at)  # other top-level fields carry no items
             self._done(f, end)
@@ -362,8 +362,8 @@ class HaeParser:
         else:
             self._metric_member(f, key, c, at)  # type: ignore[arg-type]
 
-    def _opened(self, parent: _Frame, at: int, child: _Frame) -> None:
-        """A container begins at `at`, in `parent` (whose key or index names it): its frame goes on the stack."""
+    def _opened(self, at: int, child: _Frame) -> None:
+        """A container begins at `at` (its parent's key or index, set before, names it): its frame goes on the stack."""
         self._pos = at + 1
         self._stack.append(child)
 
@@ -378,7 +378,7 @@ class HaeParser:
         if c == "[":
             f.key = key
             kind = _METRICS if key == "metrics" else _WORKOUTS if key == "workouts" else _OTHER
-            self._opened(f, at, _Frame(kind, key))
+            self._opened(at, _Frame(kind, key))
             return
         if key in ("metrics", "workouts") and c != "n":
             f.key = key
@@ -392,7 +392,7 @@ class HaeParser:
     def _metric_member(self, m: _Metric, key: str, c: str, at: int) -> None:
         if key == "data" and c == "[":
             m.key = "data"
-            self._opened(m, at, _Frame(_METRIC_DATA))
+            self._opened(at, _Frame(_METRIC_DATA))
             if m.ready:
                 m.handler = m.handler or self._handler(m)
                 m.prefix = f"$.data.metrics[{m.at}].data["
@@ -421,7 +421,7 @@ class HaeParser:
         index = f.index + 1
         if f.kind == _METRICS and self._text[at] == "{":
             f.index = index
-            self._opened(f, at, _Metric(index))
+            self._opened(at, _Metric(index))
             return
         value, end = self._value(at)
         f.index = index

@@ -77,6 +77,10 @@ class Arrays:
                           | np.uint64(0x8000) | _random.integers(0, 1 << 12, n, dtype=np.uint64))
         self.ids["f1"] = _random.integers(0, 1 << 62, n, dtype=np.uint64) | np.uint64(1 << 63)  # RFC 4122 variant
 
+    def hours(self) -> Groups:
+        """The rows by hourly rollup bucket: (type, source, local hour, offset)."""
+        return Groups(self.type, self.source, self.local_hour, self.offset)
+
 
 class Groups:
     """Rows grouped by equal keys (integer columns): sorted once, then reduced per group."""
@@ -111,14 +115,6 @@ class Groups:
         return np.maximum.reduceat(x[self.order], self.starts) if len(self) else x[:0]
 
 
-def hour_buckets(rows: CheckedColumns) -> tuple[Groups, np.ndarray, np.ndarray]:
-    """The rows by hourly rollup bucket (type, source, local hour, offset); with each bucket's
-    local hour (microseconds) and the rows' hashes."""
-    a = Arrays(rows)
-    groups = Groups(a.type, a.source, a.local_hour, a.offset)
-    return groups, a.local_hour, a.row_hash
-
-
 def input_rows(rows: CheckedColumns) -> bytes:
     """The batch for the upsert's input table (INPUT_COLUMNS), as one binary COPY stream."""
     a = Arrays(rows)
@@ -140,15 +136,16 @@ def sample_rows(a: Arrays, user_id: uuid.UUID, origin: int | None, now: dt.datet
     user = user_id.bytes
     stamp = to_micros(now) - PG_EPOCH_MICROS
     parts = [COPY_HEADER]
+    ends = layouts.starts + layouts.count()
     for k, row in enumerate(layouts.first.tolist()):
         t, s, o = a.type[row], a.source[row], a.original_unit[row]
         no_low, no_high, no_value2 = (bool(m[row]) for m in missing)
-        at = layouts.order[layouts.starts[k]:layouts.starts[k] + layouts.count()[k]]
+        at = layouts.order[layouts.starts[k]:ends[k]]
         fields: list[tuple[str, str]] = [("fields", ">i2")]
         values: dict[str, object] = {"fields": len(SAMPLE_COLUMNS)}
 
         def field(name: str, kind: str | None, value: object = None) -> None:
-            """A column of this layout: its length, then its value (none when NULL or empty)."""
+            """A column of this layout: its length, then its value (none when NULL)."""
             size = -1 if kind is None else np.dtype(kind).itemsize
             fields.append((f"{name}_length", ">i4"))
             values[f"{name}_length"] = size
@@ -198,7 +195,7 @@ class RollupRows:
 
 
 def rollup_rows(a: Arrays) -> RollupRows:
-    hours = Groups(a.type, a.source, a.local_hour, a.offset)
+    hours = a.hours()
     h = hours.first
     hour_sums = (hours.count(), hours.sum(a.value), hours.min(np.where(np.isnan(a.low), a.value, a.low)),
                  hours.max(np.where(np.isnan(a.high), a.value, a.high)))

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from services.common.convert import to_micros
+from services.tracking.samples.batches import Groups
 from services.tracking.samples.columns import (
     MAX_OFFSET_MINUTES, MEAL_CONTEXTS, MIN_MICROS, ONE_DAY, CheckedColumns, Checks, ItemError, SampleColumns,
     _check_row, _conversion, check_rows, row_hashes,
@@ -110,9 +111,7 @@ def _check_arrays(c: SampleColumns, now: dt.datetime, default_offset: Callable[[
     source = np.array([stored[s] for s in uses.tolist()], dtype=np.int64)[np.searchsorted(uses, given)]
 
     start, end, offset = start[good], end[good], offset[good]
-    order = np.lexsort((start, source, type_index))
-    same = ((np.diff(type_index[order]) == 0) & (np.diff(source[order]) == 0) & (np.diff(start[order]) == 0))
-    if same.any():
+    if len(Groups(type_index, source, start)) < len(good):
         return None  # a key given twice: the row path says which row wins
     out = CheckedColumns(strings)
     out.row = good.tolist()

@@ -267,13 +267,14 @@ async def _unchanged(raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedC
     sample of the batch's types is stored in its time span (new ground: nothing to compare with)."""
     if not await raw.fetchval(ANY_STORED_SAMPLE, user_id, *_span(rows)):
         return None
-    buckets, local_hour, hashes = batches.hour_buckets(rows)
+    a = batches.Arrays(rows)
+    buckets = a.hours()
     first, strings = buckets.first, rows.strings
-    found = await raw.fetch(STORED_HOURS, user_id, [strings[rows.type[k]] for k in first.tolist()],
-                            [strings[rows.source[k]] for k in first.tolist()],
-                            [from_micros(h).replace(tzinfo=None) for h in local_hour[first].tolist()],
-                            [rows.offset[k] for k in first.tolist()], buckets.count().tolist(),
-                            [str(h) for h in buckets.sum(hashes).tolist()])
+    found = await raw.fetch(STORED_HOURS, user_id, [strings[t] for t in a.type[first].tolist()],
+                            [strings[s] for s in a.source[first].tolist()],
+                            [from_micros(h).replace(tzinfo=None) for h in a.local_hour[first].tolist()],
+                            a.offset[first].tolist(), buckets.count().tolist(),
+                            [str(h) for h in buckets.sum(a.row_hash).tolist()])
     same = np.zeros(len(buckets), dtype=bool)
     same[[r["i"] - 1 for r in found]] = True
     return np.flatnonzero(same[buckets.of]).tolist()
