@@ -3,14 +3,14 @@ records become)."""
 
 from __future__ import annotations
 
+import math
+
 from healthmesh.ingest.v1 import ingestion_pb2
 from healthmesh.tracking.v1 import activity_pb2, sample_pb2, sleep_session_pb2, tracking_internal_service_pb2
 
-from services.common.convert import StringIndex, from_timestamp, timestamp, to_micros
+from services.common.convert import StringIndex, from_timestamp, timestamp
 from services.ingest.domain import Ingestion, RequestHeaders
-from services.ingest.records import SampleRecord, SleepRecord, WorkoutRecord
-
-NAN = float("nan")  # "none" in an optional column
+from services.ingest.records import SampleRecord, SampleRows, SleepRecord, WorkoutRecord
 
 
 def ingestion(x: Ingestion) -> ingestion_pb2.Ingestion:
@@ -39,8 +39,8 @@ def request_headers(metadata: dict[str, str]) -> RequestHeaders:
     return RequestHeaders(**{field: metadata.get(header, "")[:500] for header, field in HEADER_FIELDS.items()})
 
 
-def sample_columns(records: list[SampleRecord]) -> tracking_internal_service_pb2.SampleColumns:
-    """A batch as Tracking's columns. Its records either all carry an offset or all lack one."""
+def sample_columns(rows: SampleRows) -> tracking_internal_service_pb2.SampleColumns:
+    """A batch as Tracking's columns."""
     strings = StringIndex()
 
     def refs(values: list[str]) -> list[int]:
@@ -48,22 +48,19 @@ def sample_columns(records: list[SampleRecord]) -> tracking_internal_service_pb2
             return [strings.ref(values[0])] * len(values)
         return [strings.ref(v) for v in values]
 
-    starts = [to_micros(r.start_time) for r in records]
     out = tracking_internal_service_pb2.SampleColumns(
-        type=refs([r.type for r in records]), unit=refs([r.unit for r in records]),
-        source=refs([r.source for r in records]), start_time_micros=starts, value=[r.value for r in records])
+        type=refs(rows.type), unit=refs(rows.unit), source=refs(rows.source), start_time_micros=rows.start_us,
+        value=rows.value)
     out.strings.extend(strings.strings())
-    if any(r.end_time is not None for r in records):  # a point in time ends at its start: no second conversion
-        out.end_time_micros.extend([start if r.end_time is None or r.end_time is r.start_time else to_micros(r.end_time)
-                                    for start, r in zip(starts, records)])
-    if records[0].utc_offset_minutes is not None:
-        out.utc_offset_minutes.extend([r.utc_offset_minutes for r in records])
+    if rows.offset is not None:
+        out.utc_offset_minutes.extend(rows.offset)
+    # Optional columns: sent when some row has them (points in time need no end column).
+    out.end_time_micros.extend(rows.end_us)
     for name in ("min", "max", "value2"):
-        column = [getattr(r, name) for r in records]
-        if any(x is not None for x in column):
-            getattr(out, name).extend([NAN if x is None else x for x in column])
-    if any(r.meal_context for r in records):
-        out.meal_context.extend([r.meal_context for r in records])
+        column = getattr(rows, name)
+        if column and not all(map(math.isnan, column)):
+            getattr(out, name).extend(column)
+    out.meal_context.extend(rows.meal_context)
     return out
 
 

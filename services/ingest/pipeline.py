@@ -13,8 +13,9 @@ from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 
 from services.ingest.domain import Tally
+from services.common.convert import from_micros
 from services.ingest.records import (
-    ProfileRecord, Record, Rejected, SampleRecord, Skipped, SleepRecord, SleepStage, WorkoutRecord,
+    ProfileRecord, Record, Rejected, SampleRecord, SampleRows, Skipped, SleepRecord, SleepStage, WorkoutRecord,
 )
 from services.ingest.profile_sink import ProfileSink
 from services.ingest.tracking_sink import SampleStream, TrackingSink
@@ -67,7 +68,7 @@ class Pipeline:
         self._streams: list[SampleStream] = []
         self._turn = 0
         # Per input metric, and apart for samples with no offset (Tracking's columns need either all or none).
-        self._pending: dict[tuple[str, bool], list[SampleRecord]] = {}
+        self._pending: dict[tuple[str, bool], SampleRows] = {}
         self._nights: dict[str, _Night] = {}
         self._creating: list[asyncio.Task] = []  # kept to the end, so no failure goes unseen
         self._slots = asyncio.Semaphore(CREATES)
@@ -79,7 +80,7 @@ class Pipeline:
                     if type(record) is SampleRecord:  # by far the most common, so without a coroutine
                         full = self._pend(record)
                         if full is not None:
-                            await self._flush(full)
+                            await self._flush(full, whole=True)
                     else:
                         await self.take(record)
             await self.finish()
@@ -91,21 +92,32 @@ class Pipeline:
             for stream in self._streams:
                 await stream.close()
 
-    def _pend(self, record: SampleRecord) -> tuple[str, bool] | None:
-        """Adds a sample to its metric's batch; returns the batch's key once it is full."""
+    def _pend(self, record: SampleRecord | SampleRows) -> tuple[str, bool] | None:
+        """Adds samples to their metric's batch; returns the batch's key once it is full."""
+        if type(record) is SampleRows:
+            key = (record.metric, record.offset is None)
+            pending = self._pending.get(key)
+            if pending is None:
+                pending = self._pending[key] = record
+            else:
+                pending.extend(record)
+            return key if len(pending) >= BATCH else None
+        if record.start_time is None:  # Tracking's columns need a start on every row
+            self.tally.reject(record.metric, record.path, "MISSING_FIELD", "start_time is required")
+            return None
         key = (record.metric, record.utc_offset_minutes is None)
         pending = self._pending.get(key)
         if pending is None:
-            pending = self._pending[key] = []
-        pending.append(record)
+            pending = self._pending[key] = SampleRows(record.metric, None if key[1] else [])
+        pending.add(record)
         return key if len(pending) >= BATCH else None
 
     async def take(self, record: Record) -> None:
         match record:
-            case SampleRecord():
+            case SampleRecord() | SampleRows():
                 full = self._pend(record)
                 if full is not None:
-                    await self._flush(full)
+                    await self._flush(full, whole=True)
             case Skipped():
                 self.tally.add(record.metric, "skipped")
             case Rejected():
@@ -132,31 +144,32 @@ class Pipeline:
             await self._create(self._write_night(self._nights.pop(source)))
         await asyncio.gather(*self._creating)
 
-    async def _flush(self, key: tuple[str, bool]) -> None:
-        batch = self._pending.pop(key, [])
-        starts = [r.start_time for r in batch]
-        if None in starts:  # Tracking's columns need a start on every row
-            for record in batch:
-                if record.start_time is None:
-                    self.tally.reject(record.metric, record.path, "MISSING_FIELD", "start_time is required")
-            batch = [r for r in batch if r.start_time is not None]
-            starts = [r.start_time for r in batch]
-        if not batch:
-            return
-        self.tally.saw_time(min(starts))
-        self.tally.saw_time(max(starts))
+    async def _flush(self, key: tuple[str, bool], whole: bool = False) -> None:
+        """Sends the metric's pending samples in batches of BATCH; with `whole`, only full
+        batches (the rest waits for more)."""
+        rows = self._pending.pop(key, None)
+        while rows is not None and len(rows) > 0 and (len(rows) >= BATCH or not whole):
+            batch, rest = rows.split(BATCH) if len(rows) > BATCH else (rows, None)
+            await self._send(batch)
+            rows = rest
+        if rows is not None and len(rows) > 0:
+            self._pending[key] = rows
+
+    async def _send(self, batch: SampleRows) -> None:
+        self.tally.saw_time(from_micros(min(batch.start_us)))
+        self.tally.saw_time(from_micros(max(batch.start_us)))
         if not self._streams:
             self._streams = [self._sink.open_samples(self._user, self._ingest) for _ in range(STREAMS)]
         self._turn = (self._turn + 1) % len(self._streams)
-        self._count_acks(await self._streams[self._turn].send((key[0], batch), batch))
+        self._count_acks(await self._streams[self._turn].send(batch, batch))
 
     def _count_acks(self, acks: list) -> None:
-        for (metric, batch), ack in acks:
-            self.tally.add(metric, "accepted", ack.accepted)
-            self.tally.add(metric, "duplicate", ack.duplicate)
-            self.tally.add(metric, "updated", ack.updated)
+        for batch, ack in acks:
+            self.tally.add(batch.metric, "accepted", ack.accepted)
+            self.tally.add(batch.metric, "duplicate", ack.duplicate)
+            self.tally.add(batch.metric, "updated", ack.updated)
             for index, reason, message in ack.errors:
-                self.tally.reject(metric, batch[index].path, reason, message)
+                self.tally.reject(batch.metric, batch.paths[index], reason, message)
 
     async def _add_sleep(self, record: SleepRecord) -> None:
         night = self._nights.get(record.source)

@@ -1,6 +1,6 @@
 """What the import parsers produce, whatever the input format: records ready for Tracking, and
 the items they read but could not or would not store. Every item read yields exactly one of
-these, so the counts per input metric add up to the input.
+these (or one row of a SampleRows), so the counts per input metric add up to the input.
 
 `metric` is the input's own name for what the item is (the key the Ingestion counts it under:
 `heart_rate` for Health Auto Export, `HKQuantityTypeIdentifierHeartRate` for Apple Health);
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+
+from services.common.convert import from_micros, to_micros
 
 
 @dataclass(slots=True)  # not frozen: one per imported point, and a frozen init costs several times more
@@ -30,6 +32,110 @@ class SampleRecord:
     max: float | None = None
     value2: float | None = None
     meal_context: int = 0  # tracking.v1.MealContext
+
+
+NAN = float("nan")  # "not given" in SampleRows' min, max and value2
+
+
+@dataclass(slots=True)
+class SampleRows:
+    """Samples of one input metric in columns, the form they travel to Tracking in: long series
+    are read into these without an object per sample. Row i is the i-th entry of every list.
+    Offsets are given on every row or on none (`offset` is then None). The optional columns
+    (end_us, min, max, value2, meal_context) are empty when no row has them, else one entry per
+    row: a point in time ends at its start, NaN means not given, meal context 0 unspecified."""
+
+    metric: str
+    offset: list[int] | None
+    paths: list[str] = field(default_factory=list)
+    type: list[str] = field(default_factory=list)
+    unit: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)
+    start_us: list[int] = field(default_factory=list)  # microseconds since the Unix epoch
+    value: list[float] = field(default_factory=list)
+    end_us: list[int] = field(default_factory=list)
+    min: list[float] = field(default_factory=list)
+    max: list[float] = field(default_factory=list)
+    value2: list[float] = field(default_factory=list)
+    meal_context: list[int] = field(default_factory=list)  # tracking.v1.MealContext
+
+    def __len__(self) -> int:
+        return len(self.start_us)
+
+    def add(self, r: SampleRecord) -> None:
+        """One more row, from a record (whose offset is given if and only if this batch's are)."""
+        n = len(self.start_us)
+        start = to_micros(r.start_time)
+        self.paths.append(r.path)
+        self.type.append(r.type)
+        self.unit.append(r.unit)
+        self.source.append(r.source)
+        self.start_us.append(start)
+        self.value.append(r.value)
+        if self.offset is not None:
+            self.offset.append(r.utc_offset_minutes)
+        end = start if r.end_time is None else to_micros(r.end_time)
+        self._put("end_us", n, end, end != start)
+        self._put("min", n, r.min, r.min is not None)
+        self._put("max", n, r.max, r.max is not None)
+        self._put("value2", n, r.value2, r.value2 is not None)
+        self._put("meal_context", n, r.meal_context, r.meal_context != 0)
+
+    def _put(self, name: str, n: int, value, given: bool) -> None:
+        column = getattr(self, name)
+        if column:
+            column.append(value if given else self._absent(name, n, n + 1)[0])
+        elif given:
+            column.extend(self._absent(name, 0, n))
+            column.append(value)
+
+    def _absent(self, name: str, lo: int, hi: int) -> list:
+        """What an optional column holds for rows lo..hi that lack it."""
+        if name == "end_us":
+            return self.start_us[lo:hi]
+        return [0 if name == "meal_context" else NAN] * (hi - lo)
+
+    def extend(self, other: SampleRows) -> None:
+        n, m = len(self), len(other)
+        for name in _OPTIONAL_COLUMNS:
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine or theirs:
+                if not mine:
+                    mine.extend(self._absent(name, 0, n))
+                mine.extend(theirs or other._absent(name, 0, m))
+        for name in _COLUMNS:
+            getattr(self, name).extend(getattr(other, name))
+        if self.offset is not None:
+            self.offset.extend(other.offset)
+
+    def split(self, n: int) -> tuple[SampleRows, SampleRows]:
+        """(the first n rows, the rest)."""
+        head, tail = SampleRows(self.metric, None), SampleRows(self.metric, None)
+        for name in (*_COLUMNS, *_OPTIONAL_COLUMNS, "offset"):
+            column = getattr(self, name)
+            if column is not None:
+                setattr(head, name, column[:n])
+                setattr(tail, name, column[n:])
+        return head, tail
+
+    def records(self) -> list[SampleRecord]:
+        """The rows one by one, as records (for reading them in tests and tools)."""
+        n = len(self)
+        full = {name: getattr(self, name) or self._absent(name, 0, n) for name in _OPTIONAL_COLUMNS}
+        return [SampleRecord(self.metric, path, type_, from_micros(start), None if end == start else from_micros(end),
+                             offset, value, unit, source, _given(lo), _given(hi), _given(v2), meal)
+                for path, type_, unit, source, start, end, offset, value, lo, hi, v2, meal in zip(
+                    self.paths, self.type, self.unit, self.source, self.start_us, full["end_us"],
+                    self.offset or [None] * n, self.value, full["min"], full["max"], full["value2"],
+                    full["meal_context"])]
+
+
+_COLUMNS = ("paths", "type", "unit", "source", "start_us", "value")
+_OPTIONAL_COLUMNS = ("end_us", "min", "max", "value2", "meal_context")
+
+
+def _given(x: float) -> float | None:
+    return None if x != x else x
 
 
 @dataclass(frozen=True)
@@ -130,7 +236,7 @@ class Rejected:
     message: str
 
 
-Record = SampleRecord | WorkoutRecord | SleepRecord | ProfileRecord | Skipped | Rejected
+Record = SampleRecord | SampleRows | WorkoutRecord | SleepRecord | ProfileRecord | Skipped | Rejected
 
 
 class PayloadError(Exception):

@@ -22,7 +22,7 @@ from services.common.convert import from_timestamp
 from services.common.errors import Unavailable
 from services.common.peers import Peers
 from services.ingest import convert
-from services.ingest.records import SampleRecord, SleepRecord, WorkoutRecord
+from services.ingest.records import SampleRows, SleepRecord, WorkoutRecord
 
 NAMESPACE = uuid.UUID("6f1d7c52-5a0e-4f0e-9a53-4c1bde0b7a11")  # request ids of imported records
 
@@ -55,7 +55,7 @@ class SampleStream:
         self._sequence = 0
         self._in_flight: collections.deque[object] = collections.deque()
 
-    async def send(self, tag: object, batch: list[SampleRecord]) -> list[tuple[object, Ack]]:
+    async def send(self, tag: object, batch: SampleRows) -> list[tuple[object, Ack]]:
         """Sends a batch; returns (tag, ack) for the batches acknowledged meanwhile."""
         self._sequence += 1
         try:

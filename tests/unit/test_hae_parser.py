@@ -17,11 +17,13 @@ import pytest
 from services.ingest.hae import HaeParser
 from services.ingest.hae import metrics as hae_metrics
 from services.ingest.hae import workouts as hae_workouts
-from services.ingest.hae.dates import DateError, parse_date
+from services.common.convert import to_micros
+from services.ingest.hae.dates import DateError, parse_date, parse_date_us
 from services.ingest.records import (
     PayloadError,
     Rejected,
     SampleRecord,
+    SampleRows,
     Skipped,
     SleepRecord,
     WorkoutRecord,
@@ -37,12 +39,22 @@ UTC = dt.UTC
 
 
 def feed(data: bytes, chunk_size: int) -> list:
+    """Every record of a payload, with the SampleRows read row by row (as SampleRecords)."""
     p = HaeParser()
     out = []
     for i in range(0, len(data), chunk_size):
-        out.extend(p.feed(data[i:i + chunk_size]))
-    out.extend(p.close())
+        out.extend(one_by_one(p.feed(data[i:i + chunk_size])))
+    out.extend(one_by_one(p.close()))
     return out
+
+
+def one_by_one(records) -> list:
+    return [x for r in records for x in (r.records() if isinstance(r, SampleRows) else (r,))]
+
+
+def item_index(record) -> int:
+    """The index of the record's item in its metric's data (from its path)."""
+    return int(record.path.split(".data[")[1].split("]")[0])
 
 
 def error_of(body: bytes, chunk_size: int) -> PayloadError:
@@ -323,13 +335,29 @@ def test_batch_parts_hold_fourteen_distinct_step_points():
 def test_dates(text, instant, offset):
     assert parse_date(text) == (instant, offset)
     assert parse_date(text)[0].tzinfo is UTC
+    assert parse_date_us(text) == (to_micros(instant), offset)
 
 
 @pytest.mark.parametrize("text", ["", "yesterday", "2026-03-01 07:00:00", "2026-02-30 07:00:00 +0100",
-                                  "2026-03-01 13:00:00 pm +0100", "2026-03-01 25:00:00 +0100", None, 17])
+                                  "2026-03-01 13:00:00 pm +0100", "2026-03-01 25:00:00 +0100", None, 17,
+                                  "2026-03-01 07:00:60 +0100", "2026-03-01 07:60:00 +0100",
+                                  "2026-03-01 07:00:00 +2400", "2026-13-01 07:00:00 +0100",
+                                  "2026-03-01 07:00:00  0100", "2026-03-01x07:00:00 +0100"])
 def test_bad_dates(text):
     with pytest.raises(DateError):
         parse_date(text)
+    with pytest.raises(DateError):
+        parse_date_us(text)
+
+
+def test_microsecond_dates_agree_with_datetimes_across_a_year_of_hours_and_offsets():
+    start = dt.datetime(2025, 12, 31, 22, 59, 59)
+    for i in range(0, 400 * 24, 7):
+        local = start + dt.timedelta(hours=i, seconds=i % 61)
+        for offset in ("+0000", "-0800", "+0545", "+1400", "-0000"):
+            text = f"{local:%Y-%m-%d %H:%M:%S} {offset}"
+            instant, minutes = parse_date(text)
+            assert parse_date_us(text) == (to_micros(instant), minutes), text
 
 
 # -- per-item problems -----------------------------------------------------------------------------------
@@ -361,7 +389,7 @@ def test_malformed_items_are_rejected_with_path_and_reason_and_the_rest_kept():
         records = feed(body, chunk)
         assert counts(records) == {"step_count": 7, "heart_rate": 1, "blood_pressure": 1, "sleep_analysis": 1,
                                    "workouts": 2}
-        steps = of_metric(records, "step_count")
+        steps = sorted(of_metric(records, "step_count"), key=item_index)
         assert [type(r).__name__ for r in steps] == ["SampleRecord", "Rejected", "Rejected", "Rejected",
                                                      "Rejected", "Rejected", "SampleRecord"]
         assert [(r.path, r.reason) for r in steps if isinstance(r, Rejected)] == [
@@ -450,9 +478,11 @@ def test_items_before_name_keep_their_order_and_paths():
             b' "data": [{"date": "2026-03-01 08:00:00 +0100", "qty": 2}], "units": "count",'
             b' "data": [{"date": "2026-03-01 09:00:00 +0100", "qty": 3}]}]}}')
     records = feed(body, 5)
-    assert [r.path for r in records] == [f"$.data.metrics[0].data[{i}]" for i in range(4)]
-    assert [getattr(r, "value", None) for r in records] == [1.0, None, 2.0, 3.0]
-    assert isinstance(records[1], Rejected) and records[1].reason == "INVALID_ITEM"
+    samples = [r for r in records if isinstance(r, SampleRecord)]
+    assert [(r.path, r.value) for r in samples] == [
+        ("$.data.metrics[0].data[0]", 1.0), ("$.data.metrics[0].data[2]", 2.0), ("$.data.metrics[0].data[3]", 3.0)]
+    (rejected,) = [r for r in records if not isinstance(r, SampleRecord)]
+    assert (rejected.path, rejected.reason) == ("$.data.metrics[0].data[1]", "INVALID_ITEM")
 
 
 def test_other_top_level_fields_are_ignored_and_data_fields_reported():
@@ -490,7 +520,7 @@ def test_truncated_body(chunk_size):
     got = []
     with pytest.raises(PayloadError) as e:
         for i in range(0, len(cut), chunk_size):
-            got.extend(p.feed(cut[i:i + chunk_size]))
+            got.extend(one_by_one(p.feed(cut[i:i + chunk_size])))
         p.close()
     assert e.value.reason == "TRUNCATED"
     assert f"at byte {len(cut)}" in e.value.message
@@ -550,7 +580,7 @@ def test_large_payload_streams_with_bounded_pending_records(tmp_path):
     try:
         with out.open("rb") as fh:
             while chunk := fh.read(chunk_size):
-                records = parser.feed(chunk)
+                records = one_by_one(parser.feed(chunk))
                 # the smallest item ({"date": ..., "qty": 1}) is 45 bytes: a 64 KB chunk completes < 1,640
                 max_per_feed = max(max_per_feed, len(records))
                 for r in records:
@@ -558,7 +588,7 @@ def test_large_payload_streams_with_bounded_pending_records(tmp_path):
                     if r.metric == "heart_rate":
                         hr_ok &= r.min is not None and r.max is not None and r.min <= r.value <= r.max
                 del records
-        for r in parser.close():
+        for r in one_by_one(parser.close()):
             seen[r.metric] += 1
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -588,11 +618,13 @@ def test_data_before_name_is_spilled_not_held(tmp_path):
             while chunk := fh.read(65536):
                 records = parser.feed(chunk)
                 with_records = tracemalloc.get_traced_memory()[0]
-                seen.update(r.metric for r in records)
+                for r in records:
+                    seen[r.metric] += len(r) if isinstance(r, SampleRows) else 1
                 del records
                 now = tracemalloc.get_traced_memory()[0]
                 held, batch = max(held, now), max(batch, with_records - now)
-        seen.update(r.metric for r in parser.close())
+        for r in parser.close():
+            seen[r.metric] += len(r) if isinstance(r, SampleRows) else 1
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -665,8 +697,8 @@ def test_an_item_larger_than_many_chunks_is_read_whole_once_it_has_arrived(monke
     p = HaeParser()
     per_feed = []
     for i in range(0, len(body), 4096):
-        per_feed.append([type(r).__name__ for r in p.feed(body[i:i + 4096])])
-    per_feed.append([type(r).__name__ for r in p.close()])
+        per_feed.append([type(r).__name__ for r in one_by_one(p.feed(body[i:i + 4096]))])
+    per_feed.append([type(r).__name__ for r in one_by_one(p.close())])
     came_at = next(k for k, names in enumerate(per_feed) if "WorkoutRecord" in names)
     assert came_at >= (len(body) - 100) // 4096  # not before its last bytes were fed
     assert sum(names.count("SampleRecord") for names in per_feed) == 3000

@@ -104,6 +104,47 @@ def parse_date(value: object) -> tuple[dt.datetime, int]:
     return (local - dt.timedelta(minutes=minutes)).replace(tzinfo=UTC), minutes
 
 
+# The fast form's parts, in microseconds: ":MM:SS" (3,600 of them), " +HHMM" (with the offset in minutes).
+_MINUTE_SECOND_US = {f":{m:02d}:{sec:02d}": (m * 60 + sec) * 1_000_000 for m in range(60) for sec in range(60)}
+_OFFSET_US = {" " + text: (minutes * 60_000_000, minutes) for text, (_, minutes) in _FAST_OFFSETS.items()}
+_LOCAL_HOUR = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}")
+_HOUR_US: dict[str, int] = {}  # "2026-03-01 07" -> that hour's start, in microseconds, as if it were UTC
+HOURS_CACHED = 100_000
+
+
+def parse_date_us(value: object) -> tuple[int, int]:
+    """As parse_date, with the instant in microseconds since the Unix epoch: the long series'
+    form ("2026-03-01 07:00:00 +0100") is read from cached hours, without datetime objects."""
+    if type(value) is str and len(value) == 25:
+        second = _MINUTE_SECOND_US.get(value[13:19])
+        offset = _OFFSET_US.get(value[19:])
+        if second is not None and offset is not None:
+            hour = _HOUR_US.get(value[:13])
+            if hour is None:
+                hour = _hour_us(value[:13])
+            if hour is not None:
+                return hour + second - offset[0], offset[1]
+    start, minutes = parse_date(value)
+    return (start - _EPOCH) // _MICROSECOND, minutes
+
+
+def _hour_us(local_hour: str) -> int | None:
+    if not _LOCAL_HOUR.fullmatch(local_hour):
+        return None
+    try:
+        start = dt.datetime.fromisoformat(local_hour + ":00:00+00:00")
+    except ValueError:
+        return None  # parse_date says why
+    if len(_HOUR_US) >= HOURS_CACHED:
+        _HOUR_US.clear()
+    us = _HOUR_US[local_hour] = (start - _EPOCH) // _MICROSECOND
+    return us
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
 def parse_day(value: object) -> dt.date:
     """A calendar day `yyyy-MM-dd` (the "date" of an aggregated sleep night); DateError otherwise."""
     if type(value) is not str:

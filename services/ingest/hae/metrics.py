@@ -1,6 +1,7 @@
 """The mapping table: Health Auto Export metric names (with their spelling variants) to Tracking's
-sample type keys, the units each accepts, and the item handlers that turn one data item into one
-record (SampleRecord, or Skipped / Rejected). Sleep lives in sleep.py, workouts in workouts.py.
+sample type keys, the units each accepts, and what reads a metric's data items: into columns
+(SampleItems -> records.SampleRows), or as Skipped / Rejected records. Sleep lives in sleep.py,
+workouts in workouts.py.
 
 Units: the app writes the unit of the phone's locale ("lb", "fl_oz_us", "kJ", "mi", "degF",
 "mmol/L", ...). Values are passed on in the unit they came in; Tracking converts them to the
@@ -15,9 +16,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.ingest.records import Record, Rejected, SampleRecord, Skipped
+from services.ingest.records import NAN, Record, Rejected, SampleRows, Skipped
 
-from .dates import DateError, parse_date
+from .dates import DateError, parse_date_us
 
 # Reasons (UPPER_SNAKE) used in Skipped and Rejected.
 UNSUPPORTED_METRIC = "UNSUPPORTED_METRIC"
@@ -247,144 +248,174 @@ MEAL_CONTEXTS = {  # tracking.v1.MealContext
 }
 
 
-def item_handler(name: str, units: object) -> Handler:
-    """The function that maps one data item (a dict) of metric `name` at `path` to one record.
+class RecordItems:
+    """The items of a metric that become one record each (sleep, a metric with no mapping)."""
 
-    One handler per metric, built once its name and units are known, then called per item."""
+    def __init__(self, handler: Handler) -> None:
+        self.add = handler
+
+    def take(self) -> None:
+        return None
+
+
+def metric_items(name: str, units: object) -> SampleItems | RecordItems:
+    """What reads the data items of metric `name` (its "units" as given): built once the name
+    and units are known, then add(item, path) per item."""
     if name in SLEEP_NAMES:
         from .sleep import sleep_item_handler
 
-        return sleep_item_handler(name)
+        return RecordItems(sleep_item_handler(name))
     mapping = mapping_for(name)
     if mapping is None:
-        return lambda item, path: Skipped(name, path, UNSUPPORTED_METRIC)
+        return RecordItems(lambda item, path: Skipped(name, path, UNSUPPORTED_METRIC))
     unit = normalize_unit(mapping, units if isinstance(units, str) or units is None else None)
     if unit is None:
-        return lambda item, path: Skipped(name, path, UNSUPPORTED_UNIT)
-    type_ = mapping.type
-    kind = mapping.kind
+        return RecordItems(lambda item, path: Skipped(name, path, UNSUPPORTED_UNIT))
+    return SampleItems(name, mapping, unit, units)
 
-    def date_of(item: dict, path: str) -> tuple | Rejected:
+
+class SampleItems:
+    """The items of one sample metric, read into columns (records.SampleRows) with no object per
+    item: add(item, path) takes an item and returns None, or returns the Rejected or Skipped
+    record of one it cannot take; take() hands over the rows read so far (None if there are none).
+
+    Every row carries the item's own UTC offset (a date without one is rejected)."""
+
+    def __init__(self, name: str, mapping: Mapping, unit: str, units: object) -> None:
+        self.name = name
+        self._mapping = mapping
+        self._unit = unit  # the metric's unit, normalized
+        self._units = units  # as the metric gave it
+        self._rows = SampleRows(name, [])
+        self.add = {HEART_RATE: self._heart_rate, BLOOD_PRESSURE: self._blood_pressure}.get(mapping.kind, self._qty)
+
+    def take(self) -> SampleRows | None:
+        rows = self._rows
+        if not rows.start_us:
+            return None
+        self._rows = SampleRows(self.name, [])
+        return rows
+
+    def _when(self, item: dict, path: str) -> tuple[int, int | None, int] | Rejected:
+        """(start, end or None, offset) of an item, from "date" or "startDate" and "endDate"."""
         d = item.get("date")
         field = ".date"
         if d is None and "startDate" in item:
             d, field = item["startDate"], ".startDate"
         try:
-            start, offset = parse_date(d)
+            start, offset = parse_date_us(d)
         except DateError as e:
-            return Rejected(name, path + field, INVALID_DATE, str(e))
+            return Rejected(self.name, path + field, INVALID_DATE, str(e))
         end = None
         e_ = item.get("endDate")
         if e_ is not None:
             try:
-                end, _ = parse_date(e_)
+                end, _ = parse_date_us(e_)
             except DateError as e:
-                return Rejected(name, path + ".endDate", INVALID_DATE, str(e))
+                return Rejected(self.name, path + ".endDate", INVALID_DATE, str(e))
         return start, end, offset
 
-    def item_unit(item: dict) -> str | None:
+    def _item_unit(self, item: dict) -> str | None:
         u = item.get("units")
-        return unit if u is None or u == units else normalize_unit(mapping, u)
+        return self._unit if u is None or u == self._units else normalize_unit(self._mapping, u)
 
-    if kind == HEART_RATE:
-        def handle(item: dict, path: str) -> Record:
-            if type(item) is not dict:
-                return Rejected(name, path, INVALID_ITEM, "a data item must be an object")
-            g = item.get
-            d = g("date")
-            if type(d) is str and "endDate" not in item:
-                try:
-                    start, offset = parse_date(d)
-                except DateError as e:
-                    return Rejected(name, path + ".date", INVALID_DATE, str(e))
-                end = None
-            else:
-                when = date_of(item, path)
-                if type(when) is not tuple:
-                    return when
-                start, end, offset = when
-            avg, lo, hi = g("Avg"), g("Min"), g("Max")
-            # floats from the JSON parser are always finite: only other types need checking
-            if type(avg) is not float or type(lo) is not float or type(hi) is not float:
-                try:
-                    avg = number(item, "Avg")
-                    if avg is None:
-                        avg = number(item, "qty")
-                    lo = number(item, "Min")
-                    hi = number(item, "Max")
-                except ValueError as e:
-                    return Rejected(name, path, INVALID_VALUE, str(e))
-                if avg is None:
-                    return Rejected(name, path + ".Avg", MISSING_VALUE, "neither Avg nor qty is given")
-            u = unit if "units" not in item else item_unit(item)
-            if u is None:
-                return Skipped(name, path, UNSUPPORTED_UNIT)
-            src = g("source", "")
-            if type(src) is not str:
-                src = source_of(item)
-            return SampleRecord(name, path, type_, start, end, offset, avg, u, src, lo, hi)
-    elif kind == BLOOD_PRESSURE:
-        def handle(item: dict, path: str) -> Record:
-            if type(item) is not dict:
-                return Rejected(name, path, INVALID_ITEM, "a data item must be an object")
-            when = date_of(item, path)
-            if type(when) is not tuple:
-                return when
+    def _row(self, path: str, start: int, end: int | None, offset: int, value: float, unit: str, source: str) -> None:
+        """Appends a row's always-present columns (and its end); the caller adds its kind's columns."""
+        rows = self._rows
+        ends = rows.end_us
+        if end is not None and end != start and not ends:
+            ends.extend(rows.start_us)  # the rows before were points in time
+        if ends:
+            ends.append(start if end is None else end)
+        rows.paths.append(path)
+        rows.type.append(self._mapping.type)
+        rows.unit.append(unit)
+        rows.source.append(source)
+        rows.start_us.append(start)
+        rows.offset.append(offset)
+        rows.value.append(value)
+
+    def _start(self, item: object, path: str) -> tuple[int, int | None, int] | Rejected:
+        if type(item) is not dict:
+            return Rejected(self.name, path, INVALID_ITEM, "a data item must be an object")
+        d = item.get("date")
+        if type(d) is str and "endDate" not in item:  # the usual item: a point in time
             try:
-                sys_ = number(item, "systolic")
-                dia = number(item, "diastolic")
+                start, offset = parse_date_us(d)
+            except DateError as e:
+                return Rejected(self.name, path + ".date", INVALID_DATE, str(e))
+            return start, None, offset
+        return self._when(item, path)
+
+    def _heart_rate(self, item: dict, path: str) -> Record | None:  # {"date", "Min", "Avg", "Max"} (or "qty")
+        when = self._start(item, path)
+        if type(when) is not tuple:
+            return when
+        g = item.get
+        avg, lo, hi = g("Avg"), g("Min"), g("Max")
+        # floats from the JSON parser are always finite: only other types need checking
+        if type(avg) is not float or type(lo) is not float or type(hi) is not float:
+            try:
+                avg = number(item, "Avg")
+                if avg is None:
+                    avg = number(item, "qty")
+                lo = number(item, "Min")
+                hi = number(item, "Max")
             except ValueError as e:
-                return Rejected(name, path, INVALID_VALUE, str(e))
-            if sys_ is None:
-                return Rejected(name, path + ".systolic", MISSING_VALUE, "systolic is missing")
-            if dia is None:
-                return Rejected(name, path + ".diastolic", MISSING_VALUE, "diastolic is missing")
-            u = item_unit(item)
-            if u is None:
-                return Skipped(name, path, UNSUPPORTED_UNIT)
-            return SampleRecord(name, path, type_, when[0], when[1], when[2], sys_, u, source_of(item),
-                                value2=dia)
-    else:
-        glucose = kind == BLOOD_GLUCOSE
+                return Rejected(self.name, path, INVALID_VALUE, str(e))
+            if avg is None:
+                return Rejected(self.name, path + ".Avg", MISSING_VALUE, "neither Avg nor qty is given")
+        u = self._unit if "units" not in item else self._item_unit(item)
+        if u is None:
+            return Skipped(self.name, path, UNSUPPORTED_UNIT)
+        src = g("source", "")
+        self._row(path, *when, avg, u, src if type(src) is str else source_of(item))
+        self._rows.min.append(NAN if lo is None else lo)
+        self._rows.max.append(NAN if hi is None else hi)
+        return None
 
-        def handle(item: dict, path: str) -> Record:
-            if type(item) is not dict:
-                return Rejected(name, path, INVALID_ITEM, "a data item must be an object")
-            g = item.get
-            d = g("date")
-            if type(d) is str and "endDate" not in item:
-                try:
-                    start, offset = parse_date(d)
-                except DateError as e:
-                    return Rejected(name, path + ".date", INVALID_DATE, str(e))
-                end = None
-            else:
-                when = date_of(item, path)
-                if type(when) is not tuple:
-                    return when
-                start, end, offset = when
-            v = g("qty")
-            if type(v) is not float:
-                try:
-                    v = number(item, "qty")
-                except ValueError as e:
-                    return Rejected(name, path + ".qty", INVALID_VALUE, str(e))
-                if v is None:
-                    return Rejected(name, path + ".qty", MISSING_VALUE, "qty is missing")
-            u = unit if "units" not in item else item_unit(item)
-            if u is None:
-                return Skipped(name, path, UNSUPPORTED_UNIT)
-            src = g("source", "")
-            if type(src) is not str:
-                src = source_of(item)
-            meal = 0
-            if glucose:
-                mt = item.get("mealTime")
-                if mt is not None:
-                    meal = MEAL_CONTEXTS.get(str(mt).strip().lower(), 0)
-            return SampleRecord(name, path, type_, start, end, offset, v, u, src, meal_context=meal)
+    def _blood_pressure(self, item: dict, path: str) -> Record | None:  # {"date", "systolic", "diastolic"}
+        when = self._start(item, path)
+        if type(when) is not tuple:
+            return when
+        try:
+            sys_ = number(item, "systolic")
+            dia = number(item, "diastolic")
+        except ValueError as e:
+            return Rejected(self.name, path, INVALID_VALUE, str(e))
+        if sys_ is None:
+            return Rejected(self.name, path + ".systolic", MISSING_VALUE, "systolic is missing")
+        if dia is None:
+            return Rejected(self.name, path + ".diastolic", MISSING_VALUE, "diastolic is missing")
+        u = self._item_unit(item)
+        if u is None:
+            return Skipped(self.name, path, UNSUPPORTED_UNIT)
+        self._row(path, *when, sys_, u, source_of(item))
+        self._rows.value2.append(dia)
+        return None
 
-    return handle
+    def _qty(self, item: dict, path: str) -> Record | None:  # {"date", "qty"} (blood glucose: and "mealTime")
+        when = self._start(item, path)
+        if type(when) is not tuple:
+            return when
+        g = item.get
+        v = g("qty")
+        if type(v) is not float:
+            try:
+                v = number(item, "qty")
+            except ValueError as e:
+                return Rejected(self.name, path + ".qty", INVALID_VALUE, str(e))
+            if v is None:
+                return Rejected(self.name, path + ".qty", MISSING_VALUE, "qty is missing")
+        u = self._unit if "units" not in item else self._item_unit(item)
+        if u is None:
+            return Skipped(self.name, path, UNSUPPORTED_UNIT)
+        src = g("source", "")
+        self._row(path, *when, v, u, src if type(src) is str else source_of(item))
+        if self._mapping.kind == BLOOD_GLUCOSE:
+            mt = g("mealTime")
+            self._rows.meal_context.append(0 if mt is None else MEAL_CONTEXTS.get(str(mt).strip().lower(), 0))
+        return None
 
 
 def mapping_table() -> dict[str, str]:

@@ -19,9 +19,9 @@ or Skipped / Rejected, with `metric` = the payload's own name for it and `path` 
 A problem with the payload as a whole raises records.PayloadError saying where.
 
 If a metric object lists its "data" before its "name" or "units" (the app never does; a
-re-serializer sorting keys does), its items cannot be mapped yet: their text is spilled to a
-temporary file and read back one at a time once both are known (at the latest when the metric
-ends). The parser itself still holds one item at a time, but that metric's records all come out
+re-serializer sorting keys does), its items cannot be mapped yet: they are spilled, as parsed
+(marshal), to a temporary file and read back one at a time once both are known (at the latest when
+the metric ends). The parser itself still holds one item at a time, but that metric's records all come out
 of the one feed() (or close()) that completes it.
 """
 
@@ -32,7 +32,9 @@ import itertools
 import json
 import json.decoder
 import json.scanner
+import marshal
 import re
+import struct
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
@@ -40,7 +42,7 @@ from typing import IO, Any
 from services.ingest.records import PayloadError, Record, Rejected, Skipped
 
 from .dates import kind_of
-from .metrics import INVALID_ITEM, MISSING_NAME, UNSUPPORTED_METRIC, item_handler
+from .metrics import INVALID_ITEM, MISSING_NAME, UNSUPPORTED_METRIC, RecordItems, SampleItems, metric_items
 from .workouts import METRIC as WORKOUTS, workout_record
 
 # PayloadError reasons.
@@ -95,7 +97,7 @@ class _Frame:
 
 
 class _Metric(_Frame):
-    __slots__ = ("at", "metric_name", "units", "has_name", "has_units", "handler", "spill", "spilled", "unspilled",
+    __slots__ = ("at", "metric_name", "units", "has_name", "has_units", "items", "spill", "unspilled",
                  "count", "prefix")
 
     def __init__(self, at: int) -> None:
@@ -105,10 +107,9 @@ class _Metric(_Frame):
         self.units: Any = None
         self.has_name = False
         self.has_units = False
-        self.handler = None
+        self.items: SampleItems | RecordItems | None = None  # what reads the items, once name and units are known
         self.spill: IO[bytes] | None = None  # temporary file of the items read while name/units are unknown
-        self.spilled = 0  # how many: always the metric's first items, data[0] .. data[spilled - 1]
-        self.unspilled: list[str] = []  # the text of the last few, written SPILL_BATCH at a time
+        self.unspilled: list[Any] = []  # the last few, parsed, written SPILL_BATCH at a time
         self.count = -1  # index of the last data item seen
         self.prefix = ""
 
@@ -394,7 +395,7 @@ class HaeParser:
             m.key = "data"
             self._opened(at, _Frame(_METRIC_DATA))
             if m.ready:
-                m.handler = m.handler or self._handler(m)
+                m.items = m.items or self._items(m)
                 m.prefix = f"$.data.metrics[{m.at}].data["
             return
         value, end = self._value(at)
@@ -444,7 +445,18 @@ class HaeParser:
         separator after an item ("," with no space, as the app writes it) is checked in place."""
         text, out = self._text, self._out
         ready = m.ready
-        handler, prefix = m.handler, m.prefix
+        add, prefix = m.items.add if ready else None, m.prefix
+        try:
+            self._items_of(f, m, text, out, ready, add, prefix)
+        finally:  # also when waiting for more text: the rows read so far go out with this feed
+            if ready:
+                rows = m.items.take()
+                if rows is not None:
+                    out.append(rows)
+        self._stack.pop()
+        self._done(m, self._pos)
+
+    def _items_of(self, f: _Frame, m: _Metric, text: str, out: list, ready: bool, add, prefix: str) -> None:
         at = self._element(f)
         while at >= 0:
             if ready and text[at] == "{":
@@ -453,12 +465,14 @@ class HaeParser:
                 except (StopIteration, ValueError, RecursionError):
                     item, end = self._value(at)  # says why (or waits for more)
                 m.count += 1
-                out.append(handler(item, prefix + str(m.count) + "]"))
+                record = add(item, prefix + str(m.count) + "]")
+                if record is not None:
+                    out.append(record)
             else:
                 item, end = self._value(at)
                 m.count += 1
                 if not ready:
-                    self._spill(m, text[at:end])
+                    self._spill(m, item)
                 else:  # not an object
                     out.append(Rejected(m.metric_name or "", f"$.data.metrics[{m.at}].data[{m.count}]", INVALID_ITEM,
                                         f"a data item must be an object, not {kind_of(item)}"))
@@ -468,30 +482,27 @@ class HaeParser:
                 at = end + 1
             else:
                 at = self._element(f)
-        self._stack.pop()
-        self._done(m, self._pos)
 
-    def _spill(self, m: _Metric, item_text: str) -> None:
+    def _spill(self, m: _Metric, item: Any) -> None:
         """Keeps an item that cannot be mapped yet on disk rather than in memory, whatever the metric's size."""
         if m.spill is None:
             m.spill = tempfile.TemporaryFile(prefix="healthmesh-hae-")
-        m.unspilled.append(item_text)
-        m.spilled += 1
+        m.unspilled.append(item)
         if len(m.unspilled) >= SPILL_BATCH:
             _write_spill(m)
 
-    def _handler(self, m: _Metric):
+    def _items(self, m: _Metric) -> SampleItems | RecordItems:
         name = m.metric_name
         if not name:
-            return lambda item, path: Rejected("", path, MISSING_NAME, "the metric has no name")
-        return item_handler(name, m.units)
+            return RecordItems(lambda item, path: Rejected("", path, MISSING_NAME, "the metric has no name"))
+        return metric_items(name, m.units)
 
     def _replay(self, m: _Metric) -> None:
         """Queues the spilled items, to be mapped one at a time, in their order, as the caller iterates."""
-        m.handler = m.handler or self._handler(m)
+        m.items = m.items or self._items(m)
         _write_spill(m)
-        self._out.append(_Replay(m.spill, m.spilled, f"$.data.metrics[{m.at}].data[", m.metric_name or "", m.handler))
-        m.spill, m.spilled = None, 0
+        self._out.append(_Replay(m.spill, f"$.data.metrics[{m.at}].data[", m.metric_name or "", m.items))
+        m.spill = None
 
     def _end_metric(self, m: _Metric) -> None:
         if m.spill is not None:
@@ -514,34 +525,41 @@ class HaeParser:
 
 def _write_spill(m: _Metric) -> None:
     if m.unspilled:
-        # Items are JSON text, which holds no NUL (not even inside strings): NUL separates them.
-        m.spill.write(("\0".join(m.unspilled) + "\0").encode("utf-8"))
+        # As parsed, not as text: reading back with marshal costs half of scanning the text again.
+        block = marshal.dumps(m.unspilled)
+        m.spill.write(_LENGTH.pack(len(block)) + block)
         m.unspilled = []
+
+
+_LENGTH = struct.Struct(">Q")  # of each marshalled block of spilled items
 
 
 class _Replay:
     """Spilled items of one metric, read back and mapped one at a time when iterated."""
 
-    def __init__(self, spill, count: int, prefix: str, name: str, handler) -> None:
-        self._spill, self._count, self._prefix, self._name, self._handler = spill, count, prefix, name, handler
+    def __init__(self, spill, prefix: str, name: str, items: SampleItems | RecordItems) -> None:
+        self._spill, self._prefix, self._name, self._items = spill, prefix, name, items
 
     def __iter__(self) -> Iterator[Record]:
         with self._spill:
             self._spill.seek(0)
-            i, tail = 0, b""
-            while block := self._spill.read(1 << 20):
-                pieces = (tail + block).split(b"\0")
-                tail = pieces.pop()
-                for piece in pieces:
-                    yield self._record(piece.decode("utf-8"), i)
+            i = 0
+            while header := self._spill.read(_LENGTH.size):
+                block = marshal.loads(self._spill.read(_LENGTH.unpack(header)[0]))
+                for item in block:
+                    record = self._record(item, i)
+                    if record is not None:
+                        yield record
                     i += 1
+                rows = self._items.take()  # a block's rows at a time (SPILL_BATCH)
+                if rows is not None:
+                    yield rows
 
-    def _record(self, item_text: str, i: int) -> Record:
-        item, _ = _scan(item_text, 0)
+    def _record(self, item: Any, i: int) -> Record | None:
         path = f"{self._prefix}{i}]"
         if type(item) is not dict:
             return Rejected(self._name, path, INVALID_ITEM, f"a data item must be an object, not {kind_of(item)}")
-        return self._handler(item, path)
+        return self._items.add(item, path)
 
 
 def parse_bytes(data: bytes, chunk_size: int = 65536) -> list[Record]:
