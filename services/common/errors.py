@@ -84,7 +84,10 @@ class Violations:
     def add(self, field_path: str, description: str) -> None:
         self.items.append(FieldViolation(field_path, description))
 
+    @property
+    def summary(self) -> str:
+        return "; ".join(f"{v.field}: {v.description}" for v in self.items)
+
     def raise_if_any(self, reason: str = "INVALID_ARGUMENT") -> None:
         if self.items:
-            summary = "; ".join(f"{v.field}: {v.description}" for v in self.items)
-            raise InvalidArgument(summary, self.items, reason)
+            raise InvalidArgument(self.summary, self.items, reason)

@@ -1,7 +1,7 @@
 """Routes parsed records to Tracking and counts what became of every input item.
 
-Samples are batched per input metric (so each ack counts for one metric), workouts go one by
-one, and sleep segments of one source that follow each other are joined into nights first.
+Samples are batched per input metric (so each ack counts for one metric); workouts and sleep
+nights (segments of one source that follow each other, joined first) are batched together.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from services.ingest.tracking_sink import SampleStream, TrackingSink
 
 BATCH = 5000  # samples per WriteSamples batch: large batches make Tracking's set-based writes cheap
 STREAMS = 2  # WriteSamples streams in parallel: Tracking checks and the database writes on both cores
-CREATES = 8  # activities and sleep nights being created at once
+IMPORT_RECORDS = 200  # activities and sleep nights per ImportRecords call (Tracking takes up to 500)
+IMPORT_POINTS = 50_000  # ... or fewer, once their route, heart-rate and stage points reach this many
+IMPORTS = 2  # ImportRecords calls at once: the next batch is read while the last one is stored
 NIGHT_GAP = dt.timedelta(hours=3)  # segments further apart than this belong to different nights
 
 
@@ -70,8 +72,11 @@ class Pipeline:
         # Per input metric, and apart for samples with no offset (Tracking's columns need either all or none).
         self._pending: dict[tuple[str, bool], SampleRows] = {}
         self._nights: dict[str, _Night] = {}
-        self._creating: list[asyncio.Task] = []  # kept to the end, so no failure goes unseen
-        self._slots = asyncio.Semaphore(CREATES)
+        # Records to import, each with the input items it stands for (a night's segments share its outcome).
+        self._records: list[tuple[WorkoutRecord | SleepRecord, list[Record]]] = []
+        self._points = 0
+        self._importing: list[asyncio.Task] = []  # kept to the end, so no failure goes unseen
+        self._slots = asyncio.Semaphore(IMPORTS)
 
     async def run(self, batches: AsyncIterable[list[Record]]) -> None:
         try:
@@ -85,7 +90,7 @@ class Pipeline:
                         await self.take(record)
             await self.finish()
         except BaseException:
-            for task in self._creating:
+            for task in self._importing:
                 task.cancel()
             raise
         finally:
@@ -124,7 +129,7 @@ class Pipeline:
                 self.tally.reject(record.metric, record.path, record.reason, record.message)
             case WorkoutRecord():
                 self.tally.saw_time(record.start_time)
-                await self._create(self._write_workout(record))
+                await self._import(record, [record])
             case SleepRecord():
                 self.tally.saw_time(record.start_time)
                 await self._add_sleep(record)
@@ -141,8 +146,9 @@ class Pipeline:
         for stream in self._streams:
             self._count_acks(await stream.drain())
         for source in list(self._nights):
-            await self._create(self._write_night(self._nights.pop(source)))
-        await asyncio.gather(*self._creating)
+            await self._import_night(self._nights.pop(source))
+        await self._send_records()
+        await asyncio.gather(*self._importing)
 
     async def _flush(self, key: tuple[str, bool], whole: bool = False) -> None:
         """Sends the metric's pending samples in batches of BATCH; with `whole`, only full
@@ -174,32 +180,41 @@ class Pipeline:
     async def _add_sleep(self, record: SleepRecord) -> None:
         night = self._nights.get(record.source)
         if night is not None and record.start_time - night.end > NIGHT_GAP:
-            await self._create(self._write_night(self._nights.pop(record.source)))
+            await self._import_night(self._nights.pop(record.source))
             night = None
         if night is None:
             night = self._nights[record.source] = _Night()
         night.records.append(record)
 
-    async def _create(self, write) -> None:
-        """Runs a create RPC alongside the others, at most CREATES at once; finish() waits for all."""
+    async def _import_night(self, night: _Night) -> None:
+        await self._import(night.joined(), list(night.records))
+
+    async def _import(self, record: WorkoutRecord | SleepRecord, items: list[Record]) -> None:
+        self._records.append((record, items))
+        if isinstance(record, WorkoutRecord):
+            self._points += len(record.route) + len(record.heart_rate_series)
+        else:
+            self._points += len(record.stages)
+        if len(self._records) >= IMPORT_RECORDS or self._points >= IMPORT_POINTS:
+            await self._send_records()
+
+    async def _send_records(self) -> None:
+        """Imports the records queued, alongside reading on (at most IMPORTS calls at once)."""
+        batch, self._records, self._points = self._records, [], 0
+        if not batch:
+            return
         await self._slots.acquire()
 
         async def run() -> None:
             try:
-                await write
+                outcomes = await self._sink.import_records(self._user, [record for record, _ in batch])
             finally:
                 self._slots.release()
+            for (_, items), outcome in zip(batch, outcomes, strict=True):
+                for item in items:  # every input item of a night shares its outcome
+                    self._count(item.metric, item.path, outcome.outcome, outcome.reason, outcome.message)
 
-        self._creating.append(asyncio.create_task(run()))
-
-    async def _write_workout(self, record: WorkoutRecord) -> None:
-        outcome = await self._sink.workout(self._user, record)
-        self._count(record.metric, record.path, outcome.outcome, outcome.reason, outcome.message)
-
-    async def _write_night(self, night: _Night) -> None:
-        outcome = await self._sink.sleep(self._user, night.joined())
-        for record in night.records:  # every input item of the night shares its outcome
-            self._count(record.metric, record.path, outcome.outcome, outcome.reason, outcome.message)
+        self._importing.append(asyncio.create_task(run()))
 
     def _count(self, metric: str, path: str, outcome: str, reason: str, message: str) -> None:
         if outcome == "rejected":

@@ -1,24 +1,19 @@
 """Where ingested records go: Tracking, through its generated stubs, as the user they belong to.
 
 Samples travel as columns over WriteSamples streams (a few batches in flight, acks back in order);
-activities and sleep sessions through their create RPCs, with a request id derived from the
-record's identity, so importing the same workout twice stores it once.
+activities and sleep nights a few hundred at a time through ImportRecords, with a request id
+derived from each record's identity, so importing the same workout twice stores it once.
 """
 
 from __future__ import annotations
 
 import collections
-import datetime as dt
 import uuid
 from dataclasses import dataclass
 
 import grpc
-from healthmesh.tracking.v1 import (
-    tracking_internal_service_pb2, tracking_internal_service_pb2_grpc, tracking_service_pb2,
-    tracking_service_pb2_grpc,
-)
+from healthmesh.tracking.v1 import tracking_internal_service_pb2, tracking_internal_service_pb2_grpc
 
-from services.common.convert import from_timestamp
 from services.common.errors import Unavailable
 from services.common.peers import Peers
 from services.ingest import convert
@@ -101,29 +96,32 @@ class TrackingSink:
         stub = tracking_internal_service_pb2_grpc.TrackingInternalServiceStub(self._peers.channel("tracking"))
         return SampleStream(stub.WriteSamples(metadata=self._metadata(user_id)), f"users/{user_id}", ingest_name)
 
-    async def workout(self, user_id: uuid.UUID, record: WorkoutRecord) -> Outcome:
-        stub = tracking_service_pb2_grpc.TrackingServiceStub(self._peers.channel("tracking"))
-        request = tracking_service_pb2.CreateActivityRequest(
-            parent=f"users/{user_id}", activity=convert.activity(record),
-            request_id=str(uuid.uuid5(NAMESPACE, f"{user_id}/activity/{record.type}/{record.start_time.isoformat()}/"
-                                                 f"{record.source}")))
-        return await self._create(stub.CreateActivity, request, user_id)
-
-    async def sleep(self, user_id: uuid.UUID, record: SleepRecord) -> Outcome:
-        stub = tracking_service_pb2_grpc.TrackingServiceStub(self._peers.channel("tracking"))
-        request = tracking_service_pb2.CreateSleepSessionRequest(
-            parent=f"users/{user_id}", sleep_session=convert.sleep_session(record),
-            request_id=str(uuid.uuid5(NAMESPACE, f"{user_id}/sleep/{record.start_time.isoformat()}/"
-                                                 f"{record.end_time.isoformat()}/{record.source}")))
-        return await self._create(stub.CreateSleepSession, request, user_id)
-
-    async def _create(self, call, request, user_id: uuid.UUID) -> Outcome:
-        started = dt.datetime.now(dt.UTC)
+    async def import_records(self, user_id: uuid.UUID, records: list[WorkoutRecord | SleepRecord]) -> list[Outcome]:
+        """Activities and sleep nights in one call, each with a request id derived from its
+        identity (so importing it twice stores it once); one outcome per record, in order."""
+        stub = tracking_internal_service_pb2_grpc.TrackingInternalServiceStub(self._peers.channel("tracking"))
+        request = tracking_internal_service_pb2.ImportRecordsRequest(user=f"users/{user_id}", records=[
+            tracking_internal_service_pb2.ImportedRecord(request_id=_request_id(user_id, r), activity=convert.activity(r))
+            if isinstance(r, WorkoutRecord) else
+            tracking_internal_service_pb2.ImportedRecord(request_id=_request_id(user_id, r),
+                                                         sleep_session=convert.sleep_session(r))
+            for r in records])
         try:
-            created = await call(request, metadata=self._metadata(user_id), timeout=30)
+            reply = await stub.ImportRecords(request, metadata=self._metadata(user_id), timeout=60)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION):
-                return Outcome("rejected", "INVALID_RECORD", exc.details() or "")
-            raise Unavailable(f"tracking did not take the record: {exc.code().name}") from None
-        # A retried request id returns the first record: an older create_time means it was stored before.
-        return Outcome("accepted" if from_timestamp(created.create_time) >= started else "duplicate")
+            raise Unavailable(f"tracking did not take the records: {exc.code().name}") from None
+        return [Outcome("rejected", "INVALID_RECORD", r.message) if r.outcome == _REJECTED else Outcome(_OUTCOMES[r.outcome])
+                for r in reply.results]
+
+
+_REJECTED = tracking_internal_service_pb2.ImportResult.REJECTED
+_OUTCOMES = {tracking_internal_service_pb2.ImportResult.ACCEPTED: "accepted",
+             tracking_internal_service_pb2.ImportResult.DUPLICATE: "duplicate"}
+
+
+def _request_id(user_id: uuid.UUID, r: WorkoutRecord | SleepRecord) -> str:
+    if isinstance(r, WorkoutRecord):
+        identity = f"{user_id}/activity/{r.type}/{r.start_time.isoformat()}/{r.source}"
+    else:
+        identity = f"{user_id}/sleep/{r.start_time.isoformat()}/{r.end_time.isoformat()}/{r.source}"
+    return str(uuid.uuid5(NAMESPACE, identity))

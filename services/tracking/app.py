@@ -41,10 +41,11 @@ async def build(settings: Settings) -> Built:
     profiles = AuthProfiles(runtime.peers)
     samples = SampleService(SqlSampleRepository(engine, lambda t: CATALOG[t].unit), profiles)
     sleep = SleepService(SqlSleepRepository(engine), profiles)
+    activities = ActivityService(SqlActivityRepository(engine), profiles)
     servicer = TrackingServicer(
         samples=samples,
         request_results=RequestResults(engine, "tracking"),
-        activities=ActivityService(SqlActivityRepository(engine), profiles),
+        activities=activities,
         sleep=sleep,
         heart_rate=HeartRateService(samples, profiles),
         nutrition=NutritionService(SqlNutritionRepository(engine), profiles, samples=samples,
@@ -56,6 +57,6 @@ async def build(settings: Settings) -> Built:
     def add_servicers(server) -> None:
         tracking_service_pb2_grpc.add_TrackingServiceServicer_to_server(servicer, server)
         tracking_internal_service_pb2_grpc.add_TrackingInternalServiceServicer_to_server(
-            TrackingInternalServicer(samples, runtime.shutdown), server)
+            TrackingInternalServicer(samples, activities, sleep, runtime.shutdown), server)
 
     return Built(runtime, add_servicers, [engine.dispose])

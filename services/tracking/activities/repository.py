@@ -32,6 +32,10 @@ class ActivityRepository(Protocol):
         """Stores the activity; with a request_id this user already used, returns that first one."""
         ...
 
+    async def create_many(self, activities: list[tuple[Activity, str]]) -> list[bool]:
+        """Stores those whose (activity, request id) is new; per item, whether it was stored."""
+        ...
+
     async def get(self, user_id: uuid.UUID, activity_id: uuid.UUID, full: bool) -> Activity | None: ...
 
     async def list(self, user_id: uuid.UUID, where: ActivityFilter, limit: int, after: Cursor | None,
@@ -84,33 +88,45 @@ def _activity(row, series: tuple[HeartRatePoint, ...] = (), route: tuple[RoutePo
 
 _INSERT_SERIES = text(
     "INSERT INTO tracking.activity_heart_rate_points (user_id, activity_id, idx, time, bpm, min_bpm, max_bpm)"
-    " SELECT CAST(:user_id AS uuid), CAST(:activity_id AS uuid), p.*"
-    " FROM unnest(CAST(:idx AS integer[]), CAST(:time AS timestamptz[]), CAST(:bpm AS float8[]),"
-    "             CAST(:min_bpm AS float8[]), CAST(:max_bpm AS float8[])) AS p")
+    " SELECT CAST(:user_id AS uuid), p.*"
+    " FROM unnest(CAST(:activity_id AS uuid[]), CAST(:idx AS integer[]), CAST(:time AS timestamptz[]),"
+    "             CAST(:bpm AS float8[]), CAST(:min_bpm AS float8[]), CAST(:max_bpm AS float8[])) AS p")
 
 _INSERT_ROUTE = text(
     "INSERT INTO tracking.activity_route_points (user_id, activity_id, idx, time, latitude, longitude,"
     " altitude_meters, speed_meters_per_second, course_degrees, horizontal_accuracy_meters,"
     " vertical_accuracy_meters)"
-    " SELECT CAST(:user_id AS uuid), CAST(:activity_id AS uuid), p.*"
-    " FROM unnest(CAST(:idx AS integer[]), CAST(:time AS timestamptz[]), CAST(:latitude AS float8[]),"
-    "             CAST(:longitude AS float8[]), CAST(:altitude AS float8[]), CAST(:speed AS float8[]),"
-    "             CAST(:course AS float8[]), CAST(:hacc AS float8[]), CAST(:vacc AS float8[])) AS p")
+    " SELECT CAST(:user_id AS uuid), p.*"
+    " FROM unnest(CAST(:activity_id AS uuid[]), CAST(:idx AS integer[]), CAST(:time AS timestamptz[]),"
+    "             CAST(:latitude AS float8[]), CAST(:longitude AS float8[]), CAST(:altitude AS float8[]),"
+    "             CAST(:speed AS float8[]), CAST(:course AS float8[]), CAST(:hacc AS float8[]),"
+    "             CAST(:vacc AS float8[])) AS p")
 
 
-async def _write_series(conn: AsyncConnection, a: Activity) -> None:
-    points = a.fields.heart_rate_series
+def _owned(activities: list[Activity], points_of) -> tuple[list[uuid.UUID], list[int], list]:
+    """(activity id, index, point) of every point of these activities, as three columns."""
+    ids, idx, points = [], [], []
+    for a in activities:
+        mine = points_of(a)
+        ids += [a.id] * len(mine)
+        idx += range(len(mine))
+        points += mine
+    return ids, idx, points
+
+
+async def _write_series(conn: AsyncConnection, activities: list[Activity]) -> None:
+    ids, idx, points = _owned(activities, lambda a: a.fields.heart_rate_series)
     if points:
         await conn.execute(_INSERT_SERIES, dict(
-            user_id=a.user_id, activity_id=a.id, idx=list(range(len(points))), time=[p.time for p in points],
+            user_id=activities[0].user_id, activity_id=ids, idx=idx, time=[p.time for p in points],
             bpm=[p.bpm for p in points], min_bpm=[p.min_bpm for p in points], max_bpm=[p.max_bpm for p in points]))
 
 
-async def _write_route(conn: AsyncConnection, a: Activity) -> None:
-    points = a.fields.route
+async def _write_route(conn: AsyncConnection, activities: list[Activity]) -> None:
+    ids, idx, points = _owned(activities, lambda a: a.fields.route)
     if points:
         await conn.execute(_INSERT_ROUTE, dict(
-            user_id=a.user_id, activity_id=a.id, idx=list(range(len(points))), time=[p.time for p in points],
+            user_id=activities[0].user_id, activity_id=ids, idx=idx, time=[p.time for p in points],
             latitude=[p.latitude for p in points], longitude=[p.longitude for p in points],
             altitude=[p.altitude_meters for p in points], speed=[p.speed_meters_per_second for p in points],
             course=[p.course_degrees for p in points], hacc=[p.horizontal_accuracy_meters for p in points],
@@ -152,9 +168,24 @@ class SqlActivityRepository:
                 found = await self._get(conn, activity.user_id, first, True)
                 assert found is not None
                 return found
-            await _write_series(conn, activity)
-            await _write_route(conn, activity)
+            await _write_series(conn, [activity])
+            await _write_route(conn, [activity])
         return activity
+
+    async def create_many(self, activities: list[tuple[Activity, str]]) -> list[bool]:
+        """Stores, in one transaction, the activities (of one user) whose request id is new;
+        True for each one stored, False for one whose request id was used before."""
+        rows = [_values(a) | dict(user_id=a.user_id, id=a.id, request_id=request_id, create_time=a.create_time)
+                for a, request_id in activities]
+        rows.sort(key=lambda row: row["request_id"])  # one lock order for every writer: no deadlock
+        async with self._engine.begin() as conn:
+            stored = set((await conn.execute(
+                pg_insert(A).values(rows).on_conflict_do_nothing(constraint="uq_activities_user_id_request_id")
+                .returning(A.c.id))).scalars())
+            new = [a for a, _ in activities if a.id in stored]
+            await _write_series(conn, new)
+            await _write_route(conn, new)
+        return [a.id in stored for a, _ in activities]
 
     async def get(self, user_id: uuid.UUID, activity_id: uuid.UUID, full: bool) -> Activity | None:
         async with self._engine.connect() as conn:
@@ -200,10 +231,10 @@ class SqlActivityRepository:
                 return None
             if replace_series:
                 await conn.execute(delete(H).where(H.c.user_id == activity.user_id, H.c.activity_id == activity.id))
-                await _write_series(conn, activity)
+                await _write_series(conn, [activity])
             if replace_route:
                 await conn.execute(delete(R).where(R.c.user_id == activity.user_id, R.c.activity_id == activity.id))
-                await _write_route(conn, activity)
+                await _write_route(conn, [activity])
             return await self._get(conn, activity.user_id, activity.id, True)
 
     async def delete(self, user_id: uuid.UUID, activity_id: uuid.UUID) -> bool:

@@ -14,7 +14,7 @@ from services.tracking import local_time
 from services.tracking.activities import domain
 from services.tracking.activities.domain import Activity, ActivityFields, ActivityFilter
 from services.tracking.activities.repository import ActivityRepository, Cursor
-from services.tracking.ports import Profiles
+from services.tracking.ports import ImportOutcome, Profiles
 
 Clock = Callable[[], dt.datetime]
 
@@ -38,6 +38,27 @@ class ActivityService:
         fields = await self._with_offset(user_id, fields)
         activity = Activity(uuid7(), user_id, fields, domain.summarize_series(fields.heart_rate_series), now, now)
         return await self._repo.create(activity, request_id or None)
+
+    async def create_many(self, user_id: uuid.UUID, items: list[tuple[ActivityFields, str]]) -> list[ImportOutcome]:
+        """Creates activities in one transaction, each idempotent by its request id (required here):
+        an item that fails its checks is REJECTED, the others go on."""
+        now = self._now()
+        outcomes: list[ImportOutcome | None] = []
+        valid = []
+        for fields, request_id in items:
+            v = Violations()
+            fields = domain.validate(fields, now, v)
+            if not request_id:
+                v.add("request_id", "is required")
+            checks.request_id(request_id, v)
+            if v.items:
+                outcomes.append(ImportOutcome("REJECTED", v.summary))
+                continue
+            fields = await self._with_offset(user_id, fields)
+            valid.append((Activity(uuid7(), user_id, fields, domain.summarize_series(fields.heart_rate_series), now, now), request_id))
+            outcomes.append(None)
+        stored = iter(await self._repo.create_many(valid) if valid else [])
+        return [outcome or ImportOutcome("ACCEPTED" if next(stored) else "DUPLICATE") for outcome in outcomes]
 
     async def get(self, user_id: uuid.UUID, activity_id: uuid.UUID, full: bool = True) -> Activity:
         found = await self._repo.get(user_id, activity_id, full)

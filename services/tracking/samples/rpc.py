@@ -1,4 +1,5 @@
-"""Samples' RPCs: TrackingService's sample methods, and the internal WriteSamples stream."""
+"""Samples' RPCs: TrackingService's sample methods, and the internal service (WriteSamples here,
+ImportRecords from imports.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ from services.common.convert import from_timestamp
 from services.common.errors import InvalidArgument, PermissionDenied, Unavailable
 from services.common.idempotency import RequestResults
 from services.common.principal import caller_parent, current_principal, parse_name
+from services.tracking.activities.service import ActivityService
+from services.tracking.imports import RecordImportRpcs
 from services.tracking.samples import convert
 from services.tracking.samples.catalog import CATALOG
 from services.tracking.samples.domain import Interval
 from services.tracking.samples.service import SampleService, WriteResult
+from services.tracking.sleep.service import SleepService
 
 
 
@@ -116,9 +120,12 @@ async def _acked(storing: tuple[int, asyncio.Task]) -> tracking_internal_service
     return ack(sequence, await task)
 
 
-class TrackingInternalServicer(tracking_internal_service_pb2_grpc.TrackingInternalServiceServicer):
-    def __init__(self, samples: SampleService, shutdown: asyncio.Event) -> None:
+class TrackingInternalServicer(RecordImportRpcs, tracking_internal_service_pb2_grpc.TrackingInternalServiceServicer):
+    def __init__(self, samples: SampleService, activities: ActivityService, sleep: SleepService,
+                 shutdown: asyncio.Event) -> None:
         self._samples = samples
+        self.activities = activities
+        self.sleep = sleep
         self._shutdown = shutdown
 
     async def WriteSamples(self, request_iterator, context):

@@ -28,6 +28,10 @@ class SleepRepository(Protocol):
         """Stores the session; with a request_id this user already used, returns that first one."""
         ...
 
+    async def create_many(self, sessions: list[tuple[SleepSession, str]]) -> list[bool]:
+        """Stores those whose (session, request id) is new; per item, whether it was stored."""
+        ...
+
     async def get(self, user_id: uuid.UUID, session_id: uuid.UUID) -> SleepSession | None: ...
 
     async def list(self, user_id: uuid.UUID, where: SleepFilter, limit: int,
@@ -60,16 +64,20 @@ def _session(row, stages: list[StagePeriod]) -> SleepSession:
 
 _INSERT_STAGES = text(
     "INSERT INTO tracking.sleep_stages (user_id, sleep_session_id, idx, stage, start_time, end_time)"
-    " SELECT CAST(:user_id AS uuid), CAST(:session_id AS uuid), p.*"
-    " FROM unnest(CAST(:idx AS integer[]), CAST(:stage AS smallint[]), CAST(:start AS timestamptz[]),"
-    "             CAST(:end AS timestamptz[])) AS p")
+    " SELECT CAST(:user_id AS uuid), p.*"
+    " FROM unnest(CAST(:session_id AS uuid[]), CAST(:idx AS integer[]), CAST(:stage AS smallint[]),"
+    "             CAST(:start AS timestamptz[]), CAST(:end AS timestamptz[])) AS p")
 
 
-async def _write_stages(conn: AsyncConnection, s: SleepSession) -> None:
-    stages = s.fields.stages
+async def _write_stages(conn: AsyncConnection, sessions: list[SleepSession]) -> None:
+    ids, idx, stages = [], [], []
+    for s in sessions:
+        ids += [s.id] * len(s.fields.stages)
+        idx += range(len(s.fields.stages))
+        stages += s.fields.stages
     if stages:
         await conn.execute(_INSERT_STAGES, dict(
-            user_id=s.user_id, session_id=s.id, idx=list(range(len(stages))), stage=[int(p.stage) for p in stages],
+            user_id=sessions[0].user_id, session_id=ids, idx=idx, stage=[int(p.stage) for p in stages],
             start=[p.start_time for p in stages], end=[p.end_time for p in stages]))
 
 
@@ -101,8 +109,21 @@ class SqlSleepRepository:
                 first = (await conn.execute(select(S).where(
                     S.c.user_id == session.user_id, S.c.request_id == request_id))).one()
                 return (await _with_stages(conn, session.user_id, [first]))[0]
-            await _write_stages(conn, session)
+            await _write_stages(conn, [session])
         return session
+
+    async def create_many(self, sessions: list[tuple[SleepSession, str]]) -> list[bool]:
+        """Stores, in one transaction, the sessions (of one user) whose request id is new; True
+        for each one stored, False for one whose request id was used before."""
+        rows = [_values(s) | dict(user_id=s.user_id, id=s.id, request_id=request_id, create_time=s.create_time)
+                for s, request_id in sessions]
+        rows.sort(key=lambda row: row["request_id"])  # one lock order for every writer: no deadlock
+        async with self._engine.begin() as conn:
+            stored = set((await conn.execute(
+                pg_insert(S).values(rows).on_conflict_do_nothing(constraint="uq_sleep_sessions_user_id_request_id")
+                .returning(S.c.id))).scalars())
+            await _write_stages(conn, [s for s, _ in sessions if s.id in stored])
+        return [s.id in stored for s, _ in sessions]
 
     async def get(self, user_id: uuid.UUID, session_id: uuid.UUID) -> SleepSession | None:
         async with self._engine.connect() as conn:
@@ -135,7 +156,7 @@ class SqlSleepRepository:
             if replace_stages:
                 await conn.execute(delete(T).where(T.c.user_id == session.user_id,
                                                    T.c.sleep_session_id == session.id))
-                await _write_stages(conn, session)
+                await _write_stages(conn, [session])
             return (await _with_stages(conn, session.user_id, [row]))[0]
 
     async def delete(self, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:

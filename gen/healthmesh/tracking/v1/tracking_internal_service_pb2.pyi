@@ -1,13 +1,58 @@
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
+from healthmesh.tracking.v1 import activity_pb2 as _activity_pb2
 from healthmesh.tracking.v1 import sample_pb2 as _sample_pb2
+from healthmesh.tracking.v1 import sleep_session_pb2 as _sleep_session_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ImportRecordsRequest(_message.Message):
+    __slots__ = ("user", "records")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    user: str
+    records: _containers.RepeatedCompositeFieldContainer[ImportedRecord]
+    def __init__(self, user: _Optional[str] = ..., records: _Optional[_Iterable[_Union[ImportedRecord, _Mapping]]] = ...) -> None: ...
+
+class ImportedRecord(_message.Message):
+    __slots__ = ("request_id", "activity", "sleep_session")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    SLEEP_SESSION_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    activity: _activity_pb2.Activity
+    sleep_session: _sleep_session_pb2.SleepSession
+    def __init__(self, request_id: _Optional[str] = ..., activity: _Optional[_Union[_activity_pb2.Activity, _Mapping]] = ..., sleep_session: _Optional[_Union[_sleep_session_pb2.SleepSession, _Mapping]] = ...) -> None: ...
+
+class ImportRecordsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ImportResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[ImportResult, _Mapping]]] = ...) -> None: ...
+
+class ImportResult(_message.Message):
+    __slots__ = ("outcome", "message")
+    class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        OUTCOME_UNSPECIFIED: _ClassVar[ImportResult.Outcome]
+        ACCEPTED: _ClassVar[ImportResult.Outcome]
+        DUPLICATE: _ClassVar[ImportResult.Outcome]
+        REJECTED: _ClassVar[ImportResult.Outcome]
+    OUTCOME_UNSPECIFIED: ImportResult.Outcome
+    ACCEPTED: ImportResult.Outcome
+    DUPLICATE: ImportResult.Outcome
+    REJECTED: ImportResult.Outcome
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    outcome: ImportResult.Outcome
+    message: str
+    def __init__(self, outcome: _Optional[_Union[ImportResult.Outcome, str]] = ..., message: _Optional[str] = ...) -> None: ...
 
 class WriteSamplesRequest(_message.Message):
     __slots__ = ("sequence", "user", "samples", "ingest_id", "default_source", "columns")

@@ -42,6 +42,11 @@ class TrackingInternalServiceStub:
                 request_serializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.WriteSamplesRequest.SerializeToString,
                 response_deserializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.WriteSamplesResponse.FromString,
                 _registered_method=True)
+        self.ImportRecords = channel.unary_unary(
+                '/healthmesh.tracking.v1.TrackingInternalService/ImportRecords',
+                request_serializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.ImportRecordsRequest.SerializeToString,
+                response_deserializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.ImportRecordsResponse.FromString,
+                _registered_method=True)
 
 
 class TrackingInternalServiceServicer:
@@ -68,6 +73,21 @@ class TrackingInternalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportRecords(self, request, context):
+        """Creates activities and sleep sessions in bulk (Ingest's imports), 1 to 500 per call; the
+        activities are stored in one transaction, the sleep sessions in another. Each record is
+        idempotent by its request id (required here), as with CreateActivity and
+        CreateSleepSession: a record whose request id the user used before is a DUPLICATE and
+        changes nothing. Records are checked one by one: a bad one (no request id included) is
+        REJECTED in its result, with the reason, and the others are stored. Unlike the create RPCs
+        it answers with outcomes, not the stored records.
+        Errors: INVALID_ARGUMENT for no records, more than 500, or a malformed user;
+        PERMISSION_DENIED as for WriteSamples.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrackingInternalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +95,11 @@ def add_TrackingInternalServiceServicer_to_server(servicer, server):
                     servicer.WriteSamples,
                     request_deserializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.WriteSamplesRequest.FromString,
                     response_serializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.WriteSamplesResponse.SerializeToString,
+            ),
+            'ImportRecords': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportRecords,
+                    request_deserializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.ImportRecordsRequest.FromString,
+                    response_serializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.ImportRecordsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -107,6 +132,33 @@ class TrackingInternalService:
             '/healthmesh.tracking.v1.TrackingInternalService/WriteSamples',
             healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.WriteSamplesRequest.SerializeToString,
             healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.WriteSamplesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthmesh.tracking.v1.TrackingInternalService/ImportRecords',
+            healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.ImportRecordsRequest.SerializeToString,
+            healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.ImportRecordsResponse.FromString,
             options,
             channel_credentials,
             insecure,
