@@ -8,25 +8,31 @@ other tasks between batches: in a worker thread it would only contend with the l
 from __future__ import annotations
 
 import asyncio
-import itertools
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 
-from services.ingest.records import Record
+from services.ingest.records import Record, SampleRows
 
 RecordSource = Callable[[AsyncIterable[bytes]], AsyncIterator[list[Record]]]  # records, in batches
-BATCH = 2000
+BATCH = 2000  # items per batch of records
 
 
 def _batches(produce: Callable[[], Iterable[Record]]) -> Callable[[], list[Record]]:
-    """A function that returns the next batch of what `produce` gives, calling it once."""
+    """A function that returns the next batch of what `produce` gives, calling it once: records
+    until they hold BATCH items (a SampleRows holds one per row)."""
     state: dict[str, Iterator[Record]] = {}
 
     def next_batch() -> list[Record]:
         if "it" not in state:
             state["it"] = iter(produce())
-        return list(itertools.islice(state["it"], BATCH))
+        batch, items = [], 0
+        for record in state["it"]:
+            batch.append(record)
+            items += len(record) if type(record) is SampleRows else 1
+            if items >= BATCH:
+                break
+        return batch
 
     return next_batch
 

@@ -4,10 +4,13 @@ joined and cut into batches, and sent as the columns Tracking decodes."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 
 from services.common.convert import to_micros
-from services.ingest import convert
+from services.ingest import convert, sources
+from services.ingest.hae import HaeParser
+from services.ingest.hae.parser import SPILL_BATCH
 from services.ingest.hae.metrics import metric_items
 from services.ingest.records import SampleRecord, SampleRows
 from services.tracking.samples import convert as tracking_convert
@@ -82,3 +85,20 @@ def test_the_hae_reader_fills_the_same_columns_as_records_would():
         SampleRecord("blood_glucose", "$[0]", "blood_glucose", AT, None, 60, 95.0, "mg/dL", "", meal_context=3),
         SampleRecord("blood_glucose", "$[2]", "blood_glucose", AT + dt.timedelta(hours=2),
                      AT + dt.timedelta(hours=2, minutes=5), 60, 101.5, "mg/dL", "Meter")]
+
+
+async def test_record_batches_count_rows_so_a_metric_read_late_still_comes_in_small_batches():
+    """A metric whose "data" comes before its "name" is read back in one go once the name is
+    known; the batches handed on are still cut at BATCH items, counting each row."""
+    points = [{"date": f"2026-03-{1 + i // 1440:02d} {i // 60 % 24:02d}:{i % 60:02d}:00 +0000", "qty": 1.0}
+              for i in range(20_000)]
+    body = json.dumps({"data": {"metrics": [{"data": points, "name": "step_count", "units": "count"}]}}).encode()
+
+    async def chunks():
+        for i in range(0, len(body), 65536):
+            yield body[i:i + 65536]
+
+    sizes = [sum(len(r) if isinstance(r, SampleRows) else 1 for r in batch)
+             async for batch in sources.incremental(HaeParser)(chunks())]
+    assert sum(sizes) == 20_000
+    assert max(sizes) < sources.BATCH + SPILL_BATCH  # a batch stops at the record that reaches BATCH
