@@ -64,3 +64,26 @@ def test_a_zip_without_export_xml_is_400_saying_so(http):
     assert reply.status_code == 400, reply.text
     assert "export.xml" in reply.json()["message"]
     assert upload(http, session, b"not an export at all").status_code == 400
+
+
+def test_dates_at_the_ends_of_the_calendar_are_rejected_per_item(http):
+    session = new_user(http)
+    year_one = "0001-01-01 00:00:00 +0100"
+    xml = f'''<?xml version="1.0"?><HealthData locale="en_US">
+<Record type="HKQuantityTypeIdentifierStepCount" sourceName="W" unit="count" startDate="{year_one}"
+ endDate="{year_one}" value="5"/>
+<Record type="HKQuantityTypeIdentifierStepCount" sourceName="W" unit="count" startDate="2026-03-01 07:00:00 +0100"
+ endDate="2026-03-01 07:01:00 +0100" value="9"/>
+<Workout workoutActivityType="HKWorkoutActivityTypeRunning" duration="30" durationUnit="min" sourceName="W"
+ startDate="{year_one}" endDate="0001-01-01 00:30:00 +0100"/>
+<Record type="HKCategoryTypeIdentifierSleepAnalysis" sourceName="W" startDate="{year_one}"
+ endDate="0001-01-01 01:00:00 +0100" value="HKCategoryValueSleepAnalysisAsleepCore"/>
+</HealthData>'''.encode()
+    reply = upload(http, session, xml, "application/xml")
+    assert reply.status_code == 200, reply.text
+    ingestion = reply.json()
+    assert ingestion["state"] == "SUCCEEDED", ingestion
+    steps = ingestion["counts"]["HKQuantityTypeIdentifierStepCount"]
+    assert (steps["accepted"], steps["rejected"]) == (1, 1)
+    assert ingestion["counts"]["Workout"]["rejected"] == 1
+    assert ingestion["counts"]["HKCategoryTypeIdentifierSleepAnalysis"]["rejected"] == 1

@@ -173,3 +173,22 @@ def test_what_the_fixture_readme_promises(http):
     assert len(night["stages"]) == 10
     water = http.get("/v1/users/me/samples?type=water", headers=auth(third)).json()["samples"]
     assert water and all(s["unit"] == "mL" and s["originalUnit"] == "fl_oz_us" for s in water)
+
+
+def test_dates_at_the_ends_of_the_calendar_are_rejected_per_item(http):
+    """Year 1 at +0100 (or 9999 at -0100) is a date no UTC instant can hold: that item is
+    rejected, the rest of the payload is stored."""
+    session = new_user(http)
+    edge = ["0001-01-01 00:00:00 +0100", "9999-12-31 23:59:59 -0100", "0001-01-01 0:00:00\u202fam +0100"]
+    body = json.dumps({"data": {
+        "metrics": [{"name": "step_count", "units": "count",
+                     "data": [{"date": d, "qty": 5} for d in edge] + [{"date": "2026-03-01 07:00:00 +0100", "qty": 9}]},
+                    {"name": "sleep_analysis", "units": "hr",
+                     "data": [{"startDate": edge[0], "endDate": "0001-01-01 07:00:00 +0100", "value": "Core"}]}],
+        "workouts": [{"name": "Outdoor Walk", "start": edge[0], "end": "0001-01-01 00:30:00 +0100"}]}}).encode()
+    ingestion = post(http, api_key(http, session), body).json()
+    assert ingestion["state"] == "SUCCEEDED", ingestion
+    counts = ingestion["counts"]
+    assert (counts["step_count"]["accepted"], counts["step_count"]["rejected"]) == (1, 3)
+    assert counts["sleep_analysis"]["rejected"] == 1 and counts["workouts"]["rejected"] == 1
+    assert {e["path"] for e in ingestion["errors"]} >= {f"$.data.metrics[0].data[{i}].date" for i in range(3)}

@@ -387,7 +387,21 @@ def _date(a: dict[str, str], key: str) -> dt.datetime:
         raise _Bad(T.INVALID_DATE, f"{key} {s!r} is not a date like 2026-03-01 08:00:00 +0100") from None
     if t.tzinfo is None:
         raise _Bad(T.INVALID_DATE, f"{key} {s!r} has no UTC offset")
+    if not _representable(t):
+        raise _Bad(T.INVALID_DATE, f"{key} {s!r} is out of range (years 1 to 9999 in UTC)")
     return t
+
+
+def _representable(t: dt.datetime) -> bool:
+    """Whether an aware time's instant is one a datetime (and a protobuf Timestamp) can hold:
+    only in years 1 and 9999 can an offset take it out of range."""
+    if 1 < t.year < 9999:
+        return True
+    try:
+        t.astimezone(dt.UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 _OFFSETS: dict[dt.tzinfo, int] = {}  # an export uses a handful of zones
@@ -510,7 +524,9 @@ def _route_point(p: dict[str, str]) -> RoutePoint | None:
         lat, lon = float(p["lat"]), float(p["lon"])
     except ValueError:
         return None
-    if time is None or time.tzinfo is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+    if time is None or time.tzinfo is None or not _representable(time):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
     return RoutePoint(time=time, latitude=lat, longitude=lon, altitude_m=_opt(p.get("ele")),
                       speed_mps=_opt(p.get("speed")), course_deg=_opt(p.get("course")),

@@ -81,8 +81,8 @@ def parse_date(value: object) -> tuple[dt.datetime, int]:
             try:
                 # "+00:00" makes fromisoformat return an aware datetime in dt.UTC itself
                 return _fromiso(value[:19] + "+00:00") - off[0], off[1]
-            except ValueError:
-                pass
+            except (ValueError, OverflowError):
+                pass  # the general path says why
     m = _GENERAL.match(value)
     if m is None:
         raise DateError(f"{value!r} is not a date of the form yyyy-MM-dd HH:mm:ss Z")
@@ -101,7 +101,10 @@ def parse_date(value: object) -> tuple[dt.datetime, int]:
         local = dt.datetime(int(m["y"]), int(m["mo"]), int(m["d"]), hour, int(m["mi"]), int(m["s"] or 0), micro)
     except ValueError as e:
         raise DateError(f"{value!r}: {e}") from None
-    return (local - dt.timedelta(minutes=minutes)).replace(tzinfo=UTC), minutes
+    try:
+        return (local - dt.timedelta(minutes=minutes)).replace(tzinfo=UTC), minutes
+    except OverflowError:
+        raise DateError(f"{value!r} is out of range (years 1 to 9999 in UTC)") from None
 
 
 # The fast form's parts, in microseconds: ":MM:SS" (3,600 of them), " +HHMM" (with the offset in minutes).
@@ -129,8 +132,8 @@ def parse_date_us(value: object) -> tuple[int, int]:
 
 
 def _hour_us(local_hour: str) -> int | None:
-    if not _LOCAL_HOUR.fullmatch(local_hour):
-        return None
+    if not _LOCAL_HOUR.fullmatch(local_hour) or not "0002" <= local_hour[:4] <= "9998":
+        return None  # (years 1 and 9999: an offset may take the instant out of range)
     try:
         start = dt.datetime.fromisoformat(local_hour + ":00:00+00:00")
     except ValueError:
