@@ -12,8 +12,8 @@ import uuid
 from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 
-from services.ingest.domain import Tally
 from services.common.convert import from_micros
+from services.ingest.domain import Tally
 from services.ingest.records import (
     ProfileRecord, Record, Rejected, SampleRecord, SampleRows, Skipped, SleepRecord, SleepStage, WorkoutRecord,
 )

@@ -100,18 +100,17 @@ class TrackingSink:
         """Activities and sleep nights in one call, each with a request id derived from its
         identity (so importing it twice stores it once); one outcome per record, in order."""
         stub = tracking_internal_service_pb2_grpc.TrackingInternalServiceStub(self._peers.channel("tracking"))
+        imported = tracking_internal_service_pb2.ImportedRecord
         request = tracking_internal_service_pb2.ImportRecordsRequest(user=f"users/{user_id}", records=[
-            tracking_internal_service_pb2.ImportedRecord(request_id=_request_id(user_id, r), activity=convert.activity(r))
-            if isinstance(r, WorkoutRecord) else
-            tracking_internal_service_pb2.ImportedRecord(request_id=_request_id(user_id, r),
-                                                         sleep_session=convert.sleep_session(r))
+            imported(request_id=_request_id(user_id, r), activity=convert.activity(r)) if isinstance(r, WorkoutRecord)
+            else imported(request_id=_request_id(user_id, r), sleep_session=convert.sleep_session(r))
             for r in records])
         try:
             reply = await stub.ImportRecords(request, metadata=self._metadata(user_id), timeout=60)
         except grpc.aio.AioRpcError as exc:
             raise Unavailable(f"tracking did not take the records: {exc.code().name}") from None
-        return [Outcome("rejected", "INVALID_RECORD", r.message) if r.outcome == _REJECTED else Outcome(_OUTCOMES[r.outcome])
-                for r in reply.results]
+        return [Outcome("rejected", "INVALID_RECORD", r.message) if r.outcome == _REJECTED
+                else Outcome(_OUTCOMES[r.outcome]) for r in reply.results]
 
 
 _REJECTED = tracking_internal_service_pb2.ImportResult.REJECTED

@@ -39,10 +39,11 @@ class RecordImportRpcs:
                 continue
             v = Violations()
             if kind == "activity":
-                group, fields = activities, activity_convert.activity_fields(record.activity, v, f"records[{i}].activity")
+                group = activities
+                fields = activity_convert.activity_fields(record.activity, v, f"records[{i}].activity")
             else:
-                group, fields = sessions, sleep_convert.sleep_fields(record.sleep_session, v,
-                                                                     f"records[{i}].sleep_session")
+                group = sessions
+                fields = sleep_convert.sleep_fields(record.sleep_session, v, f"records[{i}].sleep_session")
             if v.items:  # a message that does not convert: this record only
                 results[i] = ImportOutcome("REJECTED", v.summary)
             else:

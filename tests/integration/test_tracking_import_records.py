@@ -63,7 +63,7 @@ def importer(tracking):  # noqa: F811
     return Importer(channel, session.user.name)
 
 
-async def test_each_record_gets_its_outcome_and_the_good_ones_are_stored_once(tracking, importer):
+async def test_each_record_gets_its_outcome_and_the_good_ones_are_stored_once(tracking, importer):  # noqa: F811
     stub, md, *_ = tracking
     ids = [rid() for _ in range(4)]
     records = [
@@ -100,7 +100,7 @@ async def test_each_record_gets_its_outcome_and_the_good_ones_are_stored_once(tr
     assert len((await stub.ListActivities(pb.ListActivitiesRequest(parent="users/me"), metadata=md)).activities) == 2
 
 
-async def test_calls_out_of_bounds_or_for_another_user_are_refused(tracking, importer):
+async def test_calls_out_of_bounds_or_for_another_user_are_refused(tracking, importer):  # noqa: F811
     one = internal_pb2.ImportedRecord(request_id=rid(), activity=run(T0))
     for records in ([], [one] * 501):
         with pytest.raises(grpc.aio.AioRpcError) as err:

@@ -14,15 +14,19 @@ rather than one per token. The text held is what the last chunk left unfinished 
 chunk; an item is materialized only once all of it has arrived, and its record is returned by
 the feed() call whose chunk completed it. Memory stays flat whatever the payload size.
 
-Every item read yields exactly one record (records.py): SampleRecord, SleepRecord, WorkoutRecord,
-or Skipped / Rejected, with `metric` = the payload's own name for it and `path` = its JSON path.
+Every item read yields exactly one record (records.py) or one row of a SampleRows: SleepRecord,
+WorkoutRecord, Skipped / Rejected, with `metric` = the payload's own name for it and `path` = its
+JSON path.
 A problem with the payload as a whole raises records.PayloadError saying where.
 
 If a metric object lists its "data" before its "name" or "units" (the app never does; a
 re-serializer sorting keys does), its items cannot be mapped yet: they are spilled, as parsed
-(marshal), to a temporary file and read back one at a time once both are known (at the latest when
-the metric ends). The parser itself still holds one item at a time, but that metric's records all come out
-of the one feed() (or close()) that completes it.
+(marshal), to a temporary file and read back a block at a time once both are known (at the
+latest when the metric ends). The parser itself holds one block at a time, but that metric's
+records all come out of the one feed() (or close()) that completes it, as an iterator.
+
+Sample items become rows of columns (records.SampleRows: a feed's or a block's rows at a time),
+not a record each.
 """
 
 from __future__ import annotations

@@ -55,7 +55,8 @@ class ActivityService:
                 outcomes.append(ImportOutcome("REJECTED", v.summary))
                 continue
             fields = await self._with_offset(user_id, fields)
-            valid.append((Activity(uuid7(), user_id, fields, domain.summarize_series(fields.heart_rate_series), now, now), request_id))
+            summary = domain.summarize_series(fields.heart_rate_series)
+            valid.append((Activity(uuid7(), user_id, fields, summary, now, now), request_id))
             outcomes.append(None)
         stored = iter(await self._repo.create_many(valid) if valid else [])
         return [outcome or ImportOutcome("ACCEPTED" if next(stored) else "DUPLICATE") for outcome in outcomes]
