@@ -21,14 +21,6 @@ class Profile:
     time_zone: str  # IANA name, "" for UTC
 
 
-@dataclass(frozen=True)
-class ImportOutcome:
-    """What became of one record of a bulk import (activities and sleep sessions alike)."""
-
-    outcome: str  # ACCEPTED, DUPLICATE or REJECTED
-    message: str = ""  # why it was rejected
-
-
 class Profiles(Protocol):
     async def profile(self, user_id: uuid.UUID) -> Profile: ...
 

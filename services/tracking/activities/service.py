@@ -14,7 +14,8 @@ from services.tracking import local_time
 from services.tracking.activities import domain
 from services.tracking.activities.domain import Activity, ActivityFields, ActivityFilter
 from services.tracking.activities.repository import ActivityRepository, Cursor
-from services.tracking.ports import ImportOutcome, Profiles
+from services.tracking.imports import ImportOutcome, import_each
+from services.tracking.ports import Profiles
 
 Clock = Callable[[], dt.datetime]
 
@@ -40,26 +41,15 @@ class ActivityService:
         return await self._repo.create(activity, request_id or None)
 
     async def create_many(self, user_id: uuid.UUID, items: list[tuple[ActivityFields, str]]) -> list[ImportOutcome]:
-        """Creates activities in one transaction, each idempotent by its request id (required here):
-        an item that fails its checks is REJECTED, the others go on."""
+        """Creates activities in one transaction, each idempotent by its request id (imports.import_each)."""
         now = self._now()
-        outcomes: list[ImportOutcome | None] = []
-        valid = []
-        for fields, request_id in items:
-            v = Violations()
-            fields = domain.validate(fields, now, v)
-            if not request_id:
-                v.add("request_id", "is required")
-            checks.request_id(request_id, v)
-            if v.items:
-                outcomes.append(ImportOutcome("REJECTED", v.summary))
-                continue
+
+        async def activity(fields: ActivityFields) -> Activity:
             fields = await self._with_offset(user_id, fields)
-            summary = domain.summarize_series(fields.heart_rate_series)
-            valid.append((Activity(uuid7(), user_id, fields, summary, now, now), request_id))
-            outcomes.append(None)
-        stored = iter(await self._repo.create_many(valid) if valid else [])
-        return [outcome or ImportOutcome("ACCEPTED" if next(stored) else "DUPLICATE") for outcome in outcomes]
+            return Activity(uuid7(), user_id, fields, domain.summarize_series(fields.heart_rate_series), now, now)
+
+        return await import_each(items, lambda fields, v: domain.validate(fields, now, v), activity,
+                                 self._repo.create_many)
 
     async def get(self, user_id: uuid.UUID, activity_id: uuid.UUID, full: bool = True) -> Activity:
         found = await self._repo.get(user_id, activity_id, full)

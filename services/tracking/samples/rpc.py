@@ -1,5 +1,5 @@
 """Samples' RPCs: TrackingService's sample methods, and the internal service (WriteSamples here,
-ImportRecords from imports.py)."""
+ImportRecords from import_rpc.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from services.common.errors import InvalidArgument, PermissionDenied, Unavailabl
 from services.common.idempotency import RequestResults
 from services.common.principal import caller_parent, current_principal, parse_name
 from services.tracking.activities.service import ActivityService
-from services.tracking.imports import RecordImportRpcs
+from services.tracking.import_rpc import RecordImportRpcs
 from services.tracking.samples import convert
 from services.tracking.samples.catalog import CATALOG
 from services.tracking.samples.domain import Interval

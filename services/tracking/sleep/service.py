@@ -11,7 +11,8 @@ from services.common import checks
 from services.common.errors import NotFound, Violations
 from services.common.ids import uuid7
 from services.tracking import local_time
-from services.tracking.ports import ImportOutcome, Profiles
+from services.tracking.imports import ImportOutcome, import_each
+from services.tracking.ports import Profiles
 from services.tracking.sleep import domain
 from services.tracking.sleep.domain import Analysis, SleepFields, SleepFilter, SleepSession
 from services.tracking.sleep.repository import Cursor, SleepRepository
@@ -41,25 +42,14 @@ class SleepService:
         return await self._repo.create(SleepSession(uuid7(), user_id, fields, now, now), request_id or None)
 
     async def create_many(self, user_id: uuid.UUID, items: list[tuple[SleepFields, str]]) -> list[ImportOutcome]:
-        """Creates sessions in one transaction, each idempotent by its request id (required here):
-        an item that fails its checks is REJECTED, the others go on."""
+        """Creates sessions in one transaction, each idempotent by its request id (imports.import_each)."""
         now = self._now()
-        outcomes: list[ImportOutcome | None] = []
-        valid = []
-        for fields, request_id in items:
-            v = Violations()
-            fields = domain.validate(fields, now, v)
-            if not request_id:
-                v.add("request_id", "is required")
-            checks.request_id(request_id, v)
-            if v.items:
-                outcomes.append(ImportOutcome("REJECTED", v.summary))
-                continue
-            fields = await self._with_offset(user_id, fields)
-            valid.append((SleepSession(uuid7(), user_id, fields, now, now), request_id))
-            outcomes.append(None)
-        stored = iter(await self._repo.create_many(valid) if valid else [])
-        return [outcome or ImportOutcome("ACCEPTED" if next(stored) else "DUPLICATE") for outcome in outcomes]
+
+        async def session(fields: SleepFields) -> SleepSession:
+            return SleepSession(uuid7(), user_id, await self._with_offset(user_id, fields), now, now)
+
+        return await import_each(items, lambda fields, v: domain.validate(fields, now, v), session,
+                                 self._repo.create_many)
 
     async def get(self, user_id: uuid.UUID, session_id: uuid.UUID) -> SleepSession:
         found = await self._repo.get(user_id, session_id)
