@@ -463,23 +463,23 @@ class HaeParser:
     def _items_of(self, f: _Frame, m: _Metric, text: str, out: list, ready: bool, add, prefix: str) -> None:
         at = self._element(f)
         while at >= 0:
-            if ready and text[at] == "{":
+            if text[at] == "{":
                 try:
                     item, end = _scan(text, at)
                 except (StopIteration, ValueError, RecursionError):
                     item, end = self._value(at)  # says why (or waits for more)
-                m.count += 1
+            else:
+                item, end = self._value(at)
+            m.count += 1
+            if not ready:
+                self._spill(m, item)
+            elif type(item) is dict:
                 record = add(item, prefix + str(m.count) + "]")
                 if record is not None:
                     out.append(record)
             else:
-                item, end = self._value(at)
-                m.count += 1
-                if not ready:
-                    self._spill(m, item)
-                else:  # not an object
-                    out.append(Rejected(m.metric_name or "", f"$.data.metrics[{m.at}].data[{m.count}]", INVALID_ITEM,
-                                        f"a data item must be an object, not {kind_of(item)}"))
+                out.append(Rejected(m.metric_name or "", f"$.data.metrics[{m.at}].data[{m.count}]", INVALID_ITEM,
+                                    f"a data item must be an object, not {kind_of(item)}"))
             self._pos = end
             f.first = False
             if text.startswith(",{", end):
