@@ -102,3 +102,21 @@ async def test_record_batches_count_rows_so_a_metric_read_late_still_comes_in_sm
              async for batch in sources.incremental(HaeParser)(chunks())]
     assert sum(sizes) == 20_000
     assert max(sizes) < sources.BATCH + SPILL_BATCH  # a batch stops at the record that reaches BATCH
+
+
+def test_a_series_block_is_taken_whole_exactly_as_its_items_one_by_one():
+    keys = ("Avg", "Max", "Min", "date", "source")
+    values = [(60.0 + i, 70.0, 50.0, f"2026-03-01 08:{i:02d}:00 +0100", "Watch") for i in range(50)]
+    paths = [f"$[{i}]" for i in range(50)]
+    whole, one_by_one = metric_items("heart_rate", "count/min"), metric_items("heart_rate", "count/min")
+    assert whole.add_series(keys, values, paths)
+    for v, path in zip(values, paths):
+        assert one_by_one.add(dict(zip(keys, v)), path) is None
+    assert whole.take().records() == one_by_one.take().records()
+    # Anything unusual (an integer value, a date that is not one, units of its own): none taken.
+    unusual = [(keys, [*values[:49], (60, 70.0, 50.0, values[49][3], "Watch")]),
+               (keys, [*values[:49], (60.0, 70.0, 50.0, "2026-02-30 08:00:00 +0100", "Watch")]),
+               ((*keys, "units"), [(*v, "bpm") for v in values])]
+    for unusual_keys, unusual_values in unusual:
+        assert not whole.add_series(unusual_keys, unusual_values, paths)
+        assert whole.take() is None

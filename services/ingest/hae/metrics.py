@@ -274,6 +274,10 @@ def metric_items(name: str, units: object) -> SampleItems | RecordItems:
     return SampleItems(name, mapping, unit, units)
 
 
+# The value keys of the series add_series takes whole; the first is the sample's value.
+_SERIES_VALUES = {HEART_RATE: ("Avg", "Min", "Max"), QTY: ("qty",)}
+
+
 class SampleItems:
     """The items of one sample metric, read into columns (records.SampleRows) with no object per
     item: add(item, path) takes an item and returns None, or returns the Rejected or Skipped
@@ -295,6 +299,40 @@ class SampleItems:
             return None
         self._rows = SampleRows(self.name, [])
         return rows
+
+    def add_series(self, keys: tuple[str, ...], values: list[tuple], paths: list[str]) -> bool:
+        """Takes, in columns, items that all have these keys (values: one tuple per item, in
+        their order) when every one is a usual point of a heart-rate or quantity series: a
+        "date", float values, a string source, nothing else. Otherwise takes none and returns
+        False, and each item goes through add() (which says what is wrong with which)."""
+        kind = self._mapping.kind
+        wanted = _SERIES_VALUES.get(kind)
+        if wanted is None or self._rows.end_us or "date" not in keys or not {*wanted} <= {*keys} <= {
+                "date", "source", *wanted}:
+            return False
+        columns = dict(zip(keys, zip(*values)))
+        if not all(type(x) is float for name in wanted for x in columns[name]):
+            return False
+        sources = columns.get("source")
+        if sources is not None and not all(type(x) is str for x in sources):
+            return False
+        try:
+            dates = [parse_date_us(d) for d in columns["date"]]
+        except DateError:
+            return False
+        n = len(values)
+        rows = self._rows
+        rows.paths += paths
+        rows.type += [self._mapping.type] * n
+        rows.unit += [self._unit] * n
+        rows.source += sources or [""] * n
+        rows.start_us += [start for start, _ in dates]
+        rows.offset += [offset for _, offset in dates]
+        rows.value += columns[wanted[0]]
+        if kind == HEART_RATE:
+            rows.min += columns["Min"]
+            rows.max += columns["Max"]
+        return True
 
     def _when(self, item: dict, path: str) -> tuple[int, int | None, int] | Rejected:
         """(start, end or None, offset) of an item, from "date" or "startDate" and "endDate"."""

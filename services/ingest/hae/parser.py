@@ -530,16 +530,32 @@ class HaeParser:
 def _write_spill(m: _Metric) -> None:
     if m.unspilled:
         # As parsed, not as text: reading back with marshal costs half of scanning the text again.
-        block = marshal.dumps(m.unspilled)
+        # Items that all have the same keys (a series) are kept as their keys and value tuples.
+        items = m.unspilled
+        keys = _same_keys(items)
+        block = marshal.dumps((keys, [tuple(item.values()) for item in items] if keys else items))
         m.spill.write(_LENGTH.pack(len(block)) + block)
         m.unspilled = []
+
+
+def _same_keys(items: list[Any]) -> tuple[str, ...] | None:
+    """The keys, in order, that every item (an object each) has, or None when they differ."""
+    first = items[0]
+    if type(first) is not dict:
+        return None
+    keys = tuple(first)
+    for item in items:
+        if type(item) is not dict or tuple(item) != keys:
+            return None
+    return keys
 
 
 _LENGTH = struct.Struct(">Q")  # of each marshalled block of spilled items
 
 
 class _Replay:
-    """Spilled items of one metric, read back and mapped one at a time when iterated."""
+    """Spilled items of one metric, read back and mapped when iterated: a block of a series
+    (SampleItems.add_series) at once, any other item one at a time."""
 
     def __init__(self, spill, prefix: str, name: str, items: SampleItems | RecordItems) -> None:
         self._spill, self._prefix, self._name, self._items = spill, prefix, name, items
@@ -549,7 +565,14 @@ class _Replay:
             self._spill.seek(0)
             i = 0
             while header := self._spill.read(_LENGTH.size):
-                block = marshal.loads(self._spill.read(_LENGTH.unpack(header)[0]))
+                keys, block = marshal.loads(self._spill.read(_LENGTH.unpack(header)[0]))
+                if keys is not None:
+                    if isinstance(self._items, SampleItems) and self._items.add_series(
+                            keys, block, [f"{self._prefix}{k}]" for k in range(i, i + len(block))]):
+                        i += len(block)
+                        yield self._items.take()
+                        continue
+                    block = [dict(zip(keys, values)) for values in block]
                 for item in block:
                     record = self._record(item, i)
                     if record is not None:
