@@ -129,6 +129,10 @@ class Pipeline:
                 self.tally.reject(record.metric, record.path, record.reason, record.message)
             case WorkoutRecord():
                 self.tally.saw_time(record.start_time)
+                for key, count in record.extra.items():  # parts of it that could not be read: said, not silent
+                    if key.endswith("_dropped"):
+                        what = key.removesuffix("_dropped").replace("_", " ")
+                        self.tally.error(record.path, "PARTLY_READ", f"{count:g} {what} could not be read: left out")
                 await self._import(record, [record])
             case SleepRecord():
                 self.tally.saw_time(record.start_time)

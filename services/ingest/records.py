@@ -182,7 +182,9 @@ class WorkoutRecord:
     temperature_c: float | None = None
     humidity_percent: float | None = None
     notes: str = ""
-    extra: dict[str, float] = field(default_factory=dict)  # other per-workout figures, by name
+    # Other per-workout figures, by name; "<what>_dropped" counts parts that could not be read
+    # (route points, route files), which the Ingestion reports.
+    extra: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

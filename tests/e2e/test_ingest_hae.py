@@ -192,3 +192,18 @@ def test_dates_at_the_ends_of_the_calendar_are_rejected_per_item(http):
     assert (counts["step_count"]["accepted"], counts["step_count"]["rejected"]) == (1, 3)
     assert counts["sleep_analysis"]["rejected"] == 1 and counts["workouts"]["rejected"] == 1
     assert {e["path"] for e in ingestion["errors"]} >= {f"$.data.metrics[0].data[{i}].date" for i in range(3)}
+
+
+def test_route_points_that_cannot_be_read_are_left_out_and_said(http):
+    session = new_user(http)
+    route = [{"latitude": 52.5, "longitude": 13.4, "timestamp": "2026-03-01 07:00:00 +0100"},
+             {"latitude": 152.5, "longitude": 13.4, "timestamp": "2026-03-01 07:00:05 +0100"},
+             {"latitude": 52.5, "longitude": 13.4}]
+    body = json.dumps({"data": {"workouts": [{"name": "Outdoor Walk", "start": "2026-03-01 07:00:00 +0100",
+                                              "end": "2026-03-01 07:30:00 +0100", "route": route}]}}).encode()
+    ingestion = post(http, api_key(http, session), body).json()
+    assert ingestion["state"] == "SUCCEEDED" and ingestion["counts"]["workouts"]["accepted"] == 1
+    (said,) = [e for e in ingestion["errors"] if e["path"] == "$.data.workouts[0]"]
+    assert said["reason"] == "PARTLY_READ" and said["message"].startswith("2 route points")
+    (activity,) = http.get("/v1/users/me/activities?view=FULL", headers=auth(session)).json()["activities"]
+    assert len(activity["route"]) == 1

@@ -323,7 +323,7 @@ def test_workout_variants():
     assert w.distance_m == pytest.approx(3.1 * 1609.344) and w.active_energy_kcal == pytest.approx(1000 / 4.184)
     assert w.steps == 4200 and w.elevation_ascent_m == pytest.approx(12.34)
     assert w.temperature_c == pytest.approx(20.0) and w.humidity_percent == 55.0
-    assert w.extra == {"RunningPower average (W)": 250.0, "duration_seconds": 2700.0}
+    assert w.extra == {"RunningPower average (W)": 250.0, "duration_seconds": 2700.0, "route_files_dropped": 1}
     assert w.route == () and w.heart_rate_avg is None
     assert (new.type, new.name, new.distance_m) == ("other", "Something New", None)
     assert isinstance(bad, Rejected) and (bad.metric, bad.reason) == ("Workout", T.INVALID_DATE)
@@ -420,7 +420,8 @@ def test_gpx_reader_skips_points_without_time_and_refuses_entities():
            b'<trkpt lat="1.5" lon="2.5"><time>2026-03-01T08:00:00Z</time></trkpt>'
            b'<trkpt lat="1.6" lon="2.6"></trkpt><trkpt lat="x" lon="2.6"><time>2026-03-01T08:00:05Z</time></trkpt>'
            b'</trkseg></trk></gpx>')
-    (p,) = read_gpx(io.BytesIO(gpx), chunk_size=5)
+    (p,), dropped = read_gpx(io.BytesIO(gpx), chunk_size=5)
+    assert dropped == 2
     assert (p.latitude, p.longitude, p.altitude_m) == (1.5, 2.5, None)
     with pytest.raises(ValueError):
         read_gpx(io.BytesIO(b'<!DOCTYPE gpx [<!ENTITY a "b">]><gpx>&a;</gpx>'))
@@ -442,7 +443,7 @@ def stream_counts(path: Path) -> tuple[collections.Counter, int, int]:
     counts: collections.Counter = collections.Counter()
     most = chunks = 0
     with zipfile.ZipFile(path) as z, z.open(XML_MEMBER) as xml:
-        parser = AppleHealthParser(XML_MEMBER, route_loader=lambda ref: ())
+        parser = AppleHealthParser(XML_MEMBER, route_loader=lambda ref: ((), 0))
         while chunk := xml.read(64 * 1024):
             out = parser.feed(chunk)
             chunks += 1

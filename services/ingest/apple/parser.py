@@ -55,7 +55,8 @@ _MAX_KEPT_CHILDREN = 10_000  # per top-level element; a real one has a handful
 _PER_MINUTE = frozenset({"count/min", "/min", "bpm", "beats/min"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
-RouteLoader = Callable[[str], Sequence[RoutePoint] | None]
+# A route file's path -> (its points, how many could not be read), or None when it is missing or unreadable.
+RouteLoader = Callable[[str], tuple[Sequence[RoutePoint], int] | None]
 
 # A node of the element being read: (name, attributes, kept children).
 _Node = tuple[str, dict[str, str], list]
@@ -350,7 +351,13 @@ class AppleHealthParser:
             elif name == "WorkoutRoute" and self._route_loader is not None:
                 for ref in cc:
                     if ref[0] == "FileReference" and ref[1].get("path"):
-                        route.extend(self._route_loader(ref[1]["path"]) or ())
+                        loaded = self._route_loader(ref[1]["path"])
+                        if loaded is None:
+                            extra["route_files_dropped"] = extra.get("route_files_dropped", 0) + 1
+                            continue
+                        route.extend(loaded[0])
+                        if loaded[1]:
+                            extra["route_points_dropped"] = extra.get("route_points_dropped", 0) + loaded[1]
         # Exports before iOS 16 put the totals on the Workout itself.
         if distance is None and "totalDistance" in a and a.get("totalDistanceUnit") in T.METERS:
             distance = _number(a, "totalDistance") * T.METERS[a["totalDistanceUnit"]]
@@ -467,10 +474,11 @@ def _celsius(text: str) -> float | None:
 _GPX_FIELDS = frozenset({"ele", "time", "speed", "course", "hAcc"})
 
 
-def read_gpx(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[RoutePoint, ...]:
-    """The track points of a GPX file (Apple's workout-routes/*.gpx), read incrementally.
-    Points without a time or position are left out. Raises ValueError if the GPX is unreadable."""
+def read_gpx(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[tuple[RoutePoint, ...], int]:
+    """The track points of a GPX file (Apple's workout-routes/*.gpx), read incrementally, and how
+    many were left out (no time or position). Raises ValueError if the GPX is unreadable."""
     points: list[RoutePoint] = []
+    dropped = 0
     point: dict[str, str] | None = None
     field: str | None = None
     text: list[str] = []
@@ -485,7 +493,7 @@ def read_gpx(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[RoutePoint
             text.clear()
 
     def end(name: str) -> None:
-        nonlocal point, field
+        nonlocal point, field, dropped
         local = name.rpartition(":")[2]
         if field is not None and local == field and point is not None:
             point[field] = "".join(text).strip()
@@ -494,6 +502,8 @@ def read_gpx(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[RoutePoint
             p = _route_point(point)
             if p is not None:
                 points.append(p)
+            else:
+                dropped += 1
             point = None
 
     def chars(data: str) -> None:
@@ -515,7 +525,7 @@ def read_gpx(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[RoutePoint
     except expat.ExpatError as e:
         raise ValueError(f"GPX line {e.lineno}, column {e.offset + 1}: {expat.errors.messages.get(e.code, e)}") \
             from None
-    return tuple(points)
+    return tuple(points), dropped
 
 
 def _route_point(p: dict[str, str]) -> RoutePoint | None:
@@ -617,7 +627,7 @@ def _zip_route_loader(zf: zipfile.ZipFile, names: Sequence[str], base: str) -> R
     present = set(names)
     by_basename: dict[str, str] | None = None
 
-    def load(ref: str) -> tuple[RoutePoint, ...] | None:
+    def load(ref: str) -> tuple[tuple[RoutePoint, ...], int] | None:
         nonlocal by_basename
         name = posixpath.normpath(posixpath.join(base, ref.lstrip("/")))
         if name not in present:

@@ -10,7 +10,8 @@ Min/Avg/Max, "heartRateRecovery", "route" with "latitude"/"longitude" (+ speed, 
 
 Amounts come out in canonical units (m, kcal, steps, °C, %). Route and heart-rate points that cannot
 be read (no time, no coordinates) are left out and counted in extra["route_points_dropped"] /
-extra["heart_rate_points_dropped"]; the workout itself is kept.
+extra["heart_rate_points_dropped"]; the workout itself is kept, and the Ingestion says what was left
+out (PARTLY_READ).
 """
 
 from __future__ import annotations
