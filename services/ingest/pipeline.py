@@ -158,12 +158,14 @@ class Pipeline:
         """Sends the metric's pending samples in batches of BATCH; with `whole`, only full
         batches (the rest waits for more)."""
         rows = self._pending.pop(key, None)
-        while rows is not None and len(rows) > 0 and (len(rows) >= BATCH or not whole):
-            batch, rest = rows.split(BATCH) if len(rows) > BATCH else (rows, None)
+        while rows is not None and len(rows) >= BATCH:
+            batch, rows = rows.split(BATCH)
             await self._send(batch)
-            rows = rest
-        if rows is not None and len(rows) > 0:
-            self._pending[key] = rows
+        if rows:
+            if whole:
+                self._pending[key] = rows
+            else:
+                await self._send(rows)
 
     async def _send(self, batch: SampleRows) -> None:
         self.tally.saw_time(from_micros(min(batch.start_us)))
