@@ -603,14 +603,27 @@ def test_large_payload_streams_with_bounded_pending_records(tmp_path):
     assert peak < 6_000_000, peak
 
 
-def test_data_before_name_is_spilled_not_held(tmp_path):
+@pytest.mark.parametrize("units", ["given", "missing"])
+def test_data_before_name_is_kept_on_disk_not_in_memory(tmp_path, units, monkeypatch):
+    """Sorted keys: the heart-rate points come before the metric's name and units. The text is
+    held on disk while reading ahead for them; with no units to find, the points are spilled."""
     original = tmp_path / "big.json"
     gen = subprocess.run([sys.executable, str(FIXTURES / "make_hae_payload.py"), "--days", "7", "--hr-every", "6",
                           "--out", str(original)], check=True, capture_output=True, text=True)
     expected = json.loads(gen.stderr.strip().splitlines()[-1])
     assert expected["heart_rate"] == 100_800
+    payload = json.loads(original.read_bytes())
+    if units == "missing":
+        (heart_rate,) = [m for m in payload["data"]["metrics"] if m["name"] == "heart_rate"]
+        del heart_rate["units"]  # its default is the unit the payload has: the records are the same
     out = tmp_path / "sorted.json"
-    out.write_text(json.dumps(json.loads(original.read_bytes()), sort_keys=True, separators=(",", ":")))
+    out.write_text(json.dumps(payload, sort_keys=True, separators=(",", ":")))
+    from services.ingest.hae import parser as hae_parser
+
+    spilled = collections.Counter()
+    spill = hae_parser.HaeParser._spill
+    monkeypatch.setattr(hae_parser.HaeParser, "_spill", lambda self, m, item: (spilled.update([m.at]),
+                                                                                spill(self, m, item)))
     parser = HaeParser()
     seen = collections.Counter()
     held = batch = 0
@@ -631,11 +644,12 @@ def test_data_before_name_is_spilled_not_held(tmp_path):
     finally:
         tracemalloc.stop()
     assert dict(seen) == expected
+    assert sum(spilled.values()) == (100_800 if units == "missing" else 0)
     # between feeds the parser holds nothing of the 100,800 points it has read but cannot map yet
     # (held in a list, they took ~60 MB)
     assert held < 6_000_000, held
     # The heart-rate records can only be made once "name" is read, right after the last point: they
-    # all come out of that one feed() (~46 MB of records). Beyond them, the peak stays small.
+    # all come out of that one feed(), read a block at a time as it is iterated. The peak stays small.
     assert peak - batch < 10_000_000, (peak, batch)
 
 

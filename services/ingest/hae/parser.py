@@ -20,10 +20,15 @@ JSON path.
 A problem with the payload as a whole raises records.PayloadError saying where.
 
 If a metric object lists its "data" before its "name" or "units" (the app never does; a
-re-serializer sorting keys does), its items cannot be mapped yet: they are spilled, as parsed
-(marshal), to a temporary file and read back a block at a time once both are known (at the
-latest when the metric ends). The parser itself holds one block at a time, but that metric's
-records all come out of the one feed() (or close()) that completes it, as an iterator.
+re-serializer sorting keys does), its items cannot be mapped yet. The parser then reads ahead
+(ahead.py): it skims the text that follows for the end of the array and the members after it,
+holding the text fed meanwhile on disk, and once it has both it parses on through the held text,
+mapping the items as they are read; what it reads later is checked against what it read ahead.
+If the skim gives up (no name or units after the array, more "data" first), the items are
+spilled, as parsed (marshal), to a temporary file and read back a block at a time once both are
+known (at the latest when the metric ends). Either way the parser holds little in memory, but
+that metric's records come out of the one feed() (or close()) that completes it, as an iterator
+(iterate it before feeding more).
 
 Sample items become rows of columns (records.SampleRows: a feed's or a block's rows at a time),
 not a record each.
@@ -45,6 +50,7 @@ from typing import IO, Any
 
 from services.ingest.records import PayloadError, Record, Rejected, Skipped
 
+from .ahead import Ahead, Held
 from .dates import kind_of
 from .metrics import INVALID_ITEM, MISSING_NAME, UNSUPPORTED_METRIC, RecordItems, SampleItems, metric_items
 from .workouts import METRIC as WORKOUTS, workout_record
@@ -85,6 +91,10 @@ class _More(Exception):
     """The text ends inside the step being read: wait for more (or, at the end, it is truncated)."""
 
 
+class _Pause(Exception):
+    """A metric's items come before its name or units: stop, and read ahead for them."""
+
+
 # Frames of the structure above the items.
 _ROOT, _DATA, _METRICS, _METRIC, _METRIC_DATA, _WORKOUTS, _OTHER = range(7)
 
@@ -101,7 +111,7 @@ class _Frame:
 
 
 class _Metric(_Frame):
-    __slots__ = ("at", "metric_name", "units", "has_name", "has_units", "items", "spill", "unspilled",
+    __slots__ = ("at", "metric_name", "units", "has_name", "has_units", "hint", "items", "spill", "unspilled",
                  "count", "prefix")
 
     def __init__(self, at: int) -> None:
@@ -111,6 +121,7 @@ class _Metric(_Frame):
         self.units: Any = None
         self.has_name = False
         self.has_units = False
+        self.hint: tuple[Any, Any] | None = None  # (name, units), read ahead before the items
         self.items: SampleItems | RecordItems | None = None  # what reads the items, once name and units are known
         self.spill: IO[bytes] | None = None  # temporary file of the items read while name/units are unknown
         self.unspilled: list[Any] = []  # the last few, parsed, written SPILL_BATCH at a time
@@ -143,6 +154,8 @@ class HaeParser:
         self._saw_data = False
         self._closed = False
         self._failed = False
+        self._ahead: tuple[Ahead, _Metric] | None = None  # reading ahead for this metric's name and units
+        self._held: Held | None = None  # text fed meanwhile, not parsed yet
 
     @property
     def bytes_fed(self) -> int:
@@ -161,9 +174,13 @@ class HaeParser:
             raise PayloadError(self._path(), INVALID_JSON,
                                f"invalid JSON at byte {self._offset + e.start}: the body is not UTF-8") from None
         self._offset += len(chunk)
+        if self._held is not None:  # reading ahead, or parsing what was held meanwhile
+            return self._hold(text)
         self._append(text)
         if len(self._text) - self._pos >= self._want:
             self._run()
+        if self._ahead is not None:
+            self._held = Held()
         return self._take()
 
     def close(self) -> Iterable[Record]:
@@ -174,9 +191,15 @@ class HaeParser:
             raise RuntimeError("the parser failed earlier")
         self._closed = True
         try:
-            self._append(self._decoder.decode(b"", final=True))
+            last = self._decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            pass  # a character cut short: the structure is unfinished too, which says more
+            last = ""  # a character cut short: the structure is unfinished too, which says more
+        if self._held is not None:
+            return self._hold(last, final=True)
+        self._append(last)
+        return self._end()
+
+    def _end(self) -> Iterable[Record]:
         self._eof = True
         self._run()
         if not self._finished:
@@ -200,6 +223,39 @@ class HaeParser:
         if not any(isinstance(x, _Replay) for x in out):
             return out
         return itertools.chain.from_iterable(x if isinstance(x, _Replay) else (x,) for x in out)
+
+    def _hold(self, text: str, final: bool = False) -> Iterable[Record]:
+        """Text fed while reading ahead (or before the text held is parsed): kept and skimmed;
+        once the skim is done, parsing goes on through what was held."""
+        if text:
+            self._held.append(text)
+            if self._ahead is not None and not self._ahead[0].add(text) and not final:
+                return []
+        return self._resume(final)
+
+    def _resume(self, final: bool) -> Iterator[Record]:
+        """Parses on from where reading ahead paused, through the text held, a piece at a time (so
+        memory stays flat), as the caller iterates; stops again at a later metric whose name also
+        comes after its items, until the text it needs has been fed (or, at the end, gives up)."""
+        held = self._held
+        while True:
+            if self._ahead is not None:
+                if not any(self._ahead[0].add(text) for text in held.unread()) and not final:
+                    return  # the rest comes with later feeds
+                self._read_ahead()
+                self._run()
+                yield from self._take()
+                continue
+            if not held:
+                break
+            self._append(held.pop())
+            if len(self._text) - self._pos >= self._want:
+                self._run()
+            yield from self._take()
+        held.close()
+        self._held = None
+        if final:
+            yield from self._end()
 
     # -- reading the text -----------------------------------------------------------------------
 
@@ -310,6 +366,8 @@ class HaeParser:
             while not self._finished or self._pos < len(self._text):
                 self._step()
             self._want = 0
+        except _Pause:
+            self._want = 0
         except _More:
             pending = len(self._text) - self._pos
             self._want = pending + max(RETRY_CHARS, pending)
@@ -398,6 +456,14 @@ class HaeParser:
         if key == "data" and c == "[":
             m.key = "data"
             self._opened(at, _Frame(_METRIC_DATA))
+            if not m.ready and m.spill is None:
+                ahead = Ahead(_scan, m.has_name, m.metric_name, m.has_units, m.units)
+                self._ahead = (ahead, m)
+                if not ahead.add(self._text, self._pos):
+                    if not self._eof:
+                        raise _Pause
+                    ahead.give_up()
+                self._read_ahead()
             if m.ready:
                 m.items = m.items or self._items(m)
                 m.prefix = f"$.data.metrics[{m.at}].data["
@@ -410,6 +476,10 @@ class HaeParser:
             else:
                 m.has_units = True
                 m.units = None if isinstance(value, (dict, list)) else value
+            if m.hint is not None and m.ready:
+                if m.hint != (m.metric_name, m.units):
+                    raise RuntimeError(f"read ahead {m.hint!r} for metric {m.at}, then read {m.metric_name!r}")
+                m.hint = None
             if m.spill is not None and m.ready:
                 self._replay(m)  # now, so that a later "data" array cannot overtake the spilled items
         elif key == "data" and value is not None:  # "data": null is no items, no error
@@ -448,7 +518,7 @@ class HaeParser:
         """The items of a metric's "data" array, as many as the text holds, in one loop: the
         separator after an item ("," with no space, as the app writes it) is checked in place."""
         text, out = self._text, self._out
-        ready = m.ready
+        ready = m.ready or m.hint is not None
         add, prefix = m.items.add if ready else None, m.prefix
         try:
             self._items_of(f, m, text, out, ready, add, prefix)
@@ -494,6 +564,18 @@ class HaeParser:
         m.unspilled.append(item)
         if len(m.unspilled) >= SPILL_BATCH:
             _write_spill(m)
+
+    def _read_ahead(self) -> None:
+        """The skim is done: the metric's items are mapped as they are read, with the name and units
+        found after them (checked once they are read); if it gave up, they are spilled."""
+        ahead, m = self._ahead
+        self._ahead = None
+        if ahead.found is None:
+            return
+        m.hint = ahead.found
+        m.metric_name, m.units = ahead.found
+        m.items = self._items(m)
+        m.prefix = f"$.data.metrics[{m.at}].data["
 
     def _items(self, m: _Metric) -> SampleItems | RecordItems:
         name = m.metric_name
