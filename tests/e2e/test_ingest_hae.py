@@ -194,6 +194,20 @@ def test_dates_at_the_ends_of_the_calendar_are_rejected_per_item(http):
     assert {e["path"] for e in ingestion["errors"]} >= {f"$.data.metrics[0].data[{i}].date" for i in range(3)}
 
 
+def test_numbers_no_float_can_hold_are_rejected_per_item(http):
+    """1e400 (infinite once read) and an integer of 400 digits: INVALID_VALUE on their item, never a 500."""
+    session = new_user(http)
+    date = '"date": "2026-03-01 07:00:00 +0100"'
+    items = ", ".join([f'{{{date}, "qty": 1e400}}', f'{{{date}, "qty": {"9" * 400}}}',
+                       '{"date": "2026-03-01 08:00:00 +0100", "qty": 4}'])
+    body = f'{{"data": {{"metrics": [{{"name": "step_count", "units": "count", "data": [{items}]}}]}}}}'.encode()
+    ingestion = post(http, api_key(http, session), body).json()
+    assert ingestion["state"] == "SUCCEEDED", ingestion
+    assert (ingestion["counts"]["step_count"]["accepted"], ingestion["counts"]["step_count"]["rejected"]) == (1, 2)
+    assert {(e["path"], e["reason"]) for e in ingestion["errors"]} == {
+        (f"$.data.metrics[0].data[{i}].qty", "INVALID_VALUE") for i in range(2)}
+
+
 def test_route_points_that_cannot_be_read_are_left_out_and_said(http):
     session = new_user(http)
     route = [{"latitude": 52.5, "longitude": 13.4, "timestamp": "2026-03-01 07:00:00 +0100"},

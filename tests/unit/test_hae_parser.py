@@ -411,6 +411,25 @@ def test_malformed_items_are_rejected_with_path_and_reason_and_the_rest_kept():
         assert all(r.message for r in records if isinstance(r, Rejected))
 
 
+@pytest.mark.parametrize("huge", ["1e400", "-1e400", "1" + "0" * 400])
+def test_numbers_beyond_a_float_are_rejected_per_item_not_a_crash(huge):
+    """1e400 reads as infinity and an integer of 400 digits does not fit a float: both are
+    INVALID_VALUE on their item, in series, blood pressure and workouts alike."""
+    date = '"date": "2026-03-01 07:00:00 +0100"'
+    body = ('{"data": {"metrics": ['
+            f'{{"name": "step_count", "units": "count", "data": [{{{date}, "qty": {huge}}}, {{{date}, "qty": 3}}]}},'
+            f'{{"name": "heart_rate", "units": "bpm", "data": [{{{date}, "Min": 1.0, "Avg": {huge}, "Max": 2.0}}]}},'
+            f'{{"name": "blood_pressure", "units": "mmHg", "data": [{{{date}, "systolic": {huge}, "diastolic": 80}}]}}],'
+            '"workouts": [{"name": "Run", "start": "2026-03-01 07:00:00 +0100", "end": "2026-03-01 08:00:00 +0100",'
+            f' "activeEnergyBurned": {huge}}}]}}}}').encode()
+    records = feed(body, 4096)
+    rejected = sorted((r.path, r.reason) for r in records if isinstance(r, Rejected))
+    assert rejected == [("$.data.metrics[0].data[0].qty", "INVALID_VALUE"), ("$.data.metrics[1].data[0]", "INVALID_VALUE"),
+                        ("$.data.metrics[2].data[0]", "INVALID_VALUE"),
+                        ("$.data.workouts[0].activeEnergyBurned", "INVALID_VALUE")]
+    assert [r.value for r in records if isinstance(r, SampleRecord)] == [3.0]
+
+
 def test_unknown_and_unmapped_metrics_are_skipped_per_item_never_dropped():
     body = payload([
         {"name": "made_up_metric", "units": "zz", "data": [{"date": "2026-03-01 07:00:00 +0100", "qty": 1}] * 3},

@@ -131,6 +131,24 @@ def parse_date_us(value: object) -> tuple[int, int]:
     return (start - _EPOCH) // _MICROSECOND, minutes
 
 
+def parse_dates_us(values: list[str]) -> tuple[list[int], list[int]]:
+    """parse_date_us of many dates at once, as two columns (instants, UTC offsets), when every one
+    is of the long series' form; DateError otherwise (parse_date_us then says which and why)."""
+    hours, seconds, offsets = _HOUR_US, _MINUTE_SECOND_US, _OFFSET_US
+    for _ in range(2):
+        try:
+            # Each of the three parts is a key only in its own form: together they are the whole form.
+            return ([hours[v[:13]] + seconds[v[13:19]] - offsets[v[19:]][0] for v in values],
+                    [offsets[v[19:]][1] for v in values])
+        except TypeError:  # not a string
+            break
+        except KeyError:
+            for hour in {v[:13] for v in values}.difference(hours):
+                if _hour_us(hour) is None:
+                    break
+    raise DateError("not every date is of the form yyyy-MM-dd HH:mm:ss +HHMM")
+
+
 def _hour_us(local_hour: str) -> int | None:
     if not _LOCAL_HOUR.fullmatch(local_hour) or not "0002" <= local_hour[:4] <= "9998":
         return None  # (years 1 and 9999: an offset may take the instant out of range)

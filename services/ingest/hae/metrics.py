@@ -16,9 +16,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import msgspec
+
 from services.ingest.records import NAN, Record, Rejected, SampleRows, Skipped
 
-from .dates import DateError, parse_date_us
+from .dates import DateError, parse_date_us, parse_dates_us
 
 # Reasons (UPPER_SNAKE) used in Skipped and Rejected.
 UNSUPPORTED_METRIC = "UNSUPPORTED_METRIC"
@@ -215,7 +217,10 @@ def number(item: dict, key: str) -> float | None:
             raise ValueError(f"{key} is not a finite number")
         return v
     if t is int:
-        return float(v)
+        try:
+            return float(v)
+        except OverflowError:
+            raise ValueError(f"{key} is not a finite number") from None
     if v is None:
         return None
     return _coerce(v, key)
@@ -278,6 +283,25 @@ def metric_items(name: str, units: object) -> SampleItems | RecordItems:
 _SERIES_VALUES = {HEART_RATE: ("Avg", "Min", "Max"), QTY: ("qty",)}
 
 
+# The usual points of a series, as add_block decodes a run of them: these keys and no other
+# (a number may be written as an integer; "source" may be left out).
+class _HeartRatePoint(msgspec.Struct, forbid_unknown_fields=True):
+    date: str
+    Avg: float
+    Min: float
+    Max: float
+    source: str = ""
+
+
+class _QuantityPoint(msgspec.Struct, forbid_unknown_fields=True):
+    date: str
+    qty: float
+    source: str = ""
+
+
+_BLOCKS = {HEART_RATE: msgspec.json.Decoder(list[_HeartRatePoint]), QTY: msgspec.json.Decoder(list[_QuantityPoint])}
+
+
 class SampleItems:
     """The items of one sample metric, read into columns (records.SampleRows) with no object per
     item: add(item, path) takes an item and returns None, or returns the Rejected or Skipped
@@ -317,22 +341,51 @@ class SampleItems:
         if sources is not None and not all(type(x) is str for x in sources):
             return False
         try:
-            dates = [parse_date_us(d) for d in columns["date"]]
+            starts, offsets = parse_dates_us(columns["date"])
         except DateError:
             return False
-        n = len(values)
+        self._append_series(paths, sources or [""] * len(values), starts, offsets, *(columns[k] for k in wanted))
+        return True
+
+    def add_block(self, array: str, paths: Callable[[int], list[str]]) -> int:
+        """Takes, in columns, the items of `array` (JSON text of an array of items) when every one
+        is a usual point of a heart-rate or quantity series, with a date of the usual form:
+        decoded in one step, with no object per item, the rows exactly those add() would make.
+        Returns how many it took: all of them, or none (then each goes through add())."""
+        kind = self._mapping.kind
+        decoder = _BLOCKS.get(kind)
+        if decoder is None or self._rows.end_us:
+            return 0
+        try:
+            points = decoder.decode(array)
+        except msgspec.MsgspecError:  # anything unusual (a number out of range too): add() says what
+            return 0
+        try:
+            starts, offsets = parse_dates_us([p.date for p in points])
+        except DateError:
+            return 0
+        if kind == HEART_RATE:
+            values = ([p.Avg for p in points], [p.Min for p in points], [p.Max for p in points])
+        else:
+            values = ([p.qty for p in points],)
+        self._append_series(paths(len(points)), [p.source for p in points], starts, offsets, *values)
+        return len(points)
+
+    def _append_series(self, paths: list[str], sources: list[str], starts: list[int], offsets: list[int],
+                       values: list[float], mins: list[float] | None = None, maxs: list[float] | None = None) -> None:
+        """Appends the rows of a series (points in time) column by column; a heart rate's with its Min and Max."""
+        n = len(paths)
         rows = self._rows
         rows.paths += paths
         rows.type += [self._mapping.type] * n
         rows.unit += [self._unit] * n
-        rows.source += sources or [""] * n
-        rows.start_us += [start for start, _ in dates]
-        rows.offset += [offset for _, offset in dates]
-        rows.value += columns[wanted[0]]
-        if kind == HEART_RATE:
-            rows.min += columns["Min"]
-            rows.max += columns["Max"]
-        return True
+        rows.source += sources
+        rows.start_us += starts
+        rows.offset += offsets
+        rows.value += values
+        if mins is not None:
+            rows.min += mins
+            rows.max += maxs
 
     def _when(self, item: dict, path: str) -> tuple[int, int | None, int] | Rejected:
         """(start, end or None, offset) of an item, from "date" or "startDate" and "endDate"."""
@@ -391,8 +444,8 @@ class SampleItems:
             return when
         g = item.get
         avg, lo, hi = g("Avg"), g("Min"), g("Max")
-        # floats from the JSON parser are always finite: only other types need checking
-        if type(avg) is not float or type(lo) is not float or type(hi) is not float:
+        if type(avg) is not float or type(lo) is not float or type(hi) is not float or avg - avg or lo - lo or hi - hi:
+            # (x - x is 0.0 for a finite float: 1e400 reads as inf)
             try:
                 avg = number(item, "Avg")
                 if avg is None:
@@ -438,7 +491,7 @@ class SampleItems:
             return when
         g = item.get
         v = g("qty")
-        if type(v) is not float:
+        if type(v) is not float or v - v:  # (not 0.0: infinite)
             try:
                 v = number(item, "qty")
             except ValueError as e:

@@ -10,7 +10,9 @@
 The structure above the items ({"data": {"metrics": [{"name", "units", "data": [...]}], ...}})
 is walked here; each item (one heart-rate point, one workout) is read whole by the standard
 library's C JSON scanner, straight from the decoded text, so Python does a few steps per item
-rather than one per token. The text held is what the last chunk left unfinished plus the next
+rather than one per token. A sample metric's run of items up to the last one the text holds
+whole is first offered to SampleItems.add_block, which decodes usual series points in one step
+(or takes none of them). The text held is what the last chunk left unfinished plus the next
 chunk; an item is materialized only once all of it has arrived, and its record is returned by
 the feed() call whose chunk completed it. Memory stays flat whatever the payload size.
 
@@ -70,6 +72,7 @@ NEWER_ARRAYS = frozenset({"stateOfMind", "symptoms", "medications", "ecg", "hear
                           "cycleTracking"})
 
 SPILL_BATCH = 1000  # items written together while a metric's name or units are unknown
+BLOCK_CHARS = 1024  # text of items worth trying to read in one step (SampleItems.add_block)
 RETRY_CHARS = 4096  # after an unfinished step, wait for at least this much more text (or twice as much)
 
 _WS = re.compile(r"[ \t\n\r]*")
@@ -532,7 +535,22 @@ class HaeParser:
 
     def _items_of(self, f: _Frame, m: _Metric, text: str, out: list, ready: bool, add, prefix: str) -> None:
         at = self._element(f)
+        block = ready and type(m.items) is SampleItems
         while at >= 0:
+            if block:  # the items up to the last one the text holds whole, in one step if they are usual points
+                block = False
+                last = text.rfind("},{", at)  # (the app writes no space between items)
+                if last - at >= BLOCK_CHARS:
+                    first = m.count + 1
+                    taken = m.items.add_block(f"[{text[at:last + 1]}]",
+                                              lambda n: [f"{prefix}{i}]" for i in range(first, first + n)])
+                    if taken:
+                        # The text up to `last` read as an array of items: so they are exactly this array's next ones.
+                        m.count += taken
+                        self._pos = last + 1
+                        f.first = False
+                        at = last + 2
+                        continue
             if text[at] == "{":
                 try:
                     item, end = _scan(text, at)

@@ -114,7 +114,10 @@ def _num(v: object, path: str) -> float | None:
     if isinstance(v, bool):
         raise _Bad(path, INVALID_VALUE, "is a boolean, not a number")
     if isinstance(v, (int, float)):
-        f = float(v)
+        try:
+            f = float(v)
+        except OverflowError:
+            raise _Bad(path, INVALID_VALUE, "is not a finite number") from None
     elif isinstance(v, str):
         try:
             f = float(v.replace(",", ".").strip())
@@ -137,7 +140,7 @@ def _qty(w: dict, key: str, path: str) -> tuple[float, str] | None:
         u = v.get("units")
         return q, u.strip() if isinstance(u, str) else ""
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v), ""
+        return _num(v, f"{path}.{key}"), ""
     return None
 
 
