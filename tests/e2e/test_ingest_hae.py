@@ -43,14 +43,18 @@ def test_each_fixture_is_counted_item_by_item_and_replays_as_duplicates(http, fi
     totals = {metric: sum(c.values()) for metric, c in ingestion["counts"].items()}
     assert totals == expected
     assert all(c["rejected"] == 0 for c in ingestion["counts"].values()), ingestion["errors"][:5]
-    # The same data again, in other bytes: nothing new is stored.
-    again = post(http, key, json.dumps(json.loads(body), indent=1, sort_keys=True).encode()).json()
-    assert again["state"] == "SUCCEEDED"
-    assert sum(c["accepted"] + c["updated"] for c in again["counts"].values()) == 0
+    # The same data again, in other bytes (each metric's points now come before its name): nothing new is stored.
+    resent = []
+    for layout in ({"indent": 1}, {"separators": (",", ":")}):
+        again = post(http, key, json.dumps(json.loads(body), sort_keys=True, **layout).encode()).json()
+        assert again["state"] == "SUCCEEDED"
+        assert {m: sum(c.values()) for m, c in again["counts"].items()} == expected
+        assert sum(c["accepted"] + c["updated"] + c["rejected"] for c in again["counts"].values()) == 0
+        resent.append(again["name"])
     got = http.get(f"/v1/{ingestion['name']}", headers=auth(session)).json()
     assert got["counts"] == ingestion["counts"]
     listed = http.get("/v1/users/me/ingestions", headers=auth(session)).json()["ingestions"]
-    assert [i["name"] for i in listed] == [again["name"], ingestion["name"]]
+    assert [i["name"] for i in listed] == [*reversed(resent), ingestion["name"]]
 
 
 def test_imperial_units_are_converted_and_kept(http):

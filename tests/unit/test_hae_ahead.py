@@ -154,3 +154,40 @@ def test_a_payload_that_ends_while_reading_ahead_is_truncated_and_says_so():
     with pytest.raises(PayloadError) as e:
         list(p.close())
     assert e.value.reason == "TRUNCATED"
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 100, 4096])
+@pytest.mark.parametrize("cut", [None, 0.5, 0.97])
+def test_each_skim_sees_the_text_after_its_array_once_and_in_order(monkeypatch, chunk, cut):
+    """Whatever the feeds (one byte of a multi-byte character, a body cut short), every Ahead is
+    given exactly the text that follows its array's "[", in order, each piece once."""
+    from services.ingest.hae import ahead as hae_ahead
+    from services.ingest.records import PayloadError
+
+    points = [{"date": f"2026-03-01 07:{m:02d}:00 +0100", "qty": m, "source": 'Jane\u2019s "Watch" ]'}
+              for m in range(40)]
+    metrics = [{"name": n, "units": u, "data": points[:k]} for n, u, k in
+               [("step_count", "count", 40), ("active_energy", "kJ", 3), ("weight", "lb", 20)]]
+    text = json.dumps({"data": {"metrics": metrics}}, sort_keys=True, ensure_ascii=False)
+    data = text.encode()
+    if cut is not None:
+        data = data[:int(len(data) * cut)]
+    fed: dict[int, list[str]] = {}
+    add = hae_ahead.Ahead.add
+    monkeypatch.setattr(hae_ahead.Ahead, "add", lambda self, t, start=0: (
+        fed.setdefault(id(self), []).append(t[start:]) if not self.done else None, add(self, t, start))[1])
+    keep = []  # the Aheads, so that no id is reused
+    init = hae_ahead.Ahead.__init__
+    monkeypatch.setattr(hae_ahead.Ahead, "__init__", lambda self, *a: (keep.append(self), init(self, *a))[1])
+    p = HaeParser()
+    try:
+        for i in range(0, len(data), chunk):
+            list(p.feed(data[i:i + chunk]))
+        list(p.close())
+    except PayloadError:
+        assert cut is not None
+    starts = [i + len('"data": [') for i in range(len(text)) if text.startswith('"data": [', i)]
+    assert len(keep) == (3 if cut is None else len(fed))
+    for ahead in keep:
+        seen = "".join(fed.get(id(ahead), []))
+        assert any(text.startswith(seen, s) for s in starts), seen[:80]

@@ -232,8 +232,10 @@ class HaeParser:
         once the skim is done, parsing goes on through what was held."""
         if text:
             self._held.append(text)
-            if self._ahead is not None and not self._ahead[0].add(text) and not final:
-                return []
+            if self._ahead is not None:
+                self._ahead[0].add(text)
+        if self._ahead is not None and not self._ahead[0].done and not final:
+            return []
         return self._resume(final)
 
     def _resume(self, final: bool) -> Iterator[Record]:
@@ -242,8 +244,8 @@ class HaeParser:
         comes after its items, until the text it needs has been fed (or, at the end, gives up)."""
         held = self._held
         while True:
-            if self._ahead is not None:
-                if not any(self._ahead[0].add(text) for text in held.unread()) and not final:
+            if self._ahead is not None:  # (its skim has seen all the text fed so far)
+                if not self._ahead[0].done and not final:
                     return  # the rest comes with later feeds
                 self._read_ahead()
                 self._run()
@@ -462,7 +464,9 @@ class HaeParser:
             if not m.ready and m.spill is None:
                 ahead = Ahead(_scan, m.has_name, m.metric_name, m.has_units, m.units)
                 self._ahead = (ahead, m)
-                if not ahead.add(self._text, self._pos):
+                # All the text fed so far is skimmed: what this feed holds, then what is held from earlier ones.
+                if not ahead.add(self._text, self._pos) and not (
+                        self._held is not None and any(ahead.add(text) for text in self._held.unread())):
                     if not self._eof:
                         raise _Pause
                     ahead.give_up()
