@@ -164,10 +164,18 @@ ON CONFLICT (user_id, type, local_date, utc_offset_minutes, source) DO UPDATE SE
     max = greatest(d.max, EXCLUDED.max)
 """
 
-# Whether any sample of these types is stored between the batch's first and last start.
+# Whether any sample of these types is stored between the batch's first and last start: per
+# type, the first row at or after (type, first start) in primary-key order. Put this way only the
+# primary key answers it, with one descent per partition. (As "type = ANY(...) AND start_time
+# BETWEEN ...", the planner could take the (user_id, start_time) index, and did while a large
+# import was too fresh for statistics: it then read every sample of the span, ~0.2 s per call.)
 ANY_STORED_SAMPLE = """
-SELECT EXISTS (SELECT 1 FROM tracking.samples
-               WHERE user_id = $1 AND type = ANY($2::text[]) AND start_time >= $3 AND start_time <= $4)
+SELECT EXISTS (
+    SELECT 1 FROM unnest($2::text[]) AS t(type) CROSS JOIN LATERAL (
+        SELECT s.type, s.start_time FROM tracking.samples s
+        WHERE s.user_id = $1 AND (s.type, s.start_time) >= (t.type, $3)
+        ORDER BY s.type, s.start_time LIMIT 1) first
+    WHERE first.type = t.type AND first.start_time <= $4)
 """
 
 # Which of the given hour buckets hold exactly the given rows (same count, same hash sum): their

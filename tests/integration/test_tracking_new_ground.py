@@ -1,0 +1,61 @@
+"""The "new ground" question a bulk write asks before it copies a batch straight into the samples
+table (repository.ANY_STORED_SAMPLE), against a real PostgreSQL: the right answer, found through
+the primary key (a few index entries read), even in a partition too fresh to have statistics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import asyncpg
+
+from services.tracking.samples.repository import ANY_STORED_SAMPLE
+
+MONTH = dt.datetime(2031, 2, 1, tzinfo=dt.UTC)  # a partition of its own, never analyzed
+ROWS = 5000
+
+
+async def stored(dsn: str) -> tuple[asyncpg.Connection, uuid.UUID]:
+    conn = await asyncpg.connect(dsn)
+    await conn.execute("CREATE TABLE IF NOT EXISTS tracking.samples_p203102 PARTITION OF tracking.samples "
+                       "FOR VALUES FROM ('2031-02-01 00:00:00+00') TO ('2031-03-01 00:00:00+00')")
+    user = uuid.uuid4()
+    await conn.copy_records_to_table(
+        "samples", schema_name="tracking",
+        columns=["user_id", "type", "start_time", "source", "id", "end_time", "utc_offset_minutes", "value",
+                 "create_time", "update_time"],
+        records=[(user, "heart_rate", t, "Band", uuid.uuid4(), t, 60, 60.0, MONTH, MONTH)
+                 for t in (MONTH + dt.timedelta(minutes=m) for m in range(ROWS))])
+    return conn, user
+
+
+def rows_read(plan: dict) -> int:
+    """Index and heap rows the executed plan went through (returned or filtered out), all nodes."""
+    own = plan.get("Actual Rows", 0) * plan.get("Actual Loops", 1) + plan.get("Rows Removed by Filter", 0)
+    return own + sum(rows_read(p) for p in plan.get("Plans", []))
+
+
+async def test_new_ground_is_told_through_the_primary_key(migrated_dsn):
+    conn, user = await stored(migrated_dsn)
+    try:
+        first, last = MONTH, MONTH + dt.timedelta(minutes=ROWS - 1)
+        cases = [
+            (["step_count"], first, last, False),  # another type over the same span: new ground
+            (["heart_rate"], first, last, True),
+            (["step_count", "heart_rate"], last, last + dt.timedelta(days=1), True),  # the span's first start
+            (["heart_rate"], first - dt.timedelta(days=1), first, True),  # ... and its last
+            (["heart_rate"], last + dt.timedelta(seconds=1), last + dt.timedelta(days=1), False),
+            (["heart_rate"], first - dt.timedelta(days=1), first - dt.timedelta(seconds=1), False),
+        ]
+        for types, start, end, expected in cases:
+            assert await conn.fetchval(ANY_STORED_SAMPLE, user, types, start, end) is expected, (types, start, end)
+        # Planned as a prepared statement is (generic plan), with no statistics on the partition.
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        plan = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {ANY_STORED_SAMPLE}", user, ["step_count"],
+                                   first, last)
+        read = rows_read(json.loads(plan)[0]["Plan"])
+        assert read < 100, read  # not the 5,000 heart-rate rows of the span
+    finally:
+        await conn.execute("DELETE FROM tracking.samples WHERE user_id = $1", user)
+        await conn.close()
