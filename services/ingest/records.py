@@ -74,12 +74,19 @@ class SampleRows:
         self.value.append(r.value)
         if self.offset is not None:
             self.offset.append(r.utc_offset_minutes)
-        end = start if r.end_time is None else to_micros(r.end_time)
-        self._put("end_us", n, end, end != start)
-        self._put("min", n, r.min, r.min is not None)
-        self._put("max", n, r.max, r.max is not None)
-        self._put("value2", n, r.value2, r.value2 is not None)
-        self._put("meal_context", n, r.meal_context, r.meal_context != 0)
+        # (a point in time often has its start as its end: the same object, not converted twice)
+        end = start if r.end_time is None or r.end_time is r.start_time else to_micros(r.end_time)
+        if end != start or self.end_us:
+            self._put("end_us", n, end, end != start)
+        # Most rows have none of the optional columns, and nor has the batch.
+        if r.min is not None or self.min:
+            self._put("min", n, r.min, r.min is not None)
+        if r.max is not None or self.max:
+            self._put("max", n, r.max, r.max is not None)
+        if r.value2 is not None or self.value2:
+            self._put("value2", n, r.value2, r.value2 is not None)
+        if r.meal_context != 0 or self.meal_context:
+            self._put("meal_context", n, r.meal_context, r.meal_context != 0)
 
     def _put(self, name: str, n: int, value, given: bool) -> None:
         column = getattr(self, name)

@@ -514,6 +514,7 @@ def read_gpx(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[tuple[Rout
         raise ValueError("entity declarations are not allowed in a GPX file")
 
     px = expat.ParserCreate()
+    px.buffer_text = True  # a text node in one call, not one per line or buffer boundary
     px.StartElementHandler, px.EndElementHandler, px.CharacterDataHandler = start, end, chars
     px.EntityDeclHandler = px.UnparsedEntityDeclHandler = refuse
     px.ExternalEntityRefHandler = refuse
