@@ -179,9 +179,10 @@ class SqlActivityRepository:
                 for a, request_id in activities]
         rows.sort(key=lambda row: row["request_id"])  # one lock order for every writer: no deadlock
         async with self._engine.begin() as conn:
+            # Many parameter sets to one statement: compiled once and cached (a multi-row VALUES
+            # would be compiled anew for every call), sent as multi-row inserts all the same.
             stored = set((await conn.execute(
-                pg_insert(A).values(rows).on_conflict_do_nothing(constraint="uq_activities_user_id_request_id")
-                .returning(A.c.id))).scalars())
+                pg_insert(A).on_conflict_do_nothing(constraint="uq_activities_user_id_request_id").returning(A.c.id), rows)).scalars())
             new = [a for a, _ in activities if a.id in stored]
             await _write_series(conn, new)
             await _write_route(conn, new)

@@ -119,9 +119,10 @@ class SqlSleepRepository:
                 for s, request_id in sessions]
         rows.sort(key=lambda row: row["request_id"])  # one lock order for every writer: no deadlock
         async with self._engine.begin() as conn:
+            # Many parameter sets to one statement: compiled once and cached (a multi-row VALUES
+            # would be compiled anew for every call), sent as multi-row inserts all the same.
             stored = set((await conn.execute(
-                pg_insert(S).values(rows).on_conflict_do_nothing(constraint="uq_sleep_sessions_user_id_request_id")
-                .returning(S.c.id))).scalars())
+                pg_insert(S).on_conflict_do_nothing(constraint="uq_sleep_sessions_user_id_request_id").returning(S.c.id), rows)).scalars())
             await _write_stages(conn, [s for s, _ in sessions if s.id in stored])
         return [s.id in stored for s, _ in sessions]
 
