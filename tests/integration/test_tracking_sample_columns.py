@@ -172,6 +172,31 @@ async def test_the_same_columns_again_are_duplicates_and_a_changed_value_is_an_u
     assert [counts(a) for a in await internal.write(internal.batch(4, columns(rows)))] == [(0, n, 0, 0)]
 
 
+async def test_a_batch_taken_for_new_ground_whose_keys_are_stored_falls_back_to_the_upsert(
+        tracking, internal, monkeypatch):
+    """As when another writer stores the same keys between the check and the copy: the copy
+    fails and stores nothing, and the upsert counts duplicates and updates, rollups exact."""
+    from services.tracking.samples import repository
+
+    stub, md, *_ = tracking
+    rows = [heart_rate(m, 60 + m % 7) for m in range(0, 60, 5)]
+    n = len(rows)
+    assert [counts(a) for a in await internal.write(internal.batch(1, columns(rows)))] == [(n, 0, 0, 0)]
+
+    async def new_ground(*args):
+        return None  # "nothing of these types stored in the span"
+
+    monkeypatch.setattr(repository, "_unchanged", new_ground)
+    rows[0] = heart_rate(0, 99)
+    assert [counts(a) for a in await internal.write(internal.batch(2, columns(rows)))] == [(0, n - 1, 1, 0)]
+    stored = await listed(stub, md, "heart_rate")
+    assert len(stored) == n and {s.value for s in stored if s.start_time.ToDatetime(dt.UTC) == T0} == {99}
+    reply = await stub.AggregateSamples(tracking_service_pb2.AggregateSamplesRequest(
+        parent="users/me", type="heart_rate", interval=tracking_service_pb2.HOUR,
+        start_time=ts(T0), end_time=ts(T0 + dt.timedelta(hours=1))), metadata=md)
+    assert [(b.count, b.sum) for b in reply.buckets] == [(n, sum(r["value"] for r in rows))]
+
+
 async def test_bad_rows_are_rejected_by_index_and_the_good_row_is_kept(tracking, internal):
     stub, md, *_ = tracking
     rows = [

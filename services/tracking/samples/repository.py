@@ -370,7 +370,9 @@ class SqlSampleRepository:
         total = len(rows)
         await self.ensure_partitions(rows.start_us)
         origin = await self._origin(ingest_id)
-        async with self._transaction() as raw:
+        # The questions asked first only read, each seeing what is committed (as they would inside
+        # a transaction): no transaction for them, so a batch sent again costs two round trips.
+        async with self._connection() as raw:
             # Data sent again (a re-export, a retried upload) mostly fills whole hours exactly as
             # stored: those rows are duplicates without writing them.
             unchanged = await _unchanged(raw, user_id, rows)
@@ -381,27 +383,28 @@ class SqlSampleRepository:
                 return 0, total, 0
             if unchanged is None and await self._insert_new(raw, user_id, rows, origin, now):
                 return len(rows), total - len(rows), 0
-            await _load(raw, rows)
-            found = await raw.fetch(UPSERT_COUNTS, *_upsert_args(user_id, rows, origin, now))
-            counts = next(r for r in found if r["kind"] == "counts")
-            await self._recompute(raw, user_id, _hours(found))
+            async with raw.transaction():
+                await _load(raw, rows)
+                found = await raw.fetch(UPSERT_COUNTS, *_upsert_args(user_id, rows, origin, now))
+                counts = next(r for r in found if r["kind"] == "counts")
+                await self._recompute(raw, user_id, _hours(found))
         accepted, updated = counts["accepted"], counts["updated"]
         return accepted, total - accepted - updated, updated
 
     async def _insert_new(self, raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedColumns,
                           origin: int | None, now: dt.datetime) -> bool:
-        """Stores a batch on new ground and adds it to the rollups; False (nothing stored) when
-        one of its keys was stored meanwhile."""
+        """Stores a batch on new ground and adds it to the rollups, in a transaction of its own;
+        False (nothing stored, the upsert follows) when one of its keys was stored meanwhile."""
         arrays = batches.Arrays(rows)
         try:
-            async with raw.transaction():  # a savepoint: the upsert can still follow
+            async with raw.transaction():
                 await _copy(raw, "samples", batches.SAMPLE_COLUMNS, batches.sample_rows(arrays, user_id, origin, now),
                             schema="tracking")
-        except asyncpg.UniqueViolationError:
+                added = batches.rollup_rows(arrays)
+                await _lock_rollups(raw, user_id)
+                await raw.execute(ADD_TO_ROLLUPS, user_id, *added.hours, *added.days)
+        except asyncpg.UniqueViolationError:  # (from the copy: the rollups' insert has ON CONFLICT)
             return False
-        added = batches.rollup_rows(arrays)
-        await _lock_rollups(raw, user_id)
-        await raw.execute(ADD_TO_ROLLUPS, user_id, *added.hours, *added.days)
         return True
 
     async def _recompute(self, raw: asyncpg.Connection, user_id: uuid.UUID,
