@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
+import zlib
 from pathlib import Path
 
 import pytest
@@ -38,13 +39,18 @@ async def mesh(migrated_dsn, auth_harness):
     await stop_tracking(tracking)
 
 
-async def left_behind(repo: SqlIngestRepository, user_id, state: State, lease_until) -> Ingestion:
-    """An archived upload whose worker stopped: PENDING, or RUNNING under an old lease."""
+async def left_behind(repo: SqlIngestRepository, user_id, state: State, lease_until,
+                      zlib_chunks: bool = False) -> Ingestion:
+    """An archived upload whose worker stopped: PENDING, or RUNNING under an old lease; with
+    `zlib_chunks`, archived as before LZ4 (zlib streams), and different bytes (so a digest of its own)."""
     spool = archive.Spool()
-    spool.feed(FIXTURE.read_bytes())
+    body = FIXTURE.read_bytes() + (b"\n" if zlib_chunks else b"")
+    spool.feed(body)
     digest = spool.finish()
     now = dt.datetime.now(dt.UTC)
-    await repo.save_payload(digest, spool.size, "application/json", spool.compressed_chunks(), now)
+    chunks = ([zlib.compress(body[i:i + archive.CHUNK_BYTES], 1) for i in range(0, len(body), archive.CHUNK_BYTES)]
+              if zlib_chunks else spool.compressed_chunks())
+    await repo.save_payload(digest, spool.size, "application/json", chunks, now)
     spool.close()
     return await repo.create(Ingestion(
         id=uuid7(), user_id=user_id, state=state, format=Format.HEALTH_AUTO_EXPORT, tally=Tally(),
@@ -54,13 +60,15 @@ async def left_behind(repo: SqlIngestRepository, user_id, state: State, lease_un
         lease_until=lease_until)
 
 
-@pytest.mark.parametrize("state, lease", [(State.PENDING, None), (State.RUNNING, dt.timedelta(seconds=-5))])
-async def test_a_started_ingest_service_finishes_jobs_left_behind(mesh, state, lease):
+@pytest.mark.parametrize("state, lease, zlib_chunks", [(State.PENDING, None, False),
+                                                     (State.RUNNING, dt.timedelta(seconds=-5), False),
+                                                     (State.PENDING, None, True)])
+async def test_a_started_ingest_service_finishes_jobs_left_behind(mesh, state, lease, zlib_chunks):
     from services.ingest.app import build
 
     settings, session, repo = mesh
     user_id = uuid.UUID(session.user.name.split("/")[1])
-    job = await left_behind(repo, user_id, state, dt.datetime.now(dt.UTC) + lease if lease else None)
+    job = await left_behind(repo, user_id, state, dt.datetime.now(dt.UTC) + lease if lease else None, zlib_chunks)
     built = await build(settings)  # starts the background worker, as a restarted service would
     server, _ = await create_server(built.runtime, built.add_servicers)
     try:
