@@ -19,8 +19,9 @@ COLUMNS = ("paths", "type", "unit", "source", "start_us", "offset", "value", "en
 
 def usual(rng: random.Random, i: int, kind: str) -> dict:
     day, minute = divmod(i, 1440)
+    offset = rng.choice(["+0100", "-0800", "+0545"])
     item = {"date": f"20{rng.choice(['25', '26'])}-0{1 + day % 9}-{10 + day % 18} "
-                    f"{minute // 60:02d}:{minute % 60:02d}:{rng.randrange(60):02d} {rng.choice(['+0100', '-0800', '+0545'])}"}
+                    f"{minute // 60:02d}:{minute % 60:02d}:{rng.randrange(60):02d} {offset}"}
     if kind == "heart_rate":
         avg = round(rng.uniform(40, 180), rng.choice([0, 1, 3]))
         item.update(Min=avg - 3, Avg=avg, Max=avg + 4.5)

@@ -182,7 +182,8 @@ class SqlActivityRepository:
             # Many parameter sets to one statement: compiled once and cached (a multi-row VALUES
             # would be compiled anew for every call), sent as multi-row inserts all the same.
             stored = set((await conn.execute(
-                pg_insert(A).on_conflict_do_nothing(constraint="uq_activities_user_id_request_id").returning(A.c.id), rows)).scalars())
+                pg_insert(A).on_conflict_do_nothing(constraint="uq_activities_user_id_request_id").returning(A.c.id),
+                rows)).scalars())
             new = [a for a, _ in activities if a.id in stored]
             await _write_series(conn, new)
             await _write_route(conn, new)

@@ -122,7 +122,8 @@ class SqlSleepRepository:
             # Many parameter sets to one statement: compiled once and cached (a multi-row VALUES
             # would be compiled anew for every call), sent as multi-row inserts all the same.
             stored = set((await conn.execute(
-                pg_insert(S).on_conflict_do_nothing(constraint="uq_sleep_sessions_user_id_request_id").returning(S.c.id), rows)).scalars())
+                pg_insert(S).on_conflict_do_nothing(constraint="uq_sleep_sessions_user_id_request_id")
+                .returning(S.c.id), rows)).scalars())
             await _write_stages(conn, [s for s, _ in sessions if s.id in stored])
         return [s.id in stored for s, _ in sessions]
 
