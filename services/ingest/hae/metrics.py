@@ -406,12 +406,15 @@ class SampleItems:
                 return Rejected(self.name, path + ".endDate", INVALID_DATE, str(e))
         return start, end, offset
 
-    def _item_unit(self, item: dict) -> str | None:
+    def _row(self, item: dict, path: str, when: tuple[int, int | None, int], value: float) -> Skipped | None:
+        """Appends a row's always-present columns (and its end), in the item's own unit and with
+        its source; the caller adds its kind's columns. Skipped (nothing appended) when the
+        item's unit is one this metric's type cannot take."""
         u = item.get("units")
-        return self._unit if u is None or u == self._units else normalize_unit(self._mapping, u)
-
-    def _row(self, path: str, start: int, end: int | None, offset: int, value: float, unit: str, source: str) -> None:
-        """Appends a row's always-present columns (and its end); the caller adds its kind's columns."""
+        unit = self._unit if u is None or u == self._units else normalize_unit(self._mapping, u)
+        if unit is None:
+            return Skipped(self.name, path, UNSUPPORTED_UNIT)
+        start, end, offset = when
         rows = self._rows
         ends = rows.end_us
         if end is not None and end != start and not ends:
@@ -421,10 +424,11 @@ class SampleItems:
         rows.paths.append(path)
         rows.type.append(self._mapping.type)
         rows.unit.append(unit)
-        rows.source.append(source)
+        rows.source.append(source_of(item))
         rows.start_us.append(start)
         rows.offset.append(offset)
         rows.value.append(value)
+        return None
 
     def _start(self, item: object, path: str) -> tuple[int, int | None, int] | Rejected:
         if type(item) is not dict:
@@ -456,11 +460,9 @@ class SampleItems:
                 return Rejected(self.name, path, INVALID_VALUE, str(e))
             if avg is None:
                 return Rejected(self.name, path + ".Avg", MISSING_VALUE, "neither Avg nor qty is given")
-        u = self._unit if "units" not in item else self._item_unit(item)
-        if u is None:
-            return Skipped(self.name, path, UNSUPPORTED_UNIT)
-        src = g("source", "")
-        self._row(path, *when, avg, u, src if type(src) is str else source_of(item))
+        skipped = self._row(item, path, when, avg)
+        if skipped is not None:
+            return skipped
         self._rows.min.append(NAN if lo is None else lo)
         self._rows.max.append(NAN if hi is None else hi)
         return None
@@ -478,10 +480,9 @@ class SampleItems:
             return Rejected(self.name, path + ".systolic", MISSING_VALUE, "systolic is missing")
         if dia is None:
             return Rejected(self.name, path + ".diastolic", MISSING_VALUE, "diastolic is missing")
-        u = self._item_unit(item)
-        if u is None:
-            return Skipped(self.name, path, UNSUPPORTED_UNIT)
-        self._row(path, *when, sys_, u, source_of(item))
+        skipped = self._row(item, path, when, sys_)
+        if skipped is not None:
+            return skipped
         self._rows.value2.append(dia)
         return None
 
@@ -498,11 +499,9 @@ class SampleItems:
                 return Rejected(self.name, path + ".qty", INVALID_VALUE, str(e))
             if v is None:
                 return Rejected(self.name, path + ".qty", MISSING_VALUE, "qty is missing")
-        u = self._unit if "units" not in item else self._item_unit(item)
-        if u is None:
-            return Skipped(self.name, path, UNSUPPORTED_UNIT)
-        src = g("source", "")
-        self._row(path, *when, v, u, src if type(src) is str else source_of(item))
+        skipped = self._row(item, path, when, v)
+        if skipped is not None:
+            return skipped
         if self._mapping.kind == BLOOD_GLUCOSE:
             mt = g("mealTime")
             self._rows.meal_context.append(0 if mt is None else MEAL_CONTEXTS.get(str(mt).strip().lower(), 0))

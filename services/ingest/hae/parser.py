@@ -129,7 +129,7 @@ class _Metric(_Frame):
         self.spill: IO[bytes] | None = None  # temporary file of the items read while name/units are unknown
         self.unspilled: list[Any] = []  # the last few, parsed, written SPILL_BATCH at a time
         self.count = -1  # index of the last data item seen
-        self.prefix = ""
+        self.prefix = f"$.data.metrics[{at}].data["  # of its items' paths
 
     @property
     def ready(self) -> bool:
@@ -473,7 +473,6 @@ class HaeParser:
                 self._read_ahead()
             if m.ready:
                 m.items = m.items or self._items(m)
-                m.prefix = f"$.data.metrics[{m.at}].data["
             return
         value, end = self._value(at)
         if key == "name" or key == "units":
@@ -570,7 +569,7 @@ class HaeParser:
                 if record is not None:
                     out.append(record)
             else:
-                out.append(Rejected(m.metric_name or "", f"$.data.metrics[{m.at}].data[{m.count}]", INVALID_ITEM,
+                out.append(Rejected(m.metric_name or "", f"{prefix}{m.count}]", INVALID_ITEM,
                                     f"a data item must be an object, not {kind_of(item)}"))
             self._pos = end
             f.first = False
@@ -597,7 +596,6 @@ class HaeParser:
         m.hint = ahead.found
         m.metric_name, m.units = ahead.found
         m.items = self._items(m)
-        m.prefix = f"$.data.metrics[{m.at}].data["
 
     def _items(self, m: _Metric) -> SampleItems | RecordItems:
         name = m.metric_name
@@ -609,7 +607,7 @@ class HaeParser:
         """Queues the spilled items, to be mapped one at a time, in their order, as the caller iterates."""
         m.items = m.items or self._items(m)
         _write_spill(m)
-        self._out.append(_Replay(m.spill, f"$.data.metrics[{m.at}].data[", m.metric_name or "", m.items))
+        self._out.append(_Replay(m.spill, m.prefix, m.metric_name or "", m.items))
         m.spill = None
 
     def _end_metric(self, m: _Metric) -> None:
