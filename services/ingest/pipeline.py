@@ -22,7 +22,8 @@ from services.ingest.tracking_sink import SampleStream, TrackingSink
 
 BATCH = 5000  # samples per WriteSamples batch: large batches make Tracking's set-based writes cheap
 STREAMS = 2  # WriteSamples streams in parallel: Tracking checks and the database writes on both cores
-IMPORT_RECORDS = 200  # activities and sleep nights per ImportRecords call (Tracking takes up to 500)
+IMPORT_RECORDS = 50  # activities and sleep nights per ImportRecords call (Tracking takes up to 500): small
+# enough that the calls overlap with the reading, and the last one, which the import waits for, is short
 IMPORT_POINTS = 50_000  # ... or fewer, once their route, heart-rate and stage points reach this many
 IMPORTS = 2  # ImportRecords calls at once: the next batch is read while the last one is stored
 NIGHT_GAP = dt.timedelta(hours=3)  # segments further apart than this belong to different nights
