@@ -172,6 +172,35 @@ async def test_the_same_columns_again_are_duplicates_and_a_changed_value_is_an_u
     assert [counts(a) for a in await internal.write(internal.batch(4, columns(rows)))] == [(0, n, 0, 0)]
 
 
+async def test_part_of_a_stored_hour_sent_again_is_compared_row_by_row(tracking, internal, monkeypatch):
+    """A batch that holds only part of a stored hour (as a batch that starts or ends mid-hour
+    does) cannot be told unchanged by the hour's rollup: its rows are compared one by one, on
+    every value an update would change, and only what differs is written."""
+    from services.tracking.samples import repository
+
+    stub, md, *_ = tracking
+    rows = [heart_rate(m, 60 + m % 7, min=50, max=100, end=T0 + dt.timedelta(minutes=m, seconds=30))
+            for m in range(0, 60, 5)]
+    n = len(rows)
+    assert [counts(a) for a in await internal.write(internal.batch(1, columns(rows)))] == [(n, 0, 0, 0)]
+
+    async def no_upsert(*args):
+        raise AssertionError("rows stored as they are were written again")
+
+    with monkeypatch.context() as m:
+        m.setattr(repository, "_load", no_upsert)
+        part = rows[:5]
+        assert [counts(a) for a in await internal.write(internal.batch(1, columns(part)))] == [(0, 5, 0, 0)]
+
+    part = [dict(rows[0], min=49), dict(rows[1], max=101), dict(rows[2], end=T0 + dt.timedelta(minutes=10, seconds=31)),
+            dict(rows[3], value=rows[3]["value"] + 0.5), rows[4], rows[5]]
+    assert [counts(a) for a in await internal.write(internal.batch(1, columns(part)))] == [(0, 2, 4, 0)]
+    stored = {s.start_time.ToDatetime(dt.UTC): s for s in await listed(stub, md, "heart_rate")}
+    assert len(stored) == n
+    assert [(stored[r["start"]].min, stored[r["start"]].max, stored[r["start"]].end_time.ToDatetime(dt.UTC),
+             stored[r["start"]].value) for r in part] == [(r["min"], r["max"], r["end"], r["value"]) for r in part]
+
+
 async def test_a_batch_taken_for_new_ground_whose_keys_are_stored_falls_back_to_the_upsert(
         tracking, internal, monkeypatch):
     """As when another writer stores the same keys between the check and the copy: the copy

@@ -188,6 +188,19 @@ JOIN tracking.sample_hours h ON h.user_id = $1 AND h.type = k.type AND h.source 
     AND h.count = k.count AND h.hash_sum = k.hash_sum::numeric
 """
 
+# Which of the given rows are stored exactly as they are (the values an update compares, as in
+# UPSERT_CTES): their ordinals. One primary-key probe per row, bounded by the rows' time span.
+STORED_ROWS = """
+SELECT k.i FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::timestamptz[], $6::int2[], $7::float8[],
+                       $8::float8[], $9::float8[], $10::float8[], $11::int2[])
+    WITH ORDINALITY AS k(type, start_time, source, end_time, utc_offset_minutes, value, min, max, value2,
+                         meal_context, i)
+JOIN tracking.samples s ON s.user_id = $1 AND s.type = k.type AND s.start_time = k.start_time AND s.source = k.source
+    AND s.start_time >= $12 AND s.start_time <= $13
+WHERE (s.end_time, s.utc_offset_minutes, s.value, s.min, s.max, s.value2, s.meal_context)
+      IS NOT DISTINCT FROM (k.end_time, k.utc_offset_minutes, k.value, k.min, k.max, k.value2, k.meal_context)
+"""
+
 # Recomputes daily rollups for the given (type, source, local date, offset) keys from the hours.
 RECOMPUTE_DAYS = """
 WITH keys AS (
@@ -225,6 +238,7 @@ def _sample(row, unit_of) -> Sample:
 
 
 ORIGINS_CACHED = 10_000
+EXACT_CHECK_ROWS = 1000  # rows of a batch sent again left after the hourly check, at most, to look up one by one
 LOCAL_SLACK = dt.timedelta(hours=19)  # more than the largest UTC offset
 
 
@@ -288,10 +302,25 @@ async def _unchanged(raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedC
     return np.flatnonzero(same[buckets.of]).tolist()
 
 
+async def _stored_exactly(raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedColumns) -> list[int]:
+    """Positions of the rows stored already with exactly these values."""
+    strings = rows.strings
+    found = await raw.fetch(STORED_ROWS, user_id, [strings[t] for t in rows.type],
+                            [from_micros(t) for t in rows.start_us], [strings[s] for s in rows.source],
+                            [from_micros(t) for t in rows.end_us], rows.offset, rows.value, rows.min, rows.max,
+                            rows.value2, rows.meal_context, *_span(rows)[1:])
+    return [r["i"] - 1 for r in found]
+
+
 async def _lock_rollups(raw: asyncpg.Connection, user_id: uuid.UUID) -> None:
     """A per-user lock, held to the commit, orders the writers of a user's rollups: a recompute
     sees every row committed before it, and an addition counts only rows nobody counted yet."""
     await raw.execute("SELECT pg_advisory_xact_lock(hashtext('tracking.rollups'), hashtext($1))", str(user_id))
+
+
+def _without(rows: CheckedColumns, positions: list[int]) -> CheckedColumns:
+    drop = set(positions)
+    return rows.keep([k for k in range(len(rows)) if k not in drop]) if drop else rows
 
 
 def _hours(rows) -> set[tuple[str, str, dt.datetime, int]]:
@@ -377,8 +406,11 @@ class SqlSampleRepository:
             # stored: those rows are duplicates without writing them.
             unchanged = await _unchanged(raw, user_id, rows)
             if unchanged:
-                drop = set(unchanged)
-                rows = rows.keep([k for k in range(total) if k not in drop])
+                rows = _without(rows, unchanged)
+            if unchanged is not None and 0 < len(rows) <= EXACT_CHECK_ROWS:
+                # The few rows left, typically the part of an hour a batch holds at either end:
+                # asked one by one, which is still much cheaper than the upsert's transaction.
+                rows = _without(rows, await _stored_exactly(raw, user_id, rows))
             if not rows:
                 return 0, total, 0
             if unchanged is None and await self._insert_new(raw, user_id, rows, origin, now):
