@@ -9,7 +9,9 @@ these (or one row of a SampleRows), so the counts per input metric add up to the
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from services.common.convert import from_micros, to_micros
@@ -37,6 +39,88 @@ class SampleRecord:
 NAN = float("nan")  # "not given" in SampleRows' min, max and value2
 
 
+class ItemPaths:
+    """The input paths of a batch's rows, in order. A series' points are runs of
+    `prefix` + index + "]" over consecutive indices, kept as (prefix, first index, count): no
+    string is made per point, as only the paths of rejected rows are ever read. Other paths are
+    kept as they are given, consecutive ones in one list."""
+
+    __slots__ = ("_runs", "_ends")
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[str, int, int] | list[str]] = []
+        self._ends: list[int] = []  # the row after each run
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def append(self, path: str) -> None:
+        if self._runs and type(self._runs[-1]) is list:
+            self._runs[-1].append(path)
+            self._ends[-1] += 1
+        else:
+            self._add([path])
+
+    def add_run(self, prefix: str, first: int, count: int) -> None:
+        """The paths `prefix`first`]` to `prefix`first + count - 1`]`."""
+        if count <= 0:
+            return
+        last = self._runs[-1] if self._runs else None
+        if type(last) is tuple and last[0] == prefix and last[1] + last[2] == first:
+            self._runs[-1] = (prefix, last[1], last[2] + count)
+            self._ends[-1] += count
+        else:
+            self._add((prefix, first, count))
+
+    def extend(self, other: ItemPaths) -> None:
+        for run in other._runs:
+            if type(run) is list:
+                for path in run:
+                    self.append(path)
+            else:
+                self.add_run(*run)
+
+    def _add(self, run: tuple[str, int, int] | list[str]) -> None:
+        self._ends.append(len(self) + (run[2] if type(run) is tuple else len(run)))
+        self._runs.append(run)
+
+    def __getitem__(self, i: int) -> str:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        k = bisect.bisect_right(self._ends, i)
+        run, start = self._runs[k], self._ends[k - 1] if k else 0
+        return run[i - start] if type(run) is list else f"{run[0]}{run[1] + i - start}]"
+
+    def split(self, n: int) -> tuple[ItemPaths, ItemPaths]:
+        """(the first n paths, the rest)."""
+        head, tail = ItemPaths(), ItemPaths()
+        start = 0
+        for run, end in zip(self._runs, self._ends):
+            cut = min(max(n - start, 0), end - start)  # how many of this run go to the head
+            if type(run) is list:
+                if cut:
+                    head._add(run[:cut])
+                if cut < len(run):
+                    tail._add(run[cut:])
+            else:
+                prefix, first, count = run
+                if cut:
+                    head._add((prefix, first, cut))
+                if cut < count:
+                    tail._add((prefix, first + cut, count - cut))
+            start = end
+        return head, tail
+
+    def __iter__(self) -> Iterator[str]:
+        for run in self._runs:
+            if type(run) is list:
+                yield from run
+            else:
+                prefix, first, count = run
+                for i in range(first, first + count):
+                    yield f"{prefix}{i}]"
+
+
 @dataclass(slots=True)
 class SampleRows:
     """Samples of one input metric in columns, the form they travel to Tracking in: long series
@@ -47,7 +131,7 @@ class SampleRows:
 
     metric: str
     offset: list[int] | None
-    paths: list[str] = field(default_factory=list)
+    paths: ItemPaths = field(default_factory=ItemPaths)
     type: list[str] = field(default_factory=list)
     unit: list[str] = field(default_factory=list)
     source: list[str] = field(default_factory=list)
@@ -121,8 +205,9 @@ class SampleRows:
         for name in (*_COLUMNS, *_OPTIONAL_COLUMNS, "offset"):
             column = getattr(self, name)
             if column is not None:
-                setattr(head, name, column[:n])
-                setattr(tail, name, column[n:])
+                parts = column.split(n) if name == "paths" else (column[:n], column[n:])
+                setattr(head, name, parts[0])
+                setattr(tail, name, parts[1])
         return head, tail
 
     def records(self) -> list[SampleRecord]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import pytest
 
@@ -92,9 +93,9 @@ def test_a_run_read_in_one_step_gives_what_reading_it_item_by_item_gives(seed, m
     taken = []
     add_block = hae_metrics.SampleItems.add_block
     monkeypatch.setattr(hae_metrics.SampleItems, "add_block",
-                        lambda self, array, paths: taken.append(add_block(self, array, paths)) or taken[-1])
+                        lambda self, *args: taken.append(add_block(self, *args)) or taken[-1])
     in_blocks = parse(data, chunk)
-    monkeypatch.setattr(hae_metrics.SampleItems, "add_block", lambda self, array, paths: 0)
+    monkeypatch.setattr(hae_metrics.SampleItems, "add_block", lambda self, *args: 0)
     one_by_one = parse(data, chunk)
 
     assert in_blocks == one_by_one
@@ -109,7 +110,7 @@ def test_a_clean_series_is_read_in_blocks(monkeypatch):
     taken = []
     add_block = hae_metrics.SampleItems.add_block
     monkeypatch.setattr(hae_metrics.SampleItems, "add_block",
-                        lambda self, array, paths: taken.append(add_block(self, array, paths)) or taken[-1])
+                        lambda self, *args: taken.append(add_block(self, *args)) or taken[-1])
     rows, others = parse(body(items, "heart_rate", "count/min"), 65536)
     assert others == [] and len(rows["paths"]) == 5000
     assert sum(taken) > 4900  # all but the last item of each feed's text
@@ -123,6 +124,48 @@ def test_many_dates_at_once_are_read_as_one_by_one():
     starts, offsets = parse_dates_us(dates)
     assert list(zip(starts, offsets)) == [parse_date_us(d) for d in dates]
     for odd in ("2026-03-01 7:00:00 pm -0800", "2026-03-01 07:00:00 +01:00", "2026-03-01T07:00:00+0100",
-                "2026-13-01 07:00:00 +0100", "0001-01-01 00:30:00 +0100", 5):
+                "2026-13-01 07:00:00 +0100", "0001-01-01 00:30:00 +0100", 5, "2026-03-01\n07:00:00 +0100"):
         with pytest.raises(DateError):
             parse_dates_us([*dates, odd])
+    with pytest.raises(DateError):  # one character short, the next one more: no date shifts into another's place
+        parse_dates_us([*dates, "2026-03-01 07:00:00 +010", "02026-03-01 07:00:00 +0100", *dates])
+
+
+def test_many_dates_at_once_agree_with_one_by_one_on_random_and_broken_dates():
+    rng = random.Random(11)
+
+    def date() -> str:
+        m = rng.choice([-16 * 60, -570, -1, 0, 1, 345, 960, *range(-900, 901, 15)])
+        sign = "-" if m < 0 or (m == 0 and rng.random() < 0.1) else "+"
+        return (f"{rng.randint(1, 9999):04d}-{rng.randint(0, 13):02d}-{rng.randint(0, 32):02d} "
+                f"{rng.randint(0, 24):02d}:{rng.randint(0, 60):02d}:{rng.randint(0, 60):02d} "
+                f"{sign}{abs(m) // 60:02d}{abs(m) % 60:02d}")
+
+    def one(value):
+        try:
+            return parse_date_us(value)
+        except DateError:
+            return None
+
+    def of_the_form(d: str) -> bool:  # what the bulk read takes (the rest goes one by one)
+        return bool(re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}", d)
+                    and 2 <= int(d[:4]) <= 9998 and int(d[23:]) % 15 == 0
+                    and int(d[21:23]) * 60 + int(d[23:]) <= 960 and d[20:] != "-0000")
+
+    read = 0
+    for _ in range(3000):
+        dates = [date() for _ in range(rng.randint(1, 4))]
+        if rng.random() < 0.3:  # one character changed, added or taken away
+            i, k = rng.randrange(len(dates)), rng.randrange(25)
+            dates[i] = dates[i][:k] + rng.choice(["", "x", "0", " ", "-", ":", "\u202f", "\u0663"]) + dates[i][k + 1:]
+        singles = [one(d) for d in dates]
+        taken = all(s is not None and of_the_form(d) for d, s in zip(dates, singles))
+        try:
+            starts, offsets = parse_dates_us(dates)
+        except DateError:
+            assert not taken, dates
+            continue
+        assert taken, dates
+        assert list(zip(starts, offsets)) == singles
+        read += 1
+    assert read > 300

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import random
 
 from services.common.convert import to_micros
 from services.ingest import convert, sources
 from services.ingest.hae import HaeParser
 from services.ingest.hae.parser import SPILL_BATCH
 from services.ingest.hae.metrics import metric_items
-from services.ingest.records import SampleRecord, SampleRows
+from services.ingest.records import ItemPaths, SampleRecord, SampleRows
 from services.tracking.samples import convert as tracking_convert
 
 AT = dt.datetime(2026, 3, 1, 7, tzinfo=dt.UTC)
@@ -109,7 +110,7 @@ def test_a_series_block_is_taken_whole_exactly_as_its_items_one_by_one():
     values = [(60.0 + i, 70.0, 50.0, f"2026-03-01 08:{i:02d}:00 +0100", "Watch") for i in range(50)]
     paths = [f"$[{i}]" for i in range(50)]
     whole, one_by_one = metric_items("heart_rate", "count/min"), metric_items("heart_rate", "count/min")
-    assert whole.add_series(keys, values, paths)
+    assert whole.add_series(keys, values, "$[", 0)
     for v, path in zip(values, paths):
         assert one_by_one.add(dict(zip(keys, v)), path) is None
     assert whole.take().records() == one_by_one.take().records()
@@ -118,5 +119,38 @@ def test_a_series_block_is_taken_whole_exactly_as_its_items_one_by_one():
                (keys, [*values[:49], (60.0, 70.0, 50.0, "2026-02-30 08:00:00 +0100", "Watch")]),
                ((*keys, "units"), [(*v, "bpm") for v in values])]
     for unusual_keys, unusual_values in unusual:
-        assert not whole.add_series(unusual_keys, unusual_values, paths)
+        assert not whole.add_series(unusual_keys, unusual_values, "$[", 0)
         assert whole.take() is None
+
+
+def test_item_paths_hold_what_a_list_of_the_paths_would():
+    rng = random.Random(3)
+    for _ in range(300):
+        paths, model = ItemPaths(), []
+        for _ in range(rng.randrange(1, 8)):
+            step = rng.randrange(4)
+            if step == 0:
+                path = f"/HealthData/Record[{rng.randrange(100)}]"
+                paths.append(path)
+                model.append(path)
+            elif step in (1, 2):  # a run, often right after the last one
+                prefix, first, count = rng.choice(["$.a[", "$.b["]), rng.randrange(20), rng.randrange(5)
+                paths.add_run(prefix, first, count)
+                model += [f"{prefix}{i}]" for i in range(first, first + count)]
+            else:
+                n = rng.randrange(len(model) + 2)
+                head, tail = paths.split(n)
+                assert (list(head), list(tail)) == (model[:n], model[n:])
+                paths = head if rng.random() < 0.5 else tail
+                model = model[:n] if paths is head else model[n:]
+                other = ItemPaths()
+                other.extend(paths)
+                paths = other
+        assert len(paths) == len(model) and list(paths) == model
+        assert [paths[i] for i in range(len(model))] == model
+        for i in (-1, len(model)):
+            try:
+                paths[i]
+            except IndexError:
+                continue
+            raise AssertionError(f"{i} is out of range")

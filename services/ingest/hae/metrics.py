@@ -284,8 +284,9 @@ _SERIES_VALUES = {HEART_RATE: ("Avg", "Min", "Max"), QTY: ("qty",)}
 
 
 # The usual points of a series, as add_block decodes a run of them: these keys and no other
-# (a number may be written as an integer; "source" may be left out).
-class _HeartRatePoint(msgspec.Struct, forbid_unknown_fields=True):
+# (a number may be written as an integer; "source" may be left out). Untracked by the garbage
+# collector: they hold only strings and floats.
+class _HeartRatePoint(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     date: str
     Avg: float
     Min: float
@@ -293,7 +294,7 @@ class _HeartRatePoint(msgspec.Struct, forbid_unknown_fields=True):
     source: str = ""
 
 
-class _QuantityPoint(msgspec.Struct, forbid_unknown_fields=True):
+class _QuantityPoint(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     date: str
     qty: float
     source: str = ""
@@ -324,7 +325,7 @@ class SampleItems:
         self._rows = SampleRows(self.name, [])
         return rows
 
-    def add_series(self, keys: tuple[str, ...], values: list[tuple], paths: list[str]) -> bool:
+    def add_series(self, keys: tuple[str, ...], values: list[tuple], prefix: str, first: int) -> bool:
         """Takes, in columns, items that all have these keys (values: one tuple per item, in
         their order) when every one is a usual point of a heart-rate or quantity series: a
         "date", float values, a string source, nothing else. Otherwise takes none and returns
@@ -344,10 +345,11 @@ class SampleItems:
             starts, offsets = parse_dates_us(columns["date"])
         except DateError:
             return False
-        self._append_series(paths, sources or [""] * len(values), starts, offsets, *(columns[k] for k in wanted))
+        self._append_series(prefix, first, sources or [""] * len(values), starts, offsets,
+                            *(columns[k] for k in wanted))
         return True
 
-    def add_block(self, array: str, paths: Callable[[int], list[str]]) -> int:
+    def add_block(self, array: str, prefix: str, first: int) -> int:
         """Takes, in columns, the items of `array` (JSON text of an array of items) when every one
         is a usual point of a heart-rate or quantity series, with a date of the usual form:
         decoded in one step, with no object per item, the rows exactly those add() would make.
@@ -368,15 +370,16 @@ class SampleItems:
             values = ([p.Avg for p in points], [p.Min for p in points], [p.Max for p in points])
         else:
             values = ([p.qty for p in points],)
-        self._append_series(paths(len(points)), [p.source for p in points], starts, offsets, *values)
+        self._append_series(prefix, first, [p.source for p in points], starts, offsets, *values)
         return len(points)
 
-    def _append_series(self, paths: list[str], sources: list[str], starts: list[int], offsets: list[int],
+    def _append_series(self, prefix: str, first: int, sources: list[str], starts: list[int], offsets: list[int],
                        values: list[float], mins: list[float] | None = None, maxs: list[float] | None = None) -> None:
-        """Appends the rows of a series (points in time) column by column; a heart rate's with its Min and Max."""
-        n = len(paths)
+        """Appends the rows of a series (points in time) column by column, items `first` on of the
+        array whose paths start with `prefix`; a heart rate's with its Min and Max."""
+        n = len(sources)
         rows = self._rows
-        rows.paths += paths
+        rows.paths.add_run(prefix, first, n)
         rows.type += [self._mapping.type] * n
         rows.unit += [self._unit] * n
         rows.source += sources

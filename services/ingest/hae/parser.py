@@ -545,8 +545,7 @@ class HaeParser:
                 last = text.rfind("},{", at)  # (the app writes no space between items)
                 if last - at >= BLOCK_CHARS:
                     first = m.count + 1
-                    taken = m.items.add_block(f"[{text[at:last + 1]}]",
-                                              lambda n: [f"{prefix}{i}]" for i in range(first, first + n)])
+                    taken = m.items.add_block(f"[{text[at:last + 1]}]", prefix, first)
                     if taken:
                         # The text up to `last` read as an array of items: so they are exactly this array's next ones.
                         m.count += taken
@@ -555,6 +554,8 @@ class HaeParser:
                         at = last + 2
                         continue
             if text[at] == "{":
+                if len(text) - at <= RETRY_CHARS and not self._eof and text.find("}", at) < 0:
+                    raise _More  # the text's last item, not whole yet (a scan would fail, at some cost)
                 try:
                     item, end = _scan(text, at)
                 except (StopIteration, ValueError, RecursionError):
@@ -669,8 +670,7 @@ class _Replay:
             while header := self._spill.read(_LENGTH.size):
                 keys, block = marshal.loads(self._spill.read(_LENGTH.unpack(header)[0]))
                 if keys is not None:
-                    if isinstance(self._items, SampleItems) and self._items.add_series(
-                            keys, block, [f"{self._prefix}{k}]" for k in range(i, i + len(block))]):
+                    if isinstance(self._items, SampleItems) and self._items.add_series(keys, block, self._prefix, i):
                         i += len(block)
                         yield self._items.take()
                         continue
