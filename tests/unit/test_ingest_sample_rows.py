@@ -62,7 +62,7 @@ def test_joined_and_cut_rows_keep_every_row_in_order():
 def test_tracking_decodes_the_columns_sent_to_what_the_rows_hold():
     records = [record(0), record(1, min=55.0, max=70.0), record(2, end_time=AT + dt.timedelta(hours=2),
                                                             source="Phone", unit="bpm")]
-    decoded = tracking_convert.sample_columns(convert.sample_columns(rows_of(records)))
+    decoded = tracking_convert.sample_columns(convert.sample_columns(rows_of(records))).as_lists()
     strings = decoded.strings
     assert [strings[i] for i in decoded.source] == ["Watch", "Watch", "Phone"]
     assert [strings[i] for i in decoded.unit] == ["count/min", "count/min", "bpm"]
@@ -70,8 +70,10 @@ def test_tracking_decodes_the_columns_sent_to_what_the_rows_hold():
     assert decoded.end_us[2] == to_micros(AT + dt.timedelta(hours=2)) and decoded.end_us[0] == decoded.start_us[0]
     assert decoded.min == [None, 55.0, None] and decoded.max == [None, 70.0, None]
     assert decoded.value2 == [None] * 3 and decoded.meal_context == [0] * 3 and decoded.offset == [60] * 3
-    points = tracking_convert.sample_columns(convert.sample_columns(rows_of([record(0), record(1)])))
-    assert points.end_us == [None, None]  # points in time: no end column at all
+    sent = convert.sample_columns(rows_of([record(0), record(1)]))
+    assert not sent.end_time_micros  # points in time: no end column at all, and each ends at its start
+    points = tracking_convert.sample_columns(sent).as_lists()
+    assert points.end_us == points.start_us == rows_of([record(0), record(1)]).start_us
 
 
 def test_the_hae_reader_fills_the_same_columns_as_records_would():

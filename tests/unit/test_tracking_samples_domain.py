@@ -155,7 +155,7 @@ def _mixed_batch(seed: int, n: int = 400) -> SampleColumns:
 
 
 def _decoded(checks) -> tuple:
-    r = checks.rows
+    r = checks.rows.as_lists()
     rows = [(r.row[k], r.strings[r.type[k]], r.start_us[k], r.strings[r.source[k]], r.end_us[k], r.offset[k],
              r.value[k], r.min[k], r.max[k], r.value2[k], r.original_value[k], r.strings[r.original_unit[k]],
              r.meal_context[k], r.row_hash[k]) for k in range(len(r))]

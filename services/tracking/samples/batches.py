@@ -11,6 +11,7 @@ group is one numpy structured array.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import struct
 import uuid
 from dataclasses import dataclass
@@ -57,25 +58,30 @@ class Arrays:
                 raise ValueError("every column of a batch needs one entry per row")
         self.n = n
         self.strings = rows.strings
-        self.start = np.array(rows.start_us, dtype=np.int64)
-        self.end = np.array(rows.end_us, dtype=np.int64)
-        self.offset = np.array(rows.offset, dtype=np.int64)
+        # (The bulk checks give arrays already: these take them as they are.)
+        self.start = np.asarray(rows.start_us, dtype=np.int64)
+        self.end = np.asarray(rows.end_us, dtype=np.int64)
+        self.offset = np.asarray(rows.offset, dtype=np.int64)
         local = self.start + self.offset * MINUTE_MICROS
         self.local_hour = local - local % HOUR_MICROS
-        self.value = np.array(rows.value, dtype=np.float64)
-        self.low, self.high, self.value2 = (np.array(x, dtype=np.float64) for x in (rows.min, rows.max, rows.value2))
-        self.type = np.array(rows.type, dtype=np.int64)
-        self.source = np.array(rows.source, dtype=np.int64)
-        self.original_unit = np.array(rows.original_unit, dtype=np.int64)
-        self.original_value = np.array(rows.original_value, dtype=np.float64)
-        self.meal_context = np.array(rows.meal_context, dtype=np.int64)
-        self.row_hash = np.array(rows.row_hash, dtype=np.int64)
-        # UUIDv8: the start's milliseconds since 1900 (see domain.start_of_sample_id), then random
-        # bits (unique, not secret).
-        self.ids = np.empty(n, dtype=">u8,>u8")
-        self.ids["f0"] = ((self.start // 1000 + MILLIS_1900_TO_1970).astype(np.uint64) << np.uint64(16)
-                          | np.uint64(0x8000) | _random.integers(0, 1 << 12, n, dtype=np.uint64))
-        self.ids["f1"] = _random.integers(0, 1 << 62, n, dtype=np.uint64) | np.uint64(1 << 63)  # RFC 4122 variant
+        self.value = np.asarray(rows.value, dtype=np.float64)
+        self.low, self.high, self.value2 = (np.asarray(x, dtype=np.float64) for x in (rows.min, rows.max, rows.value2))
+        self.type = np.asarray(rows.type, dtype=np.int64)
+        self.source = np.asarray(rows.source, dtype=np.int64)
+        self.original_unit = np.asarray(rows.original_unit, dtype=np.int64)
+        self.original_value = np.asarray(rows.original_value, dtype=np.float64)
+        self.meal_context = np.asarray(rows.meal_context, dtype=np.int64)
+        self.row_hash = np.asarray(rows.row_hash, dtype=np.int64)
+
+    @functools.cached_property
+    def ids(self) -> np.ndarray:
+        """UUIDv8: the start's milliseconds since 1900 (see domain.start_of_sample_id), then random
+        bits (unique, not secret). Made for the rows that are written only."""
+        ids = np.empty(self.n, dtype=">u8,>u8")
+        ids["f0"] = ((self.start // 1000 + MILLIS_1900_TO_1970).astype(np.uint64) << np.uint64(16)
+                     | np.uint64(0x8000) | _random.integers(0, 1 << 12, self.n, dtype=np.uint64))
+        ids["f1"] = _random.integers(0, 1 << 62, self.n, dtype=np.uint64) | np.uint64(1 << 63)  # RFC 4122 variant
+        return ids
 
     def hours(self) -> Groups:
         """The rows by hourly rollup bucket: (type, source, local hour, offset)."""

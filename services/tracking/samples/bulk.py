@@ -27,14 +27,18 @@ def check_columns(c: SampleColumns, now: dt.datetime, default_offset: Callable[[
                   default_source: str = "") -> Checks:
     """Checks every row and converts it to its type's canonical unit (see check_rows)."""
     checks = _check_arrays(c, now, default_offset, default_source) if len(c) >= ARRAYS_FROM else None
-    return checks if checks is not None else check_rows(c, now, default_offset, default_source)
+    return checks if checks is not None else check_rows(c.as_lists(), now, default_offset, default_source)
 
 
-def _ints(column: list) -> np.ndarray | None:
+def _ints(column: list | np.ndarray) -> np.ndarray | None:
     try:
-        return np.array(column, dtype=np.int64)
+        return np.asarray(column, dtype=np.int64)
     except (TypeError, OverflowError):  # a None (or a number no row can hold): for the row path
         return None
+
+
+def _floats(column: list | np.ndarray) -> np.ndarray:
+    return np.asarray(column, dtype=np.float64)  # (None becomes NaN)
 
 
 def _check_arrays(c: SampleColumns, now: dt.datetime, default_offset: Callable[[dt.datetime], int],
@@ -43,23 +47,26 @@ def _check_arrays(c: SampleColumns, now: dt.datetime, default_offset: Callable[[
     start, offset = _ints(c.start_us), _ints(c.offset)
     if start is None or offset is None:
         return None
-    missing_ends = c.end_us.count(None)
-    if missing_ends == n:
-        end = start
-    else:  # a missing end is the start
-        end = _ints(c.end_us if not missing_ends else [s if e is None else e for s, e in zip(c.start_us, c.end_us)])
-        if end is None:
-            return None
-    value, low, high, value2 = (np.array(x, dtype=np.float64) for x in (c.value, c.min, c.max, c.value2))
-    meal = np.array(c.meal_context, dtype=np.int64)
+    if type(c.end_us) is np.ndarray:
+        end = c.end_us
+    else:
+        missing_ends = c.end_us.count(None)
+        if missing_ends == n:
+            end = start
+        else:  # a missing end is the start
+            end = _ints(c.end_us if not missing_ends else [s if e is None else e for s, e in zip(c.start_us, c.end_us)])
+            if end is None:
+                return None
+    value, low, high, value2 = (_floats(x) for x in (c.value, c.min, c.max, c.value2))
+    meal = _ints(c.meal_context)
     strings = list(c.strings)
     first: dict[str, int] = {}
     for i, s in enumerate(strings):
         first.setdefault(s, i)
 
     # What a row's (type, unit) pair decides, once per pair, then spread over the rows.
-    pairs, pair_of = np.unique(np.array(c.type, dtype=np.int64) << 32 | np.array(c.unit, dtype=np.int64),
-                               return_inverse=True)
+    unit = _ints(c.unit)
+    pairs, pair_of = np.unique(_ints(c.type) << 32 | unit, return_inverse=True)
     conversions = [_conversion(strings[int(p) >> 32], strings[int(p) & 0xFFFFFFFF]) for p in pairs]
 
     def per_row(of, dtype) -> np.ndarray:
@@ -90,9 +97,10 @@ def _check_arrays(c: SampleColumns, now: dt.datetime, default_offset: Callable[[
         bad |= (~np.isnan(low) & (converted[0] > canonical_value)) | (~np.isnan(high) & (converted[1] < canonical_value))
 
     errors = []
+    listed = c.as_lists() if bad.any() else c  # the row check takes None for a missing value
     for i in np.flatnonzero(bad).tolist():
         conv = conversions[pair_of[i]]
-        found = conv.type_error or _check_row(c, i, conv, latest, default_offset)
+        found = conv.type_error or _check_row(listed, i, conv, latest, default_offset)
         if type(found) is not tuple:
             return None  # the rules disagree with the row check: the row check decides
         errors.append(ItemError(i, *found))
@@ -100,38 +108,23 @@ def _check_arrays(c: SampleColumns, now: dt.datetime, default_offset: Callable[[
     good = np.flatnonzero(~bad)
     type_index = np.array([first[strings[int(p) >> 32]] for p in pairs], dtype=np.int64)[pair_of][good]
     # Stored sources: trimmed, defaulted, and given string indices in the order the rows use them.
-    given = np.array(c.source, dtype=np.int64)[good]
+    given = _ints(c.source)[good]
     uses, first_use = np.unique(given, return_index=True)
-    stored: dict[int, int] = {}
+    stored_source: dict[int, int] = {}
     for s in uses[np.argsort(first_use)].tolist():
         name = (strings[s] or default_source).strip()
-        stored[s] = first.setdefault(name, len(strings))
-        if stored[s] == len(strings):
+        stored_source[s] = first.setdefault(name, len(strings))
+        if stored_source[s] == len(strings):
             strings.append(name)
-    source = np.array([stored[s] for s in uses.tolist()], dtype=np.int64)[np.searchsorted(uses, given)]
+    source = np.array([stored_source[s] for s in uses.tolist()], dtype=np.int64)[np.searchsorted(uses, given)]
 
     start, end, offset = start[good], end[good], offset[good]
     if len(Groups(type_index, source, start)) < len(good):
         return None  # a key given twice: the row path says which row wins
-    out = CheckedColumns(strings)
-    out.row = good.tolist()
-    out.type, out.start_us, out.source, out.end_us = type_index.tolist(), start.tolist(), source.tolist(), end.tolist()
-    out.offset = offset.tolist()
-    out.value = canonical_value[good].tolist()
-    out.min, out.max, out.value2 = (_optional(x[good], raw[good]) for x, raw in zip(converted, (low, high, value2)))
-    out.original_value = value[good].tolist()
-    out.original_unit = np.array(c.unit, dtype=np.int64)[good].tolist()
-    out.meal_context = meal[good].tolist()
-    out.row_hash = row_hashes(start, end, offset, canonical_value[good], *(x[good] for x in converted),
-                              meal[good]).tolist()
-    return Checks(out, errors, [])
-
-
-def _optional(values: np.ndarray, raw: np.ndarray) -> list[float | None]:
-    """A column's values, None where the input had none (NaN)."""
-    missing = np.isnan(raw)
-    if not missing.any():
-        return values.tolist()
-    if missing.all():
-        return [None] * len(values)
-    return [None if m else x for x, m in zip(values.tolist(), missing.tolist())]
+    # Kept as arrays (CheckedColumns.as_lists() gives lists): min, max and value2 NaN where none.
+    low, high, value2 = (x[good] for x in converted)
+    stored, meal = canonical_value[good], meal[good]
+    return Checks(CheckedColumns(
+        strings, row=good, type=type_index, start_us=start, source=source, end_us=end, offset=offset, value=stored,
+        min=low, max=high, value2=value2, original_value=value[good], original_unit=unit[good], meal_context=meal,
+        row_hash=row_hashes(start, end, offset, stored, low, high, value2, meal)), errors, [])

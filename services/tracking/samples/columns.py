@@ -49,7 +49,12 @@ class SampleInput:
 @dataclass(slots=True)
 class SampleColumns:
     """Samples as columns: row i is the i-th entry of every list. type, unit and source are
-    indices into `strings`; None marks what a row lacks."""
+    indices into `strings`; None marks what a row lacks.
+
+    A bulk writer's batch comes as numpy arrays instead (see convert.sample_columns), taken
+    from the message without a Python object per value: there a missing min, max or value2 is
+    NaN, every row has an end (its start when it had none), and `offset` is None on every row
+    or on none. as_lists() gives the list form, which the row checks take."""
 
     strings: list[str]
     type: list[int]
@@ -66,6 +71,12 @@ class SampleColumns:
 
     def __len__(self) -> int:
         return len(self.start_us)
+
+    def as_lists(self) -> SampleColumns:
+        if type(self.start_us) is not np.ndarray:
+            return self
+        return SampleColumns(self.strings, *(_listed(getattr(self, name), name in VALUE_FIELDS[1:])
+                                             for name in self.__slots__[1:]))
 
     @classmethod
     def from_rows(cls, rows: list[SampleInput]) -> SampleColumns:
@@ -112,16 +123,33 @@ class CheckedColumns:
     def __len__(self) -> int:
         return len(self.row)
 
+    def as_lists(self) -> CheckedColumns:
+        """The list form (the bulk checks give numpy arrays, with NaN for a missing min, max or value2)."""
+        if type(self.row) is not np.ndarray:
+            return self
+        return CheckedColumns(self.strings, *(_listed(column, k in (7, 8, 9))
+                                              for k, column in enumerate(_columns(self))))
+
     def values_of(self, k: int) -> tuple:
         """What an update compares: everything but the natural key and the original form."""
         return (self.end_us[k], self.offset[k], self.value[k], self.min[k], self.max[k], self.value2[k],
                 self.meal_context[k])
 
     def keep(self, positions: list[int]) -> CheckedColumns:
+        if type(self.row) is np.ndarray:
+            return CheckedColumns(self.strings, *(column[positions] for column in _columns(self)))
         out = CheckedColumns(self.strings)
         for mine, theirs in zip(_columns(self), _columns(out)):
             theirs.extend(mine[k] for k in positions)
         return out
+
+
+def _listed(column, nan_is_none: bool = False) -> list:
+    """A column as a list of Python values (None for NaN in the columns where NaN marks none)."""
+    if type(column) is not np.ndarray:
+        return column
+    values = column.tolist()
+    return [None if x != x else x for x in values] if nan_is_none else values
 
 
 @dataclass(frozen=True)

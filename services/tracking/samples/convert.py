@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from healthmesh.tracking.v1 import sample_pb2, sample_type_pb2, tracking_internal_service_pb2, tracking_service_pb2
 
 from services.common.convert import StringIndex, from_timestamp, timestamp
@@ -48,32 +49,34 @@ def _micros(t) -> int:
 
 
 def sample_columns(c: tracking_internal_service_pb2.SampleColumns) -> SampleColumns:
-    """The columnar batch, its shape checked: a malformed batch is the sender's bug, so it fails whole."""
+    """The columnar batch as arrays (SampleColumns' bulk form: numpy reads a repeated number
+    field as it is, with no Python object per value), its shape checked: a malformed batch is
+    the sender's bug, so it fails whole."""
     n = len(c.start_time_micros)
     strings = list(c.strings)
-    optional = {}
     for name in ("end_time_micros", "utc_offset_minutes", "min", "max", "value2", "meal_context"):
         column = getattr(c, name)
         if len(column) not in (0, n):
             raise InvalidArgument.field(f"columns.{name}", f"has {len(column)} entries for {n} rows (give 0 or {n})")
-        optional[name] = list(column) if column else None
     for name in ("type", "unit", "source", "value"):
         column = getattr(c, name)
         if len(column) != n:
             raise InvalidArgument.field(f"columns.{name}", f"has {len(column)} entries for {n} rows")
-        if name != "value" and n and max(column) >= len(strings):
-            raise InvalidArgument.field(f"columns.{name}", f"refers to string {max(column)} of {len(strings)}")
-    none = [None] * n
+        if name != "value" and n and (largest := int(np.max(column))) >= len(strings):
+            raise InvalidArgument.field(f"columns.{name}", f"refers to string {largest} of {len(strings)}")
+
+    def given(name: str, dtype: type, absent):
+        column = getattr(c, name)
+        return np.array(column, dtype=dtype) if len(column) else absent
+
+    start = np.array(c.start_time_micros, dtype=np.int64)
+    nan = np.full(n, np.nan)
     return SampleColumns(
-        strings=strings, type=list(c.type), unit=list(c.unit), source=list(c.source),
-        start_us=list(c.start_time_micros), end_us=optional["end_time_micros"] or none,
-        offset=optional["utc_offset_minutes"] or none, value=list(c.value),
-        min=_absent_as_none(optional["min"]) or none, max=_absent_as_none(optional["max"]) or none,
-        value2=_absent_as_none(optional["value2"]) or none, meal_context=optional["meal_context"] or [0] * n)
-
-
-def _absent_as_none(column: list[float] | None) -> list[float | None] | None:
-    return None if column is None else [None if x != x else x for x in column]  # NaN marks "none"
+        strings=strings, type=np.array(c.type, dtype=np.int64), unit=np.array(c.unit, dtype=np.int64),
+        source=np.array(c.source, dtype=np.int64), start_us=start, end_us=given("end_time_micros", np.int64, start),
+        offset=given("utc_offset_minutes", np.int64, [None] * n), value=np.array(c.value, dtype=np.float64),
+        min=given("min", np.float64, nan), max=given("max", np.float64, nan), value2=given("value2", np.float64, nan),
+        meal_context=given("meal_context", np.int64, np.zeros(n, dtype=np.int64)))
 
 
 def sample(x: Sample) -> sample_pb2.Sample:

@@ -261,8 +261,9 @@ def next_month(d: dt.date) -> dt.date:
 
 def _span(rows: CheckedColumns) -> tuple[list[str], dt.datetime, dt.datetime]:
     """The batch's types, first start and last start."""
-    types = sorted({rows.strings[t] for t in set(rows.type)})
-    return types, from_micros(min(rows.start_us)), from_micros(max(rows.start_us))
+    types = sorted({rows.strings[t] for t in np.unique(rows.type).tolist()})
+    starts = np.asarray(rows.start_us)
+    return types, from_micros(int(starts.min())), from_micros(int(starts.max()))
 
 
 def _upsert_args(user_id: uuid.UUID, rows: CheckedColumns, origin: int | None, now: dt.datetime) -> list:
@@ -304,11 +305,12 @@ async def _unchanged(raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedC
 
 async def _stored_exactly(raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedColumns) -> list[int]:
     """Positions of the rows stored already with exactly these values."""
+    listed = rows.as_lists()
     strings = rows.strings
-    found = await raw.fetch(STORED_ROWS, user_id, [strings[t] for t in rows.type],
-                            [from_micros(t) for t in rows.start_us], [strings[s] for s in rows.source],
-                            [from_micros(t) for t in rows.end_us], rows.offset, rows.value, rows.min, rows.max,
-                            rows.value2, rows.meal_context, *_span(rows)[1:])
+    found = await raw.fetch(STORED_ROWS, user_id, [strings[t] for t in listed.type],
+                            [from_micros(t) for t in listed.start_us], [strings[s] for s in listed.source],
+                            [from_micros(t) for t in listed.end_us], listed.offset, listed.value, listed.min,
+                            listed.max, listed.value2, listed.meal_context, *_span(rows)[1:])
     return [r["i"] - 1 for r in found]
 
 

@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from services.common.convert import from_micros
 from services.common.errors import InvalidArgument, NotFound
 from services.tracking import local_time
@@ -91,6 +93,7 @@ class SampleService:
         rows = checks.rows
         if want_samples:
             stored = await self._repo.write(user_id, rows, batch.ingest_id, now)
+            rows = rows.as_lists()  # read row by row below
             outcomes = collections.Counter(outcome for outcome, *_ in stored)
             result.accepted, result.duplicate, result.updated = (outcomes["accepted"], outcomes["duplicate"],
                                                                  outcomes["updated"])
@@ -120,7 +123,7 @@ class SampleService:
 
     async def _default_offset(self, user_id: uuid.UUID, columns: SampleColumns) -> Callable[[dt.datetime], int]:
         """The user's profile time zone decides the offset of samples that carry none."""
-        if None not in columns.offset:
+        if type(columns.offset) is np.ndarray or None not in columns.offset:
             return lambda _: 0
         time_zone = (await self._profiles.profile(user_id)).time_zone
         return lambda t: local_time.offset_minutes(time_zone, t)
