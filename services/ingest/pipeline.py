@@ -20,7 +20,7 @@ from services.ingest.records import (
 from services.ingest.profile_sink import ProfileSink
 from services.ingest.tracking_sink import SampleStream, TrackingSink
 
-BATCH = 5000  # samples per WriteSamples batch: large batches make Tracking's set-based writes cheap
+BATCH = 10_000  # samples per WriteSamples batch (the most Tracking takes): large batches make its set-based writes cheap
 STREAMS = 2  # WriteSamples streams in parallel: Tracking checks and the database writes on both cores
 IMPORT_RECORDS = 50  # activities and sleep nights per ImportRecords call (Tracking takes up to 500): small
 # enough that the calls overlap with the reading, and the last one, which the import waits for, is short

@@ -83,10 +83,11 @@ class SqlIngestRepository:
             count = (await conn.execute(text("SELECT chunk_count FROM ingest.payloads WHERE digest = :d"),
                                         {"d": digest})).scalar_one()
         for seq in range(count):
-            async with self._engine.connect() as conn:
-                yield (await conn.execute(text(
+            async with self._engine.connect() as conn:  # (given back before the chunk is worked on)
+                data = (await conn.execute(text(
                     "SELECT data FROM ingest.payload_chunks WHERE digest = :d AND seq = :n"),
                     {"d": digest, "n": seq})).scalar_one()
+            yield data
 
     # Ingestions.
 

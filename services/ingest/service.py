@@ -21,7 +21,7 @@ from services.ingest.pipeline import Pipeline
 from services.ingest.profile_sink import ProfileSink
 from services.ingest.records import PayloadError, SampleRecord
 from services.ingest.repository import SqlIngestRepository
-from services.ingest.sources import RecordSource
+from services.ingest.sources import RecordSource, read_ahead
 from services.ingest.tracking_sink import TrackingSink
 
 MAX_BATCH = 10_000
@@ -117,7 +117,7 @@ class IngestService:
                 log.exception("ingestion %s failed", job.id)  # recorded as FAILED by _process
 
     async def _archived_chunks(self, digest: str) -> AsyncIterator[bytes]:
-        async for packed in self._repo.payload_chunks(digest):
+        async for packed in read_ahead(self._repo.payload_chunks(digest)):
             yield archive.decompress(packed)
 
     async def _run(self, ingestion: Ingestion, chunks: AsyncIterable[bytes]) -> Ingestion:

@@ -8,11 +8,15 @@ other tasks between batches: in a worker thread it would only contend with the l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from typing import TypeVar
 from pathlib import Path
 
 from services.ingest.records import Record, SampleRows
+
+T = TypeVar("T")
 
 RecordSource = Callable[[AsyncIterable[bytes]], AsyncIterator[list[Record]]]  # records, in batches
 BATCH = 2000  # items per batch of records
@@ -72,3 +76,34 @@ def from_file(parse: Callable[[Path], Iterator[Record]]) -> RecordSource:
                 yield batch
 
     return records
+
+
+async def read_ahead(items: AsyncIterable[T], depth: int = 2) -> AsyncIterator[T]:
+    """What `items` yields, in order, fetched up to `depth` items ahead by a task of its own: an
+    archived payload's chunks cost a database round trip each, which then overlaps the parsing
+    of the chunk before (and memory stays bounded by `depth` chunks)."""
+    queue: asyncio.Queue = asyncio.Queue(depth)
+    end = object()
+
+    async def fetch() -> None:
+        try:
+            async for item in items:
+                await queue.put((item, None))
+        except Exception as e:  # handed over to the reader, which raises it
+            await queue.put((end, e))
+        else:
+            await queue.put((end, None))
+
+    task = asyncio.create_task(fetch())
+    try:
+        while True:
+            item, error = await queue.get()
+            if error is not None:
+                raise error
+            if item is end:
+                break
+            yield item
+    finally:
+        task.cancel()  # (when the reader stops early)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
