@@ -22,6 +22,13 @@ def timestamp(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
     return timestamp_pb2.Timestamp(seconds=(value - EPOCH) // SECOND, nanos=value.microsecond * 1000)
 
 
+def set_timestamp(out: timestamp_pb2.Timestamp, value: dt.datetime) -> None:
+    """timestamp(), into a message's own Timestamp field (no message made and copied)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    out.seconds, out.nanos = (value - EPOCH) // SECOND, value.microsecond * 1000
+
+
 def from_timestamp(ts: timestamp_pb2.Timestamp) -> dt.datetime:
     return EPOCH + dt.timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
 

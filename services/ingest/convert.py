@@ -8,7 +8,7 @@ import math
 from healthmesh.ingest.v1 import ingestion_pb2
 from healthmesh.tracking.v1 import activity_pb2, sample_pb2, sleep_session_pb2, tracking_internal_service_pb2
 
-from services.common.convert import StringIndex, from_timestamp, timestamp
+from services.common.convert import StringIndex, from_timestamp, set_timestamp, timestamp
 from services.ingest.domain import Ingestion, RequestHeaders
 from services.ingest.records import SampleRecord, SampleRows, SleepRecord, WorkoutRecord
 
@@ -80,18 +80,27 @@ def activity(r: WorkoutRecord) -> activity_pb2.Activity:
     out = activity_pb2.Activity(
         type=r.type, display_name=r.name, start_time=timestamp(r.start_time), end_time=timestamp(r.end_time),
         notes=r.notes, source=r.source,
-        heart_rate_series=[activity_pb2.HeartRatePoint(time=timestamp(p.time), bpm=p.bpm,
-                                                       **_present(min_bpm=p.min_bpm, max_bpm=p.max_bpm))
-                           for p in r.heart_rate_series],
-        route=[activity_pb2.RoutePoint(time=timestamp(p.time), latitude=p.latitude, longitude=p.longitude,
-                                       **_present(altitude_meters=p.altitude_m, speed_meters_per_second=p.speed_mps,
-                                                  course_degrees=p.course_deg,
-                                                  horizontal_accuracy_meters=p.horizontal_accuracy_m))
-               for p in r.route],
         **_present(utc_offset_minutes=r.utc_offset_minutes, distance_meters=r.distance_m,
                    active_energy_kcal=r.active_energy_kcal, steps=None if r.steps is None else round(r.steps),
                    elevation_ascent_meters=r.elevation_ascent_m, elevation_descent_meters=r.elevation_descent_m),
     )
+    # Points are added in place, a field at a time: thousands per workout.
+    series = out.heart_rate_series
+    for p in r.heart_rate_series:
+        point = series.add(bpm=p.bpm)
+        set_timestamp(point.time, p.time)
+        if p.min_bpm is not None:
+            point.min_bpm = p.min_bpm
+        if p.max_bpm is not None:
+            point.max_bpm = p.max_bpm
+    route = out.route
+    for p in r.route:
+        point = route.add(latitude=p.latitude, longitude=p.longitude)
+        set_timestamp(point.time, p.time)
+        for name, value in (("altitude_meters", p.altitude_m), ("speed_meters_per_second", p.speed_mps),
+                            ("course_degrees", p.course_deg), ("horizontal_accuracy_meters", p.horizontal_accuracy_m)):
+            if value is not None:
+                setattr(point, name, value)
     out.heart_rate.CopyFrom(activity_pb2.HeartRateSummary(**_present(
         min_bpm=r.heart_rate_min, avg_bpm=r.heart_rate_avg, max_bpm=r.heart_rate_max)))
     if r.temperature_c is not None or r.humidity_percent is not None:

@@ -109,6 +109,8 @@ class _Bad(Exception):
 
 
 def _num(v: object, path: str) -> float | None:
+    if type(v) is float and v - v == 0.0:  # the usual case: a finite float (inf - inf and NaN - NaN are NaN)
+        return v
     if v is None:
         return None
     if isinstance(v, bool):
