@@ -74,11 +74,13 @@ class ItemPaths:
 
     def extend(self, other: ItemPaths) -> None:
         for run in other._runs:
-            if type(run) is list:
-                for path in run:
-                    self.append(path)
-            else:
+            if type(run) is not list:
                 self.add_run(*run)
+            elif self._runs and type(self._runs[-1]) is list:
+                self._runs[-1].extend(run)
+                self._ends[-1] += len(run)
+            else:
+                self._add(list(run))  # (a copy: the other's list stays its own)
 
     def _add(self, run: tuple[str, int, int] | list[str]) -> None:
         self._ends.append(len(self) + (run[2] if type(run) is tuple else len(run)))

@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
-from typing import TypeVar
 from pathlib import Path
+from typing import TypeVar
 
 from services.ingest.records import Record, SampleRows
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -75,8 +75,8 @@ class SampleColumns:
     def as_lists(self) -> SampleColumns:
         if type(self.start_us) is not np.ndarray:
             return self
-        return SampleColumns(self.strings, *(_listed(getattr(self, name), name in VALUE_FIELDS[1:])
-                                             for name in self.__slots__[1:]))
+        return SampleColumns(self.strings, *(_listed(getattr(self, f.name), f.name in VALUE_FIELDS[1:])
+                                             for f in fields(self)[1:]))
 
     @classmethod
     def from_rows(cls, rows: list[SampleInput]) -> SampleColumns:
@@ -127,8 +127,8 @@ class CheckedColumns:
         """The list form (the bulk checks give numpy arrays, with NaN for a missing min, max or value2)."""
         if type(self.row) is not np.ndarray:
             return self
-        return CheckedColumns(self.strings, *(_listed(column, k in (7, 8, 9))
-                                              for k, column in enumerate(_columns(self))))
+        return CheckedColumns(self.strings, *(_listed(getattr(self, f.name), f.name in VALUE_FIELDS[1:])
+                                              for f in fields(self)[1:]))
 
     def values_of(self, k: int) -> tuple:
         """What an update compares: everything but the natural key and the original form."""
