@@ -1,6 +1,7 @@
 """The "new ground" question a bulk write asks before it copies a batch straight into the samples
-table (repository.ANY_STORED_SAMPLE), against a real PostgreSQL: the right answer, found through
-the primary key (a few index entries read), even in a partition too fresh to have statistics."""
+table (repository.ANY_STORED_SAMPLE), and the row-by-row comparison of a batch sent again
+(repository.STORED_ROWS), against a real PostgreSQL: the right answers, found through the
+primary key (a few index entries read), even in a partition too fresh to have statistics."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import uuid
 
 import asyncpg
 
-from services.tracking.samples.repository import ANY_STORED_SAMPLE
+from services.tracking.samples.repository import ANY_STORED_SAMPLE, STORED_ROWS
 
 MONTH = dt.datetime(2031, 2, 1, tzinfo=dt.UTC)  # a partition of its own, never analyzed
 ROWS = 5000
@@ -56,6 +57,28 @@ async def test_new_ground_is_told_through_the_primary_key(migrated_dsn):
                                    first, last)
         read = rows_read(json.loads(plan)[0]["Plan"])
         assert read < 100, read  # not the 5,000 heart-rate rows of the span
+    finally:
+        await conn.execute("DELETE FROM tracking.samples WHERE user_id = $1", user)
+        await conn.close()
+
+
+async def test_rows_sent_again_at_both_ends_of_a_span_are_compared_one_probe_each(migrated_dsn):
+    """As for the part of an hour a batch holds at its start and at its end."""
+    conn, user = await stored(migrated_dsn)
+    try:
+        minutes = [*range(0, 20), *range(ROWS - 20, ROWS)]
+        starts = [MONTH + dt.timedelta(minutes=m) for m in minutes]
+        values = [60.0] * len(starts)
+        values[3] = 61.0  # changed since
+        n = len(starts)
+        args = [user, ["heart_rate"] * n, starts, ["Band"] * n, starts, [60] * n, values, [None] * n, [None] * n,
+                [None] * n, [0] * n]
+        same = {r["i"] - 1 for r in await conn.fetch(STORED_ROWS, *args)}
+        assert same == set(range(n)) - {3}
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        plan = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {STORED_ROWS}", *args)
+        read = rows_read(json.loads(plan)[0]["Plan"])
+        assert read < 10 * n, read  # not the 5,000 rows between the first start and the last
     finally:
         await conn.execute("DELETE FROM tracking.samples WHERE user_id = $1", user)
         await conn.close()

@@ -189,14 +189,17 @@ JOIN tracking.sample_hours h ON h.user_id = $1 AND h.type = k.type AND h.source 
 """
 
 # Which of the given rows are stored exactly as they are (the values an update compares, as in
-# UPSERT_CTES): their ordinals. One primary-key probe per row, bounded by the rows' time span.
+# UPSERT_CTES): their ordinals. One primary-key probe per row, in the one partition its start
+# falls in (LIMIT keeps the probe a subquery of its own: joined instead, the planner read every
+# sample between the rows' first and last start, a whole batch's span for the rows at its ends).
 STORED_ROWS = """
 SELECT k.i FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::timestamptz[], $6::int2[], $7::float8[],
                        $8::float8[], $9::float8[], $10::float8[], $11::int2[])
     WITH ORDINALITY AS k(type, start_time, source, end_time, utc_offset_minutes, value, min, max, value2,
                          meal_context, i)
-JOIN tracking.samples s ON s.user_id = $1 AND s.type = k.type AND s.start_time = k.start_time AND s.source = k.source
-    AND s.start_time >= $12 AND s.start_time <= $13
+CROSS JOIN LATERAL (
+    SELECT s.end_time, s.utc_offset_minutes, s.value, s.min, s.max, s.value2, s.meal_context FROM tracking.samples s
+    WHERE s.user_id = $1 AND s.type = k.type AND s.start_time = k.start_time AND s.source = k.source LIMIT 1) s
 WHERE (s.end_time, s.utc_offset_minutes, s.value, s.min, s.max, s.value2, s.meal_context)
       IS NOT DISTINCT FROM (k.end_time, k.utc_offset_minutes, k.value, k.min, k.max, k.value2, k.meal_context)
 """
@@ -310,7 +313,7 @@ async def _stored_exactly(raw: asyncpg.Connection, user_id: uuid.UUID, rows: Che
     found = await raw.fetch(STORED_ROWS, user_id, [strings[t] for t in listed.type],
                             [from_micros(t) for t in listed.start_us], [strings[s] for s in listed.source],
                             [from_micros(t) for t in listed.end_us], listed.offset, listed.value, listed.min,
-                            listed.max, listed.value2, listed.meal_context, *_span(rows)[1:])
+                            listed.max, listed.value2, listed.meal_context)
     return [r["i"] - 1 for r in found]
 
 
