@@ -1,7 +1,8 @@
-"""The "new ground" question a bulk write asks before it copies a batch straight into the samples
-table (repository.ANY_STORED_SAMPLE), and the row-by-row comparison of a batch sent again
-(repository.STORED_ROWS), against a real PostgreSQL: the right answers, found through the
-primary key (a few index entries read), even in a partition too fresh to have statistics."""
+"""The questions a bulk write asks, against a real PostgreSQL: whether a batch is on new ground
+before it is copied straight into the samples table (repository.ANY_STORED_SAMPLE), and, for a
+batch sent again, which hours and which rows are stored as they are (STORED_HOURS, STORED_ROWS).
+The right answers, found through the primary keys (a few index entries read per question), even
+in tables too fresh to have statistics."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import uuid
 
 import asyncpg
 
-from services.tracking.samples.repository import ANY_STORED_SAMPLE, STORED_ROWS
+from services.tracking.samples.repository import ANY_STORED_SAMPLE, STORED_HOURS, STORED_ROWS
 
 MONTH = dt.datetime(2031, 2, 1, tzinfo=dt.UTC)  # a partition of its own, never analyzed
 ROWS = 5000
@@ -81,4 +82,32 @@ async def test_rows_sent_again_at_both_ends_of_a_span_are_compared_one_probe_eac
         assert read < 10 * n, read  # not the 5,000 rows between the first start and the last
     finally:
         await conn.execute("DELETE FROM tracking.samples WHERE user_id = $1", user)
+        await conn.close()
+
+
+async def test_hours_sent_again_are_compared_one_probe_each(migrated_dsn):
+    conn = await asyncpg.connect(migrated_dsn)
+    user = uuid.uuid4()
+    hours = [dt.datetime(2031, 2, 1) + dt.timedelta(hours=h) for h in range(ROWS)]
+    try:
+        await conn.copy_records_to_table(
+            "sample_hours", schema_name="tracking",
+            columns=["user_id", "type", "local_hour", "utc_offset_minutes", "source", "count", "sum", "min", "max",
+                     "hash_sum"],
+            records=[(user, "heart_rate", h, 60, "Band", 60, 3600.0, 50.0, 70.0, k) for k, h in enumerate(hours)])
+        asked = list(range(1000, 1020))
+        counts = [60] * len(asked)
+        counts[5] = 59  # a row missing from that hour
+        hash_sums = [str(k) for k in asked]
+        hash_sums[7] = "1"  # a row changed in that one
+        args = [user, ["heart_rate"] * len(asked), ["Band"] * len(asked), [hours[k] for k in asked],
+                [60] * len(asked), counts, hash_sums]
+        same = {r["i"] - 1 for r in await conn.fetch(STORED_HOURS, *args)}
+        assert same == set(range(len(asked))) - {5, 7}
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        plan = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {STORED_HOURS}", *args)
+        read = rows_read(json.loads(plan)[0]["Plan"])
+        assert read < 10 * len(asked), read  # not the user's 5,000 hours
+    finally:
+        await conn.execute("DELETE FROM tracking.sample_hours WHERE user_id = $1", user)
         await conn.close()

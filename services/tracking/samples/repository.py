@@ -179,13 +179,17 @@ SELECT EXISTS (
 """
 
 # Which of the given hour buckets hold exactly the given rows (same count, same hash sum): their
-# ordinals. A bulk writer's rows in those buckets are already stored as they are.
+# ordinals. A bulk writer's rows in those buckets are already stored as they are. One primary-key
+# probe per bucket (as a join, with a year's rollups just written and not yet analyzed, the
+# planner read every hour of the user for each batch: 14 ms against 1).
 STORED_HOURS = """
 SELECT k.i FROM unnest($2::text[], $3::text[], $4::timestamp[], $5::int2[], $6::int4[], $7::text[])
     WITH ORDINALITY AS k(type, source, local_hour, utc_offset_minutes, count, hash_sum, i)
-JOIN tracking.sample_hours h ON h.user_id = $1 AND h.type = k.type AND h.source = k.source
-    AND h.local_hour = k.local_hour AND h.utc_offset_minutes = k.utc_offset_minutes
-    AND h.count = k.count AND h.hash_sum = k.hash_sum::numeric
+CROSS JOIN LATERAL (
+    SELECT h.count, h.hash_sum FROM tracking.sample_hours h
+    WHERE h.user_id = $1 AND h.type = k.type AND h.local_hour = k.local_hour
+      AND h.utc_offset_minutes = k.utc_offset_minutes AND h.source = k.source LIMIT 1) h
+WHERE h.count = k.count AND h.hash_sum = k.hash_sum::numeric
 """
 
 # Which of the given rows are stored exactly as they are (the values an update compares, as in
