@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 import uuid
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class MealContext(enum.IntEnum):
@@ -93,9 +94,9 @@ def source_rank(source: str) -> tuple[int, str]:
     return (len(SOURCE_TIERS) + (1 if not name else 0), name)
 
 
-@dataclass(frozen=True)
-class HourRow:
-    """One hourly rollup row: a source's samples of one type within one local hour."""
+class HourRow(NamedTuple):
+    """One hourly rollup row: a source's samples of one type within one local hour (a tuple:
+    hundreds are made for every aggregate)."""
 
     local_hour: dt.datetime  # naive local wall time at the start of the hour
     utc_offset_minutes: int
@@ -133,8 +134,16 @@ def merge_buckets(rows: list[HourRow], interval: Interval, summing: bool) -> lis
                 best[row.local_hour] = row
         rows = list(best.values())
     groups: dict[dt.datetime, list[HourRow]] = {}
+    starts: dict[dt.date, dt.datetime] = {}  # the bucket of each local day, worked out once
     for row in rows:
-        groups.setdefault(bucket_start(row.local_hour, interval), []).append(row)
+        if interval == Interval.HOUR:
+            start = row.local_hour  # (hourly rows start on the hour)
+        else:
+            day = row.local_hour.date()
+            start = starts.get(day)
+            if start is None:
+                start = starts[day] = bucket_start(row.local_hour, interval)
+        groups.setdefault(start, []).append(row)
     buckets = []
     for local_start in sorted(groups):
         members = groups[local_start]

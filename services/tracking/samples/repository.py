@@ -565,8 +565,7 @@ class SqlSampleRepository:
             args.append(source)
         async with self._connection() as raw:
             rows = await raw.fetch(query, *args)
-        return [HourRow(r["t"], r["utc_offset_minutes"], r["source"], r["count"], r["sum"], r["min"], r["max"])
-                for r in rows]
+        return [HourRow(*r) for r in rows]  # (the columns in HourRow's order)
 
     async def samples(self, user_id: uuid.UUID, type: str, start: dt.datetime, end: dt.datetime,
                       limit: int) -> list[Sample]:
