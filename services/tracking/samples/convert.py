@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from healthmesh.tracking.v1 import sample_pb2, sample_type_pb2, tracking_internal_service_pb2, tracking_service_pb2
 
-from services.common.convert import StringIndex, from_timestamp, timestamp
+from services.common.convert import StringIndex, from_timestamp, set_timestamp, timestamp
 from services.tracking.samples.catalog import SampleType
 from services.common.errors import InvalidArgument
 from services.tracking.samples.columns import ItemError, SampleColumns, SampleInput
@@ -79,18 +79,28 @@ def sample_columns(c: tracking_internal_service_pb2.SampleColumns) -> SampleColu
         meal_context=given("meal_context", np.int64, np.zeros(n, dtype=np.int64)))
 
 
-def sample(x: Sample) -> sample_pb2.Sample:
-    out = sample_pb2.Sample(
-        name=f"users/{x.user_id}/samples/{x.id}", type=x.type, start_time=timestamp(x.start_time),
-        end_time=timestamp(x.end_time), utc_offset_minutes=x.utc_offset_minutes, value=x.value, unit=x.unit,
-        original_unit=x.original_unit, source=x.source, meal_context=int(x.meal_context),
-        create_time=timestamp(x.create_time), update_time=timestamp(x.update_time),
-    )
+def sample(x: Sample, out: sample_pb2.Sample | None = None) -> sample_pb2.Sample:
+    """A sample as its message; filled into `out` when given (a repeated field's new element, so
+    a page of samples is built in place, with no message made and copied per sample or time)."""
+    if out is None:
+        out = sample_pb2.Sample()
+    out.name, out.type, out.utc_offset_minutes = f"users/{x.user_id}/samples/{x.id}", x.type, x.utc_offset_minutes
+    out.value, out.unit, out.original_unit, out.source = x.value, x.unit, x.original_unit, x.source
+    out.meal_context = int(x.meal_context)
+    for field, t in ((out.start_time, x.start_time), (out.end_time, x.end_time), (out.create_time, x.create_time),
+                     (out.update_time, x.update_time)):
+        set_timestamp(field, t)
     for name in ("min", "max", "value2", "original_value"):
         value = getattr(x, name)
         if value is not None:
             setattr(out, name, value)
     return out
+
+
+def add_samples(field, samples: list[Sample]) -> None:
+    """Samples into a response's repeated Sample field, each built in place."""
+    for x in samples:
+        sample(x, field.add())
 
 
 def sample_error(e: ItemError) -> sample_pb2.SampleError:

@@ -71,10 +71,11 @@ class SampleRpcs:
         async def create():
             result = await self.samples.write(user_id, [convert.sample_input(s) for s in request.samples],
                                               want_samples=True)
-            return tracking_service_pb2.BatchCreateSamplesResponse(
-                samples=[convert.sample(s) for s in result.samples],
+            response = tracking_service_pb2.BatchCreateSamplesResponse(
                 errors=[convert.sample_error(e) for e in result.errors], accepted=result.accepted,
                 duplicate=result.duplicate, updated=result.updated, rejected=result.rejected)
+            convert.add_samples(response.samples, result.samples)
+            return response
 
         return await self.request_results.once(user_id, "BatchCreateSamples", request.request_id,
                                                tracking_service_pb2.BatchCreateSamplesResponse.FromString, create)
@@ -91,13 +92,16 @@ class SampleRpcs:
         if len(found) == size:
             last = found[-1]
             token = pagination.encode_token([last.start_time.isoformat(), last.type, last.source], query)
-        return tracking_service_pb2.ListSamplesResponse(samples=[convert.sample(s) for s in found],
-                                                        next_page_token=token)
+        response = tracking_service_pb2.ListSamplesResponse(next_page_token=token)
+        convert.add_samples(response.samples, found)
+        return response
 
     async def GetLatestSamples(self, request, context):
         user_id = caller_parent(request.parent)
         found = await self.samples.latest(user_id, list(request.types))
-        return tracking_service_pb2.GetLatestSamplesResponse(samples=[convert.sample(s) for s in found])
+        response = tracking_service_pb2.GetLatestSamplesResponse()
+        convert.add_samples(response.samples, found)
+        return response
 
     async def AggregateSamples(self, request, context):
         user_id = caller_parent(request.parent)
