@@ -17,13 +17,13 @@ MICROSECOND = dt.timedelta(microseconds=1)
 def timestamp(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return timestamp_pb2.Timestamp(seconds=(value - EPOCH) // SECOND, nanos=value.microsecond * 1000)
+    out = timestamp_pb2.Timestamp()
+    set_timestamp(out, value)
+    return out
 
 
 def set_timestamp(out: timestamp_pb2.Timestamp, value: dt.datetime) -> None:
-    """timestamp(), into a message's own Timestamp field (no message made and copied)."""
+    """A time into a Timestamp, such as a message's own field (nothing made and copied); naive times are UTC."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     out.seconds, out.nanos = (value - EPOCH) // SECOND, value.microsecond * 1000

@@ -72,6 +72,10 @@ class SampleColumns:
     def __len__(self) -> int:
         return len(self.start_us)
 
+    def offsets_given(self) -> bool:
+        """Whether every row has its UTC offset (else the user's time zone decides the missing ones)."""
+        return type(self.offset) is np.ndarray or None not in self.offset
+
     def as_lists(self) -> SampleColumns:
         if type(self.start_us) is not np.ndarray:
             return self

@@ -8,8 +8,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from services.common.convert import from_micros
 from services.common.errors import InvalidArgument, NotFound
 from services.tracking import local_time
@@ -123,7 +121,7 @@ class SampleService:
 
     async def _default_offset(self, user_id: uuid.UUID, columns: SampleColumns) -> Callable[[dt.datetime], int]:
         """The user's profile time zone decides the offset of samples that carry none."""
-        if type(columns.offset) is np.ndarray or None not in columns.offset:
+        if columns.offsets_given():
             return lambda _: 0
         time_zone = (await self._profiles.profile(user_id)).time_zone
         return lambda t: local_time.offset_minutes(time_zone, t)
