@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
 
 from services.common import checks
 from services.auth import domain, secrets
@@ -12,17 +11,12 @@ from services.auth.domain import ApiKey, RefreshToken, Session, User
 from services.auth.repository import AuthRepository
 from services.common.audit import AuditRecord
 from services.common.cache import Counters
+from services.common.clock import Clock, utcnow
 from services.common.config import Settings
 from services.common.errors import (
     InvalidArgument, NotFound, ResourceExhausted, Unauthenticated, Violations,
 )
 from services.common.ids import uuid7
-
-Clock = Callable[[], dt.datetime]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class AuthService:

@@ -10,9 +10,10 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 
 from services.common import checks
+from services.common.clock import Clock, utcnow
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Violations
 from services.common.ids import uuid7
 from services.ingest import archive
@@ -28,10 +29,6 @@ MAX_BATCH = 10_000
 log = logging.getLogger(__name__)
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class IngestService:
     """Uploads run as jobs under a lease: small ones in the request that brought them, large ones
     (or on request) in the background while the client polls. A job whose worker stopped is
@@ -40,7 +37,7 @@ class IngestService:
     LEASE = dt.timedelta(seconds=60)
 
     def __init__(self, repo: SqlIngestRepository, sink: TrackingSink, parsers: dict[Format, RecordSource],
-                 clock: Callable[[], dt.datetime] = utcnow, background_bytes: int = 16 << 20,
+                 clock: Clock = utcnow, background_bytes: int = 16 << 20,
                  profiles: ProfileSink | None = None) -> None:
         self._repo = repo
         self._sink = sink

@@ -22,6 +22,7 @@ from healthmesh.tracking.v1 import (
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.common.audit import AuditLog
+from services.common.clock import fixed
 from services.common.config import Settings
 from services.common.credentials import AccessTokenVerifier, Authenticator
 from services.common.db import migrate
@@ -41,6 +42,7 @@ from tests.integration.conftest import SERVICE_TOKEN
 
 PASSWORD = "correct horse battery"
 START = dt.datetime(2026, 1, 10, 7, 0, tzinfo=dt.UTC)  # winter: Paris is UTC+1
+NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)  # the services' clock: ages are counted on this day
 
 
 class FakeSamples:
@@ -97,7 +99,7 @@ async def tracking(auth_harness, tracking_dsn):
     profiles, samples = AuthProfiles(peers), FakeSamples()
     servicer = _S(ActivityService(SqlActivityRepository(engine), profiles),
                   SleepService(SqlSleepRepository(engine), profiles),
-                  HeartRateService(samples, profiles))
+                  HeartRateService(samples, profiles, clock=fixed(NOW)))
 
     async def sink(batch):
         pass
@@ -315,11 +317,11 @@ async def test_sleep_create_is_idempotent(tracking):
 
 async def test_heart_rate_zones_from_age_and_samples(tracking):
     stub, (me, md) = tracking.stub, await tracking.user(birth_date="1986-01-01")
-    end = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    end = NOW
     for i in range(30):  # 30 minutes at 135 bpm: zone 3 of 180 (75%)
         tracking.samples.add(uuid.UUID(me), end - dt.timedelta(minutes=60 - i), 135)
     r = await stub.GetHeartRateZones(pb.GetHeartRateZonesRequest(parent="users/me", end_time=ts(end)), metadata=md)
-    assert r.basis == pb.AGE and r.age == 40 and r.max_heart_rate == 180
+    assert r.basis == pb.AGE and r.age == 40 and r.max_heart_rate == 180  # 40 on 2026-06-15
     assert [z.zone for z in r.zones] == [1, 2, 3, 4, 5] and r.zones[2].min_bpm == 126
     spanned = 29 * 60 + 600  # each minute until the next sample; the last one counts 10 minutes
     assert r.zones[2].time_in_zone_seconds == spanned and r.total_seconds == spanned

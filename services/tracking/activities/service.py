@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import uuid
-from collections.abc import Callable
 
 from services.common import checks
+from services.common.clock import Clock, utcnow
 from services.common.errors import NotFound, Violations
 from services.common.ids import uuid7
 from services.tracking import local_time
@@ -16,12 +15,6 @@ from services.tracking.activities.domain import Activity, ActivityFields, Activi
 from services.tracking.activities.repository import ActivityRepository, Cursor
 from services.tracking.imports import ImportOutcome, import_each
 from services.tracking.ports import Profiles
-
-Clock = Callable[[], dt.datetime]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class ActivityService:

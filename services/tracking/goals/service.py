@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
 from services.common import checks
+from services.common.clock import Clock, utcnow
 from services.common.errors import (
     FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted, Violations,
 )
@@ -21,7 +22,6 @@ from services.tracking.goals.repository import GoalRepository
 from services.tracking.ports import Profiles, SampleReader
 from services.tracking.samples.domain import Interval
 
-Clock = Callable[[], dt.datetime]
 # The catalog entry of a sample type (aggregation, canonical unit, valid range); None when unknown.
 MetricLookup = Callable[[str], MetricSpec | None]
 # Seconds asleep per night, keyed by the local date each night ends on, for dates in [first, last].
@@ -31,10 +31,6 @@ _INTERVALS = {Period.DAILY: Interval.DAY, Period.WEEKLY: Interval.WEEK, Period.M
 # Local dates reach at most 18 hours either side of UTC, so this much around a date range holds
 # every sample of its local dates.
 _OFFSET_REACH = dt.timedelta(hours=18)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _name(user_id: uuid.UUID, goal_id: uuid.UUID) -> str:

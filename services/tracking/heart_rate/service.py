@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
+from services.common.clock import Clock, utcnow
 from services.common.errors import FailedPrecondition, Violations
 from services.tracking.heart_rate import domain
 from services.tracking.heart_rate.domain import Basis, ZoneReport
 from services.tracking.ports import Profiles, SampleReader
 from services.tracking.samples.domain import Interval, Sample
 
-Clock = Callable[[], dt.datetime]
 CHUNK = dt.timedelta(days=7)  # a week of minute-level data from a few sources fits one read
 READ_LIMIT = 100_000
 MIN_SPLIT = dt.timedelta(minutes=1)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class HeartRateService:

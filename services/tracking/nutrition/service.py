@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from services.common import checks
+from services.common.clock import Clock, utcnow
 from services.common.errors import InvalidArgument, NotFound, Violations
 from services.common.ids import uuid7
 from services.tracking import local_time
@@ -20,7 +21,6 @@ from services.tracking.nutrition.repository import Cursor, NutritionRepository
 from services.tracking.ports import Profiles, SampleReader
 from services.tracking.samples.domain import Interval
 
-Clock = Callable[[], dt.datetime]
 SampleKey = tuple[str, dt.datetime, str]  # a sample's natural key without the user: (type, start_time, source)
 
 # Local dates reach at most 18 hours either side of UTC, so this much around a date range holds
@@ -38,10 +38,6 @@ class DietarySampleWriter(Protocol):
     async def delete_dietary(self, user_id: uuid.UUID, keys: Sequence[SampleKey]) -> None:
         """Deletes the samples at these natural keys, if any."""
         ...
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _name(user_id: uuid.UUID, entry_id: uuid.UUID) -> str:

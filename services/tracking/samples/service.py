@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from services.common.clock import Clock, utcnow
 from services.common.convert import from_micros
 from services.common.errors import InvalidArgument, NotFound
 from services.tracking import local_time
@@ -52,12 +53,8 @@ class CheckedBatch:
     checks: Checks
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class SampleService:
-    def __init__(self, repo: SqlSampleRepository, profiles: Profiles, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(self, repo: SqlSampleRepository, profiles: Profiles, clock: Clock = utcnow) -> None:
         self._repo = repo
         self._profiles = profiles
         self._now = clock

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Callable
 
 from services.common import checks
+from services.common.clock import Clock, utcnow
 from services.common.errors import NotFound, Violations
 from services.common.ids import uuid7
 from services.tracking import local_time
@@ -17,13 +17,8 @@ from services.tracking.sleep import domain
 from services.tracking.sleep.domain import Analysis, SleepFields, SleepFilter, SleepSession
 from services.tracking.sleep.repository import Cursor, SleepRepository
 
-Clock = Callable[[], dt.datetime]
 # More sessions than a year of nights and naps can hold; the analysis reads at most this many.
 MAX_ANALYSIS_SESSIONS = 10_000
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class SleepService:
