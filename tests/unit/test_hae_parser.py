@@ -7,6 +7,7 @@ import collections
 import datetime as dt
 import json
 import math
+import random
 import subprocess
 import sys
 import tracemalloc
@@ -40,10 +41,15 @@ UTC = dt.UTC
 
 def feed(data: bytes, chunk_size: int) -> list:
     """Every record of a payload, with the SampleRows read row by row (as SampleRecords)."""
+    return feed_chunks(data[i:i + chunk_size] for i in range(0, len(data), chunk_size))
+
+
+def feed_chunks(chunks) -> list:
+    """Every record of a payload given as these chunks, in order, read as feed() reads them."""
     p = HaeParser()
     out = []
-    for i in range(0, len(data), chunk_size):
-        out.extend(one_by_one(p.feed(data[i:i + chunk_size])))
+    for chunk in chunks:
+        out.extend(one_by_one(p.feed(chunk)))
     out.extend(one_by_one(p.close()))
     return out
 
@@ -95,14 +101,31 @@ def test_counts_per_metric_equal_the_fixture_counts(name, chunk_size):
     assert not [r for r in records if isinstance(r, (Skipped, Rejected))]
 
 
-@pytest.mark.parametrize("name", ["v2_week_metric.json", "v2_day_imperial_12h_segments.json",
-                                  "v1_legacy_mixed.json", "batch/part-1.json", "batch/part-2.json"])
-def test_chunk_boundaries_do_not_matter(name):
+PAYLOADS = ["v2_week_metric.json", "v2_day_imperial_12h_segments.json", "v1_legacy_mixed.json",
+            "batch/part-1.json", "batch/part-2.json"]
+
+
+# Every fixture, the 266 KB week included, one byte at a time too (0.3 s for the week).
+@pytest.mark.parametrize("chunk_size", [1, 7, 1024, 4096, 65536])
+@pytest.mark.parametrize("name", PAYLOADS)
+def test_chunk_boundaries_do_not_matter(name, chunk_size):
     data = (HAE / name).read_bytes()
     whole = feed(data, len(data))
-    assert feed(data, 1024) == whole
-    assert feed(data, 7) == whole
-    assert feed(data, 1) == whole if len(data) < 50_000 else True
+    assert whole  # an empty parse would equal any other
+    assert feed(data, chunk_size) == whole
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("name", PAYLOADS)
+def test_random_cuts_do_not_matter(name, seed):
+    data = (HAE / name).read_bytes()
+    rng = random.Random(seed)
+    cuts = [0]
+    while cuts[-1] < len(data):
+        cuts.append(cuts[-1] + rng.randint(1, rng.choice((3, 300, 20_000))))  # runs of tiny, small and big chunks
+    chunks = [data[a:b] for a, b in zip(cuts, cuts[1:])]
+    assert b"".join(chunks) == data and len(chunks) > 1
+    assert feed_chunks(chunks) == feed(data, len(data))
 
 
 @pytest.mark.parametrize("name", ["v2_week_metric.json", "v2_day_imperial_12h_segments.json", "v1_legacy_mixed.json"])
