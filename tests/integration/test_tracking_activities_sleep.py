@@ -2,7 +2,7 @@
 
 A small servicer made of the three mixins is served on port 0 with the shared server machinery;
 users and their tokens come from the Auth harness, and profiles are read from Auth as in
-production. Samples are an in-memory SampleReader: the samples store is another part's.
+production. Heart-rate zones read the real samples store, written through its own write path.
 """
 
 from __future__ import annotations
@@ -34,37 +34,17 @@ from services.tracking.activities.service import ActivityService
 from services.tracking.heart_rate.rpc import HeartRateRpcs
 from services.tracking.heart_rate.service import HeartRateService
 from services.tracking.profiles import AuthProfiles
-from services.tracking.samples.domain import Bucket, MealContext, Sample
+from services.tracking.samples.columns import SampleInput
+from services.tracking.samples.service import SampleService
 from services.tracking.sleep.repository import SqlSleepRepository
 from services.tracking.sleep.rpc import SleepRpcs
 from services.tracking.sleep.service import SleepService
 from tests.integration.conftest import SERVICE_TOKEN
+from tests.integration.tracking_harness import sample_service
 
 PASSWORD = "correct horse battery"
 START = dt.datetime(2026, 1, 10, 7, 0, tzinfo=dt.UTC)  # winter: Paris is UTC+1
 NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)  # the services' clock: ages are counted on this day
-
-
-class FakeSamples:
-    """heart_rate samples per user; the real SampleReader is the samples part's."""
-
-    def __init__(self) -> None:
-        self.items: list[Sample] = []
-
-    def add(self, user_id: uuid.UUID, at: dt.datetime, bpm: float) -> None:
-        self.items.append(Sample(uuid.uuid4(), user_id, "heart_rate", at, at, 0, bpm, None, None, None, "/min",
-                                 bpm, "/min", "", MealContext.UNSPECIFIED, at, at))
-
-    async def samples(self, user_id, type, start, end, limit=100_000):
-        return sorted((s for s in self.items if s.user_id == user_id and s.type == type
-                       and start <= s.start_time < end), key=lambda s: s.start_time)[:limit]
-
-    async def aggregate(self, user_id, type, interval, start, end, source=""):
-        found = await self.samples(user_id, type, start, end)
-        if not found:
-            return []
-        v = [s.value for s in found]
-        return [Bucket(start, start.date(), len(v), sum(v), min(v), max(v), sum(v) / len(v), ())]
 
 
 class _S(ActivityRpcs, SleepRpcs, HeartRateRpcs, tracking_service_pb2_grpc.TrackingServiceServicer):
@@ -79,8 +59,15 @@ def tracking_dsn(migrated_dsn: str) -> str:
 
 
 class Harness:
-    def __init__(self, stub, auth_stub, samples: FakeSamples, sleep: SleepService) -> None:
+    def __init__(self, stub, auth_stub, samples: SampleService, sleep: SleepService) -> None:
         self.stub, self.auth, self.samples, self.sleep = stub, auth_stub, samples, sleep
+
+    async def write(self, user: str, type: str, points: list[tuple[dt.datetime, float]],
+                    max: float | None = None) -> None:
+        """Stores (time, value) samples through the samples' write path (what BatchCreateSamples calls)."""
+        result = await self.samples.write(uuid.UUID(user), [
+            SampleInput(type, at, None, 0, value, None, max, None, "count/min", "Apple Watch") for at, value in points])
+        assert (result.accepted, result.errors) == (len(points), [])
 
     async def user(self, birth_date: str = "1986-01-01") -> tuple[str, tuple]:
         email = f"u{uuid.uuid4().hex[:10]}@example.org"
@@ -96,7 +83,8 @@ async def tracking(auth_harness, tracking_dsn):
                         auth_addr=f"127.0.0.1:{auth_harness.port}")
     engine = create_async_engine(settings.sqlalchemy_url)
     peers = Peers(settings, "tracking")
-    profiles, samples = AuthProfiles(peers), FakeSamples()
+    profiles = AuthProfiles(peers)
+    samples = sample_service(engine, profiles, fixed(NOW))
     servicer = _S(ActivityService(SqlActivityRepository(engine), profiles),
                   SleepService(SqlSleepRepository(engine), profiles),
                   HeartRateService(samples, profiles, clock=fixed(NOW)))
@@ -318,25 +306,35 @@ async def test_sleep_create_is_idempotent(tracking):
 async def test_heart_rate_zones_from_age_and_samples(tracking):
     stub, (me, md) = tracking.stub, await tracking.user(birth_date="1986-01-01")
     end = NOW
-    for i in range(30):  # 30 minutes at 135 bpm: zone 3 of 180 (75%)
-        tracking.samples.add(uuid.UUID(me), end - dt.timedelta(minutes=60 - i), 135)
+    # 30 minutes at 135 bpm: zone 3 of 180 (75%)
+    await tracking.write(me, "heart_rate", [(end - dt.timedelta(minutes=60 - i), 135) for i in range(30)])
+    # Neither counts: one just before the window (the week before end_time), another user's inside it.
+    await tracking.write(me, "heart_rate", [(end - dt.timedelta(days=7, minutes=5), 135)])
+    other, _ = await tracking.user()
+    await tracking.write(other, "heart_rate", [(end - dt.timedelta(minutes=20), 135)])
+    await tracking.write(me, "resting_heart_rate", [(end - dt.timedelta(days=2), 61), (end - dt.timedelta(days=1), 58)])
     r = await stub.GetHeartRateZones(pb.GetHeartRateZonesRequest(parent="users/me", end_time=ts(end)), metadata=md)
     assert r.basis == pb.AGE and r.age == 40 and r.max_heart_rate == 180  # 40 on 2026-06-15
     assert [z.zone for z in r.zones] == [1, 2, 3, 4, 5] and r.zones[2].min_bpm == 126
     spanned = 29 * 60 + 600  # each minute until the next sample; the last one counts 10 minutes
     assert r.zones[2].time_in_zone_seconds == spanned and r.total_seconds == spanned
-    assert r.zones[2].percent_of_time == 100 and not r.HasField("resting_heart_rate")
+    assert r.zones[2].percent_of_time == 100 and r.resting_heart_rate == 58  # the latest
     given = await stub.GetHeartRateZones(pb.GetHeartRateZonesRequest(
         parent="users/me", basis=pb.GIVEN, max_heart_rate=200, end_time=ts(end)), metadata=md)
     assert given.basis == pb.GIVEN and given.zones[1].time_in_zone_seconds == spanned  # 67.5% of 200
     err = await expect(grpc.StatusCode.INVALID_ARGUMENT, stub.GetHeartRateZones(
         pb.GetHeartRateZonesRequest(parent="users/me", max_heart_rate=90), metadata=md))
     assert violations(err) == {"max_heart_rate"}
-    _, md2 = await tracking.user(birth_date="")
+    no_birth_date, md2 = await tracking.user(birth_date="")
     await expect(grpc.StatusCode.FAILED_PRECONDITION, stub.GetHeartRateZones(
         pb.GetHeartRateZonesRequest(parent="users/me", basis=pb.AGE), metadata=md2))
     await expect(grpc.StatusCode.FAILED_PRECONDITION, stub.GetHeartRateZones(
         pb.GetHeartRateZonesRequest(parent="users/me"), metadata=md2))  # falls back to MEASURED: no samples
+    # MEASURED: the highest max of the year before now (the services' clock); older ones do not count.
+    await tracking.write(no_birth_date, "heart_rate", [(NOW - dt.timedelta(days=400), 150)], max=199)
+    await tracking.write(no_birth_date, "heart_rate", [(NOW - dt.timedelta(days=30), 150)], max=171)
+    measured = await stub.GetHeartRateZones(pb.GetHeartRateZonesRequest(parent="users/me"), metadata=md2)
+    assert (measured.basis, measured.max_heart_rate, measured.end_time.ToDatetime(dt.UTC)) == (pb.MEASURED, 171, NOW)
 
 
 async def test_another_users_resources_are_forbidden_and_unknown_ids_not_found(tracking):

@@ -6,8 +6,13 @@ from dataclasses import dataclass
 
 import grpc
 
+from services.common.clock import Clock
 from services.common.config import Settings
 from services.common.server import create_server, stop_server
+from services.tracking.ports import Profiles
+from services.tracking.samples.catalog import CATALOG
+from services.tracking.samples.repository import SqlSampleRepository
+from services.tracking.samples.service import SampleService
 from tests.integration.conftest import SERVICE_TOKEN
 
 
@@ -31,3 +36,9 @@ async def stop_tracking(tracking: TrackingServer) -> None:
     await tracking.channel.close()
     await stop_server(tracking.server, tracking.built.runtime, 0.5)
     await tracking.built.close()
+
+
+def sample_service(engine, profiles: Profiles, clock: Clock) -> SampleService:
+    """The samples store as services/tracking/app.py builds it, on the test's clock: the real
+    SampleReader for harnesses that serve only some of Tracking's parts."""
+    return SampleService(SqlSampleRepository(engine, lambda t: CATALOG[t].unit), profiles, clock)
