@@ -1,5 +1,6 @@
 """Nutrition entries and goals over real gRPC and a real PostgreSQL, with users from the Auth
-harness, profiles read from Auth, and a fake SampleReader standing in for samples."""
+harness, profiles read from Auth, goal progress read from the real samples store, and every
+service on one fixed clock (no test lives on today's date)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from healthmesh.tracking.v1 import (
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.common.audit import AuditLog
+from services.common.clock import fixed
 from services.common.credentials import AccessTokenVerifier, Authenticator
 from services.common.db import migrate
 from services.common.peers import Peers
 from services.common.server import Runtime, ServiceSpec, create_server, stop_server
-from services.tracking.goals.domain import MetricSpec
+from services.tracking.app import metric_of
 from services.tracking.goals.repository import SqlGoalRepository
 from services.tracking.goals.rpc import GoalRpcs
 from services.tracking.goals.service import GoalService
@@ -31,31 +33,14 @@ from services.tracking.nutrition.repository import SqlNutritionRepository
 from services.tracking.nutrition.rpc import NutritionRpcs
 from services.tracking.nutrition.service import NutritionService
 from services.tracking.profiles import AuthProfiles
-from services.tracking.samples.domain import Bucket, Interval
+from services.tracking.samples.columns import SampleInput
+from services.tracking.samples.service import SampleService
 from tests.integration.conftest import SERVICE_TOKEN, make_settings
+from tests.integration.tracking_harness import sample_service
 
 PASSWORD = "correct horse battery"
 ZONE = "Europe/Paris"
-CATALOG = {"step_count": MetricSpec("SUM", "{count}", 0, 100_000), "water": MetricSpec("SUM", "mL", 0, 10_000)}
-
-
-class FakeSampleReader:
-    """Daily values per (user, type, local date), returned as DAY buckets inside the window."""
-
-    def __init__(self) -> None:
-        self.daily: dict[tuple[uuid.UUID, str, dt.date], float] = {}
-
-    async def aggregate(self, user_id, type, interval, start, end, source=""):
-        assert interval == Interval.DAY
-        out = []
-        for (user, t, day), value in sorted(self.daily.items(), key=lambda kv: kv[0][2]):
-            instant = dt.datetime.combine(day, dt.time(12), dt.UTC)
-            if user == user_id and t == type and start <= instant < end:
-                out.append(Bucket(instant, day, 1, value, value, value, value, ("",)))
-        return out
-
-    async def samples(self, *args, **kwargs):
-        return []
+NOW = dt.datetime(2026, 6, 15, 10, 0, tzinfo=dt.UTC)  # the services' clock: 12:00 in Paris (UTC+2)
 
 
 class _S(NutritionRpcs, GoalRpcs, tracking_service_pb2_grpc.TrackingServiceServicer):
@@ -83,14 +68,14 @@ async def env(tracking_dsn, auth_harness):
     runtime = Runtime(ServiceSpec("tracking"), authenticator, AuditLog(sink, flush_seconds=60), peers)
     engine = create_async_engine(settings.sqlalchemy_url)
     profiles = AuthProfiles(peers)
-    reader = FakeSampleReader()
-    servicer = _S(NutritionService(SqlNutritionRepository(engine), profiles),
-                  GoalService(SqlGoalRepository(engine), reader, CATALOG.get, profiles))
+    samples = sample_service(engine, profiles, fixed(NOW))
+    servicer = _S(NutritionService(SqlNutritionRepository(engine), profiles, clock=fixed(NOW)),
+                  GoalService(SqlGoalRepository(engine), samples, metric_of, profiles, clock=fixed(NOW)))
     server, port = await create_server(
         runtime, lambda s: tracking_service_pb2_grpc.add_TrackingServiceServicer_to_server(servicer, s))
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     yield tracking_service_pb2_grpc.TrackingServiceStub(channel), auth_service_pb2_grpc.AuthServiceStub(
-        auth_harness.channel), reader
+        auth_harness.channel), samples
     await channel.close()
     await stop_server(server, runtime, 0.1)
     await engine.dispose()
@@ -103,6 +88,18 @@ async def user(auth) -> tuple[uuid.UUID, tuple[tuple[str, str]]]:
                                                          time_zone=ZONE))
     session = await auth.Login(auth_service_pb2.LoginRequest(email=email, password=PASSWORD))
     return uuid.UUID(session.user.name.removeprefix("users/")), (("authorization", f"Bearer {session.access_token}"),)
+
+
+async def write_steps(samples: SampleService, user_id: uuid.UUID, points: list[tuple[dt.datetime, float]]) -> None:
+    """Stores step counts at local times through the samples' write path (what BatchCreateSamples calls)."""
+    result = await samples.write(user_id, [
+        SampleInput("step_count", at.astimezone(dt.UTC), None, int(at.utcoffset().total_seconds() // 60), value,
+                    None, None, None, "count", "iPhone") for at, value in points])
+    assert (result.accepted, result.errors) == (len(points), [])
+
+
+def in_paris(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), ZoneInfo(ZONE))
 
 
 def ts(value: dt.datetime) -> timestamp_pb2.Timestamp:
@@ -131,7 +128,7 @@ async def fails(call, code: grpc.StatusCode) -> grpc.aio.AioRpcError:
 async def test_nutrition_entries_end_to_end(env):
     stub, auth, _ = env
     user_id, md = await user(auth)
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    now = NOW
     made = []
     for i, meal in enumerate((nutrition_entry_pb2.BREAKFAST, nutrition_entry_pb2.LUNCH, nutrition_entry_pb2.LUNCH)):
         made.append(await stub.CreateNutritionEntry(tracking_service_pb2.CreateNutritionEntryRequest(
@@ -213,16 +210,25 @@ async def test_nutrition_validation_and_idempotency(env):
 
 
 async def test_goals_end_to_end_with_progress_and_achievements(env):
-    stub, auth, reader = env
+    stub, auth, samples = env
     user_id, md = await user(auth)
-    today = dt.datetime.now(ZoneInfo(ZONE)).date()
+    today = NOW.astimezone(ZoneInfo(ZONE)).date()
     goal = await stub.CreateGoal(tracking_service_pb2.CreateGoalRequest(parent="users/me", goal=goal_pb2.Goal(
         metric="step_count", target_value=10_000, period=goal_pb2.Goal.DAILY,
         start_date=(today - dt.timedelta(days=5)).isoformat())), metadata=md)
     assert goal.name.startswith(f"users/{user_id}/goals/") and goal.unit == "{count}"
     assert goal.state == goal_pb2.Goal.ACTIVE and goal.comparison == goal_pb2.Goal.AT_LEAST and goal.display_name
-    for back, value in ((5, 4_000), (4, 10_000), (3, 12_000), (2, 15_000), (1, 11_000), (0, 2_500)):
-        reader.daily[(user_id, "step_count", today - dt.timedelta(days=back))] = value
+    # Per local day from 5 days back to today: 4,000, 10,000, 12,000, 15,000, 11,000 and 2,500 so far.
+    # Samples just after local midnight are on the day before in UTC: the days are the samples' own.
+    day = [today - dt.timedelta(days=back) for back in range(7)]
+    await write_steps(samples, user_id, [
+        (in_paris(day[6], 9), 9_000),  # before the goal's start date: never counted
+        (in_paris(day[5], 0, 30), 1_000), (in_paris(day[5], 9), 3_000),
+        (in_paris(day[4], 8), 6_000), (in_paris(day[4], 19), 4_000),
+        (in_paris(day[3], 12), 12_000),
+        (in_paris(day[2], 0, 30), 1_000), (in_paris(day[2], 12), 14_000),
+        (in_paris(day[1], 10), 11_000),
+        (in_paris(day[0], 8), 2_500)])
 
     name = goal.name
     progress = await stub.GetGoalProgress(tracking_service_pb2.GetGoalProgressRequest(name=name), metadata=md)
