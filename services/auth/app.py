@@ -14,6 +14,7 @@ from services.common.cache import Counters
 from services.common.config import Settings
 from services.common.credentials import AccessTokenVerifier, Authenticator
 from services.common.db import create_engine
+from services.common.pagination import PageTokens
 from services.common.peers import Peers
 from services.common.server import Runtime, ServiceSpec
 
@@ -32,6 +33,7 @@ async def build(settings: Settings) -> Built:
     passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism,
                           settings.password_hash_concurrency)
     counters = Counters(settings.redis_url)
+    page_tokens = PageTokens.from_config(settings.page_token_keys, settings.service_token)
     service = AuthService(repo, passwords, counters, settings)
     await service.load_signing_keys()
 
@@ -48,7 +50,7 @@ async def build(settings: Settings) -> Built:
                       Peers(settings, "auth"))
 
     def add_servicers(server) -> None:
-        auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(service), server)
+        auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(service, page_tokens), server)
         auth_internal_service_pb2_grpc.add_AuthInternalServiceServicer_to_server(AuthInternalServicer(service), server)
 
     async def close_passwords() -> None:

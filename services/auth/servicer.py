@@ -17,19 +17,21 @@ from services.common.principal import current_principal
 from services.common.principal import caller_parent, parse_name
 
 
-def _page(request, query: dict) -> tuple[int, uuid.UUID | None]:
+def _page(request, query: dict, tokens: pagination.PageTokens) -> tuple[int, uuid.UUID | None]:
     size = pagination.page_size(request.page_size)
-    cursor = pagination.decode_keyset(request.page_token, query, uuid.UUID)
+    cursor = tokens.decode_keyset(request.page_token, query, uuid.UUID)
     return size, cursor[0] if cursor else None
 
 
-def _next_token(items: list, size: int, last_id: uuid.UUID | None, query: dict) -> str:
-    return pagination.encode_token([str(last_id)], query) if len(items) == size and last_id else ""
+def _next_token(items: list, size: int, last_id: uuid.UUID | None, query: dict,
+                tokens: pagination.PageTokens) -> str:
+    return tokens.encode([str(last_id)], query) if len(items) == size and last_id else ""
 
 
 class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
-    def __init__(self, service: AuthService) -> None:
+    def __init__(self, service: AuthService, page_tokens: pagination.PageTokens) -> None:
         self._svc = service
+        self._page_tokens = page_tokens
 
     async def GetUser(self, request, context):
         return convert.user(await self._svc.get_user(caller_parent(request.name, "name")))
@@ -76,11 +78,11 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
     async def ListApiKeys(self, request, context):
         user_id = caller_parent(request.parent)
         query = {"parent": str(user_id)}
-        size, after = _page(request, query)
+        size, after = _page(request, query, self._page_tokens)
         keys = await self._svc.list_api_keys(user_id, size, after)
         return auth_service_pb2.ListApiKeysResponse(
             api_keys=[convert.api_key(k) for k in keys],
-            next_page_token=_next_token(keys, size, keys[-1].id if keys else None, query))
+            next_page_token=_next_token(keys, size, keys[-1].id if keys else None, query, self._page_tokens))
 
     async def DeleteApiKey(self, request, context):
         ids = parse_name(request.name, "users/{user}/apiKeys/{api_key}", current_principal.get())
@@ -90,11 +92,12 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
     async def ListAuditEvents(self, request, context):
         user_id = caller_parent(request.parent)
         query = {"parent": str(user_id), "kind": "audit"}
-        size, after = _page(request, query)
+        size, after = _page(request, query, self._page_tokens)
         events = await self._svc.list_audit(user_id, size, after)
         return auth_service_pb2.ListAuditEventsResponse(
             audit_events=[convert.audit_event(i, r) for i, r in events],
-            next_page_token=_next_token(events, size, events[-1][0] if events else None, query))
+            next_page_token=_next_token(events, size, events[-1][0] if events else None, query,
+                                        self._page_tokens))
 
 
 class AuthInternalServicer(auth_internal_service_pb2_grpc.AuthInternalServiceServicer):

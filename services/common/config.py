@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     service_token: str = ""
     key_encryption_key: str = ""
     api_key_pepper: str = ""
+    # Page tokens are HMAC-signed: "kid1:base64key,kid2:base64key", the first signs, all verify
+    # (rotation). Empty: one key derived from service_token, the same in every service.
+    page_token_keys: str = ""
 
     # Tokens.
     access_token_ttl_seconds: int = 900

@@ -10,6 +10,7 @@ from healthmesh.ingest.v1 import ingest_service_pb2_grpc
 from services.common.app import Built, remote_runtime
 from services.common.config import Settings
 from services.common.db import create_engine
+from services.common.pagination import PageTokens
 from services.common.server import ServiceSpec
 from services.ingest.domain import Format
 from services.ingest.apple import parse_export
@@ -27,6 +28,7 @@ SPEC = ServiceSpec("ingest")
 async def build(settings: Settings) -> Built:
     engine = create_engine(settings)
     runtime = remote_runtime(SPEC, settings)
+    page_tokens = PageTokens.from_config(settings.page_token_keys, settings.service_token)
     parsers = {Format.HEALTH_AUTO_EXPORT: incremental(HaeParser), Format.APPLE_HEALTH_EXPORT: from_file(parse_export)}
     service = IngestService(SqlIngestRepository(engine), TrackingSink(runtime.peers), parsers,
                             background_bytes=settings.ingest_background_bytes, profiles=ProfileSink(runtime.peers))
@@ -39,6 +41,6 @@ async def build(settings: Settings) -> Built:
             await jobs
 
     def add_servicers(server) -> None:
-        ingest_service_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(service), server)
+        ingest_service_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(service, page_tokens), server)
 
     return Built(runtime, add_servicers, [engine.dispose, stop_jobs])

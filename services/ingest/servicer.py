@@ -32,8 +32,9 @@ async def _body(request_iterator):
 
 
 class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
-    def __init__(self, service: IngestService) -> None:
+    def __init__(self, service: IngestService, page_tokens: pagination.PageTokens) -> None:
         self._svc = service
+        self._page_tokens = page_tokens
 
     async def _upload(self, request_iterator, context, fmt: Format):
         user_id, api_key = _caller()
@@ -71,8 +72,8 @@ class IngestServicer(ingest_service_pb2_grpc.IngestServiceServicer):
             raise InvalidArgument.field("state", "is not a known value") from None
         query = {"parent": str(user_id), "state": request.state, "format": request.format}
         size = pagination.page_size(request.page_size)
-        cursor = pagination.decode_keyset(request.page_token, query, uuid.UUID)
+        cursor = self._page_tokens.decode_keyset(request.page_token, query, uuid.UUID)
         found = await self._svc.list(user_id, state, fmt, size, cursor[0] if cursor else None)
-        token = pagination.encode_token([str(found[-1].id)], query) if len(found) == size else ""
+        token = self._page_tokens.encode([str(found[-1].id)], query) if len(found) == size else ""
         return ingest_service_pb2.ListIngestionsResponse(ingestions=[convert.ingestion(i) for i in found],
                                                          next_page_token=token)

@@ -97,16 +97,23 @@ class Mesh:
         (self.state / "mesh.json").write_text(json.dumps(self.endpoints(), indent=2))
 
     def _secrets(self) -> dict[str, str]:
-        """Development secrets, made once per state dir; production passes its own."""
+        """Development secrets, made once per state dir; production passes its own. A secret added
+        since the state dir was made is generated into it, keeping the others (and the data they lock)."""
         path = self.state / "secrets.json"
-        if not path.exists():
-            path.write_text(json.dumps({
-                "HEALTHMESH_KEY_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-                "HEALTHMESH_API_KEY_PEPPER": secrets.token_urlsafe(32),
-                "HEALTHMESH_SERVICE_TOKEN": secrets.token_urlsafe(32),
-            }))
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        fresh = {
+            "HEALTHMESH_KEY_ENCRYPTION_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+            "HEALTHMESH_API_KEY_PEPPER": lambda: secrets.token_urlsafe(32),
+            "HEALTHMESH_SERVICE_TOKEN": lambda: secrets.token_urlsafe(32),
+            # kid:key, the form that lets a later key be put first while this one still verifies.
+            "HEALTHMESH_PAGE_TOKEN_KEYS": lambda: "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        }
+        missing = {k: make() for k, make in fresh.items() if k not in stored}
+        if missing:
+            path.touch(mode=0o600)  # private before a secret is in it
             path.chmod(0o600)
-        stored = json.loads(path.read_text())
+            path.write_text(json.dumps({**stored, **missing}))
+            stored = {**stored, **missing}
         return {k: os.environ.get(k, v) for k, v in stored.items()}
 
     def _start_postgres(self) -> str:

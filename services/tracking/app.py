@@ -8,6 +8,7 @@ from services.common.app import Built, remote_runtime
 from services.common.config import Settings
 from services.common.db import create_engine
 from services.common.idempotency import RequestResults
+from services.common.pagination import PageTokens
 from services.common.server import ServiceSpec
 from services.tracking.activities.repository import SqlActivityRepository
 from services.tracking.activities.service import ActivityService
@@ -52,6 +53,7 @@ async def build(settings: Settings) -> Built:
                                    dietary=DietaryMirror(samples)),
         goals=GoalService(SqlGoalRepository(engine), samples, metric_of=metric_of, profiles=profiles,
                           sleep_by_night=sleep.asleep_by_night),
+        page_tokens=PageTokens.from_config(settings.page_token_keys, settings.service_token),
     )
 
     def add_servicers(server) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from healthmesh.tracking.v1 import tracking_service_pb2_grpc
 
 from services.common.idempotency import RequestResults
+from services.common.pagination import PageTokens
 from services.tracking.activities.rpc import ActivityRpcs
 from services.tracking.activities.service import ActivityService
 from services.tracking.goals.rpc import GoalRpcs
@@ -23,7 +24,7 @@ class TrackingServicer(SampleRpcs, ActivityRpcs, SleepRpcs, HeartRateRpcs, Nutri
                        tracking_service_pb2_grpc.TrackingServiceServicer):
     def __init__(self, samples: SampleService, request_results: RequestResults, activities: ActivityService,
                  sleep: SleepService, heart_rate: HeartRateService, nutrition: NutritionService,
-                 goals: GoalService) -> None:
+                 goals: GoalService, page_tokens: PageTokens) -> None:
         self.samples = samples
         self.request_results = request_results
         self.activities = activities
@@ -31,3 +32,4 @@ class TrackingServicer(SampleRpcs, ActivityRpcs, SleepRpcs, HeartRateRpcs, Nutri
         self.heart_rate = heart_rate
         self.nutrition = nutrition
         self.goals = goals
+        self.page_tokens = page_tokens

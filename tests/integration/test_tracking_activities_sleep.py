@@ -26,6 +26,7 @@ from services.common.clock import fixed
 from services.common.config import Settings
 from services.common.credentials import AccessTokenVerifier, Authenticator
 from services.common.db import migrate
+from services.common.pagination import PageTokens
 from services.common.peers import Peers
 from services.common.server import Runtime, ServiceSpec, create_server, stop_server
 from services.tracking.activities.repository import SqlActivityRepository
@@ -50,6 +51,7 @@ NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)  # the services' clock: age
 class _S(ActivityRpcs, SleepRpcs, HeartRateRpcs, tracking_service_pb2_grpc.TrackingServiceServicer):
     def __init__(self, activities: ActivityService, sleep: SleepService, heart_rate: HeartRateService) -> None:
         self.activities, self.sleep, self.heart_rate = activities, sleep, heart_rate
+        self.page_tokens = PageTokens.from_config("", SERVICE_TOKEN)
 
 
 @pytest.fixture(scope="session")

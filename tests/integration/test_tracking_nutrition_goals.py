@@ -23,6 +23,7 @@ from services.common.audit import AuditLog
 from services.common.clock import fixed
 from services.common.credentials import AccessTokenVerifier, Authenticator
 from services.common.db import migrate
+from services.common.pagination import PageTokens
 from services.common.peers import Peers
 from services.common.server import Runtime, ServiceSpec, create_server, stop_server
 from services.tracking.app import metric_of
@@ -47,6 +48,7 @@ class _S(NutritionRpcs, GoalRpcs, tracking_service_pb2_grpc.TrackingServiceServi
     def __init__(self, nutrition: NutritionService, goals: GoalService) -> None:
         self.nutrition = nutrition
         self.goals = goals
+        self.page_tokens = PageTokens.from_config("", SERVICE_TOKEN)
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,11 @@
 """The activity RPCs of TrackingService, as a mixin for the Tracking servicer.
 
-The servicer that mixes this in sets `self.activities` (an ActivityService) in its __init__.
+The servicer that mixes this in sets `self.activities` (an ActivityService) and
+`self.page_tokens` (PageTokens) in its __init__.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from google.protobuf import empty_pb2
@@ -28,6 +28,7 @@ def _name(name: str, field: str = "name") -> tuple[uuid.UUID, uuid.UUID]:
 
 class ActivityRpcs:
     activities: ActivityService
+    page_tokens: pagination.PageTokens
 
     async def GetActivity(self, request, context):
         user_id, activity_id = _name(request.name)
@@ -46,12 +47,12 @@ class ActivityRpcs:
         # The token is bound to the parent and the filters, not to the view.
         query = {"parent": str(user_id), "kind": "activities", "type": where.type, "source": where.source,
                  "start": where.start_time, "end": where.end_time}
-        after = pagination.decode_keyset(request.page_token, query, dt.datetime.fromisoformat, uuid.UUID)
+        after = self.page_tokens.decode_keyset(request.page_token, query, pagination.instant, uuid.UUID)
         items = await self.activities.list(user_id, where, size + 1, after, full)
         token = ""
         if len(items) > size:
             items = items[:size]
-            token = pagination.encode_token([items[-1].start_time.isoformat(), str(items[-1].id)], query)
+            token = self.page_tokens.encode([items[-1].start_time.isoformat(), str(items[-1].id)], query)
         return tracking_service_pb2.ListActivitiesResponse(
             activities=[convert.activity(a) for a in items], next_page_token=token)
 

@@ -1,6 +1,6 @@
 """Goals' RPCs, as a mixin of the Tracking servicer: parse, call the use case, render.
 
-The final servicer sets `self.goals` (a GoalService) in its __init__.
+The final servicer sets `self.goals` (a GoalService) and `self.page_tokens` (PageTokens) in its __init__.
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ def _goal_name(name: str, field: str = "name") -> tuple[uuid.UUID, uuid.UUID]:
     return uuid.UUID(ids["user"]), uuid.UUID(ids["goal"])
 
 
-def _cursor(token: str, query: dict) -> uuid.UUID | None:
-    cursor = pagination.decode_keyset(token, query, uuid.UUID)
+def _cursor(tokens: pagination.PageTokens, token: str, query: dict) -> uuid.UUID | None:
+    cursor = tokens.decode_keyset(token, query, uuid.UUID)
     return cursor[0] if cursor else None
 
 
 class GoalRpcs:
     goals: GoalService
+    page_tokens: pagination.PageTokens
 
     async def GetGoal(self, request, context):
         user_id, goal_id = _goal_name(request.name)
@@ -42,9 +43,10 @@ class GoalRpcs:
         query = {"parent": str(user_id), "state": int(state), "metric": request.metric, "kind": "goals"}
         size = pagination.page_size(request.page_size)
         # One more than the page tells whether another page exists, so the last page has no token.
-        goals = await self.goals.list(user_id, state, request.metric, size + 1, _cursor(request.page_token, query))
+        after = _cursor(self.page_tokens, request.page_token, query)
+        goals = await self.goals.list(user_id, state, request.metric, size + 1, after)
         goals, more = goals[:size], len(goals) > size
-        token = pagination.encode_token([str(goals[-1].id)], query) if more else ""
+        token = self.page_tokens.encode([str(goals[-1].id)], query) if more else ""
         return tracking_service_pb2.ListGoalsResponse(goals=[convert.goal(g) for g in goals], next_page_token=token)
 
     async def CreateGoal(self, request, context):

@@ -1,6 +1,7 @@
 """Nutrition's RPCs, as a mixin of the Tracking servicer: parse, call the use case, render.
 
-The final servicer sets `self.nutrition` (a NutritionService) in its __init__.
+The final servicer sets `self.nutrition` (a NutritionService) and `self.page_tokens` (PageTokens)
+in its __init__.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ def _entry_name(name: str, field: str = "name") -> tuple[uuid.UUID, uuid.UUID]:
     return uuid.UUID(ids["user"]), uuid.UUID(ids["nutrition_entry"])
 
 
-def _cursor(token: str, query: dict) -> tuple[dt.datetime, uuid.UUID] | None:
-    return pagination.decode_keyset(token, query, dt.datetime.fromisoformat, uuid.UUID)
+def _cursor(tokens: pagination.PageTokens, token: str, query: dict) -> tuple[dt.datetime, uuid.UUID] | None:
+    return tokens.decode_keyset(token, query, pagination.instant, uuid.UUID)
 
 
 class NutritionRpcs:
     nutrition: NutritionService
+    page_tokens: pagination.PageTokens
 
     async def GetNutritionEntry(self, request, context):
         user_id, entry_id = _entry_name(request.name)
@@ -43,12 +45,13 @@ class NutritionRpcs:
                  "meal": int(where.meal_type), "kind": "nutritionEntries"}
         size = pagination.page_size(request.page_size)
         # One more than the page tells whether another page exists, so the last page has no token.
-        entries = await self.nutrition.list(user_id, where, size + 1, _cursor(request.page_token, query))
+        after = _cursor(self.page_tokens, request.page_token, query)
+        entries = await self.nutrition.list(user_id, where, size + 1, after)
         entries, more = entries[:size], len(entries) > size
         token = ""
         if more:
             last = entries[-1]
-            token = pagination.encode_token([last.consume_time.isoformat(), str(last.id)], query)
+            token = self.page_tokens.encode([last.consume_time.isoformat(), str(last.id)], query)
         return tracking_service_pb2.ListNutritionEntriesResponse(
             nutrition_entries=[convert.entry(e) for e in entries], next_page_token=token)
 

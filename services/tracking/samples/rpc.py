@@ -36,10 +36,11 @@ def _time(request, field: str) -> dt.datetime | None:
 
 
 class SampleRpcs:
-    """Mixin for TrackingServicer; `self.samples` is the SampleService."""
+    """Mixin for TrackingServicer; `self.samples` is the SampleService, `self.page_tokens` signs pages."""
 
     samples: SampleService
     request_results: RequestResults
+    page_tokens: pagination.PageTokens
 
     async def ListSampleTypes(self, request, context):
         return tracking_service_pb2.ListSampleTypesResponse(
@@ -86,12 +87,12 @@ class SampleRpcs:
         source = request.source or None  # empty: every source
         query = {"user": str(user_id), "type": request.type, "source": source, "start": start, "end": end}
         size = pagination.page_size(request.page_size)
-        after = pagination.decode_keyset(request.page_token, query, dt.datetime.fromisoformat, str, str)
+        after = self.page_tokens.decode_keyset(request.page_token, query, pagination.instant, str, str)
         found = await self.samples.list(user_id, request.type, source, start, end, size, after)
         token = ""
         if len(found) == size:
             last = found[-1]
-            token = pagination.encode_token([last.start_time.isoformat(), last.type, last.source], query)
+            token = self.page_tokens.encode([last.start_time.isoformat(), last.type, last.source], query)
         response = tracking_service_pb2.ListSamplesResponse(next_page_token=token)
         convert.add_samples(response.samples, found)
         return response

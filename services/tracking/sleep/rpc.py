@@ -1,11 +1,11 @@
 """The sleep RPCs of TrackingService, as a mixin for the Tracking servicer.
 
-The servicer that mixes this in sets `self.sleep` (a SleepService) in its __init__.
+The servicer that mixes this in sets `self.sleep` (a SleepService) and `self.page_tokens`
+(PageTokens) in its __init__.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from google.protobuf import empty_pb2
@@ -28,6 +28,7 @@ def _name(name: str, field: str = "name") -> tuple[uuid.UUID, uuid.UUID]:
 
 class SleepRpcs:
     sleep: SleepService
+    page_tokens: pagination.PageTokens
 
     async def GetSleepSession(self, request, context):
         return convert.sleep_session(await self.sleep.get(*_name(request.name)))
@@ -40,12 +41,12 @@ class SleepRpcs:
         size = pagination.page_size(request.page_size)
         query = {"parent": str(user_id), "kind": "sleepSessions", "source": where.source,
                  "start": where.start_time, "end": where.end_time}
-        after = pagination.decode_keyset(request.page_token, query, dt.datetime.fromisoformat, uuid.UUID)
+        after = self.page_tokens.decode_keyset(request.page_token, query, pagination.instant, uuid.UUID)
         items = await self.sleep.list(user_id, where, size + 1, after)
         token = ""
         if len(items) > size:
             items = items[:size]
-            token = pagination.encode_token([items[-1].end_time.isoformat(), str(items[-1].id)], query)
+            token = self.page_tokens.encode([items[-1].end_time.isoformat(), str(items[-1].id)], query)
         return tracking_service_pb2.ListSleepSessionsResponse(
             sleep_sessions=[convert.sleep_session(s) for s in items], next_page_token=token)
 
