@@ -422,7 +422,7 @@ async def test_a_key_stored_after_the_new_ground_check_falls_back_to_the_upsert(
 
     engine = create_async_engine("postgresql+asyncpg://" + migrated_dsn.removeprefix("postgresql://"))
     repo = repository.SqlSampleRepository(engine, lambda type_: "/min")
-    user, now = uuid.uuid4(), dt.datetime.now(dt.UTC)
+    user, now = uuid.uuid4(), dt.datetime(2026, 8, 1, 12, 0, tzinfo=dt.UTC)  # a fixed clock: the rows are its past
     start = to_micros(dt.datetime(2026, 8, 1, 10, 0, tzinfo=dt.UTC))
 
     def rows(minutes: range):
@@ -462,7 +462,7 @@ async def test_each_sample_keeps_what_produced_it_by_the_fast_and_the_upsert_pat
 
     engine = create_async_engine("postgresql+asyncpg://" + migrated_dsn.removeprefix("postgresql://"))
     repo = repository.SqlSampleRepository(engine, lambda type_: "/min")
-    user, now = uuid.uuid4(), dt.datetime.now(dt.UTC)
+    user, now = uuid.uuid4(), dt.datetime(2026, 9, 1, 16, 0, tzinfo=dt.UTC)  # a fixed clock: the rows are its past
     start = to_micros(dt.datetime(2026, 9, 1, 10, 0, tzinfo=dt.UTC))
 
     def rows(minutes: range, value: float):
