@@ -87,8 +87,8 @@ async def tracking(auth_harness, tracking_dsn):
     peers = Peers(settings, "tracking")
     profiles = AuthProfiles(peers)
     samples = sample_service(engine, profiles, fixed(NOW))
-    servicer = _S(ActivityService(SqlActivityRepository(engine), profiles),
-                  SleepService(SqlSleepRepository(engine), profiles),
+    servicer = _S(ActivityService(SqlActivityRepository(engine), profiles, clock=fixed(NOW)),
+                  SleepService(SqlSleepRepository(engine), profiles, clock=fixed(NOW)),
                   HeartRateService(samples, profiles, clock=fixed(NOW)))
 
     async def sink(batch):
