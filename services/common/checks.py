@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Collection
 
-from services.common.errors import Violations
+from services.common.errors import Violations, shown
 
 
 def request_id(value: str, v: Violations) -> None:
@@ -18,8 +18,14 @@ def request_id(value: str, v: Violations) -> None:
             v.add("request_id", "must be a UUID")
 
 
+# The calendar dates a client may give: the arithmetic after them (the day after, a period or a
+# history back) then stays far from the ends of Python's calendar (years 1 and 9999).
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_DATE = dt.date(2199, 12, 31)
+
+
 def calendar_date(value: str, field: str, v: Violations) -> dt.date | None:
-    """A `YYYY-MM-DD` date from 1900 on; None when empty or wrong (then reported)."""
+    """A `YYYY-MM-DD` date from FIRST_DATE to LAST_DATE; None when empty or wrong (then reported)."""
     if not value:
         return None
     try:
@@ -29,8 +35,11 @@ def calendar_date(value: str, field: str, v: Violations) -> dt.date | None:
     except ValueError:
         v.add(field, "must be a date as YYYY-MM-DD")
         return None
-    if parsed.year < 1900:
+    if parsed < FIRST_DATE:
         v.add(field, "must be on or after 1900-01-01")
+        return None
+    if parsed > LAST_DATE:
+        v.add(field, "must be on or before 2199-12-31")
         return None
     return parsed
 
@@ -42,6 +51,6 @@ def update_mask(paths: Collection[str], updatable: Collection[str], output_only:
         v.add("update_mask", "must name at least one field")
     for path in paths:
         if path in output_only:
-            v.add("update_mask", f"{path!r} is output only or the identifier and cannot be updated")
+            v.add("update_mask", f"{shown(path)} is output only or the identifier and cannot be updated")
         elif path not in updatable:
-            v.add("update_mask", f"{path!r} is not a field of {resource} that can be updated")
+            v.add("update_mask", f"{shown(path)} is not a field of {resource} that can be updated")

@@ -9,11 +9,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# An error travels in the call's trailers (grpc-message and grpc-status-details-bin), which Envoy
+# refuses past 60 KB with a 502: messages and violations are capped, and a value a client sent is
+# quoted by shown(), never whole.
+SHOWN_CHARS = 40
+MAX_MESSAGE = 1024
+MAX_DESCRIPTION = 512
+MAX_VIOLATIONS = 100
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A value as an error may quote it: the repr of at most `limit` characters, marked when cut
+    (repr also spells out NUL and other control characters)."""
+    text = value if isinstance(value, str) else str(value)
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+
+
+def _capped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
 
 @dataclass(frozen=True)
 class FieldViolation:
     field: str
     description: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field", _capped(self.field, MAX_DESCRIPTION))
+        object.__setattr__(self, "description", _capped(self.description, MAX_DESCRIPTION))
 
 
 @dataclass
@@ -25,6 +48,12 @@ class DomainError(Exception):
     metadata: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if len(self.violations) > MAX_VIOLATIONS:
+            more = len(self.violations) - MAX_VIOLATIONS
+            self.violations = self.violations[:MAX_VIOLATIONS]
+            self.message = _capped(self.message, MAX_MESSAGE) + f" (and {more:,} more problems)"
+        else:
+            self.message = _capped(self.message, MAX_MESSAGE)
         super().__init__(self.message)
 
 

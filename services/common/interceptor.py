@@ -18,6 +18,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
+from services.common import request_checks
 from services.common.audit import AuditLog, AuditRecord
 from services.common.credentials import Authenticator
 from services.common.errors import DomainError, PermissionDenied, Unauthenticated
@@ -101,6 +102,11 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         if handler is None or not method.startswith("/healthmesh."):
             return handler  # health and reflection pass untouched
+        if not method.startswith(self._internal_prefixes):
+            # Every public request is checked before its handler runs (NUL, lengths, enums, times:
+            # request_checks.py). Internal RPCs skip it for speed: only our services call them,
+            # and those check what they send.
+            handler = request_checks.checked(handler)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(method, handler.unary_unary), handler.request_deserializer, handler.response_serializer)

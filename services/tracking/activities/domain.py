@@ -224,6 +224,7 @@ def validate(f: ActivityFields, now: dt.datetime, v: Violations, prefix: str = "
         v.add(p + "start_time", "is required")
     elif not MIN_TIME <= f.start_time <= now + FUTURE_SLACK:
         v.add(p + "start_time", "must lie between 1900-01-01 and one day from now")
+    timed = False  # a start in range and an end at most MAX_ELAPSED after it
     if f.end_time is None:
         v.add(p + "end_time", "is required")
     elif f.start_time is not None:
@@ -231,6 +232,8 @@ def validate(f: ActivityFields, now: dt.datetime, v: Violations, prefix: str = "
             v.add(p + "end_time", "must not be before start_time")
         elif f.end_time - f.start_time > MAX_ELAPSED:
             v.add(p + "end_time", "must be at most 7 days after start_time")
+        else:
+            timed = MIN_TIME <= f.start_time <= now + FUTURE_SLACK
     if f.utc_offset_minutes is not None and abs(f.utc_offset_minutes) > MAX_OFFSET_MINUTES:
         v.add(p + "utc_offset_minutes", "must lie between -1080 and 1080")
     if f.duration_seconds < 0:
@@ -258,7 +261,9 @@ def validate(f: ActivityFields, now: dt.datetime, v: Violations, prefix: str = "
         _range(f.weather.temperature_celsius, -90, 60, p + "weather.temperature_celsius", v)
         _range(f.weather.humidity_percent, 0, 100, p + "weather.humidity_percent", v)
         _text(f.weather.conditions, MAX_DISPLAY_NAME, p + "weather.conditions", v)
-    window = (f.start_time - POINT_SLACK, f.end_time + POINT_SLACK) if f.start_time and f.end_time else None
+    # Points are checked against the activity's own times only once those are sound (an end in
+    # year 9999 plus the slack would overflow).
+    window = (f.start_time - POINT_SLACK, f.end_time + POINT_SLACK) if timed else None
     _check_series(f.heart_rate_series, window, p + "heart_rate_series", v)
     _check_route(f.route, window, p + "route", v)
     return dataclasses.replace(f, heart_rate_series=tuple(sorted(f.heart_rate_series, key=lambda x: x.time)),

@@ -147,28 +147,44 @@ def period_start(day: dt.date, period: Period) -> dt.date:
     return day
 
 
+# Dates a client gives are bounded (checks.calendar_date), but goals stored before that may name
+# 9999-12-31: the period arithmetic stops at the calendar's ends instead of overflowing.
+
+def _following(start: dt.date, period: Period) -> dt.date | None:
+    """The start of the next period; None when the calendar ends first."""
+    try:
+        if period == Period.WEEKLY:
+            return start + dt.timedelta(days=7)
+        if period == Period.MONTHLY:
+            return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        return start + dt.timedelta(days=1)
+    except OverflowError:
+        return None
+
+
 def next_period(start: dt.date, period: Period) -> dt.date:
-    if period == Period.WEEKLY:
-        return start + dt.timedelta(days=7)
-    if period == Period.MONTHLY:
-        return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return start + dt.timedelta(days=1)
+    """The start of the next period (date.max for the calendar's last one)."""
+    return _following(start, period) or dt.date.max
 
 
 def previous_period(start: dt.date, period: Period) -> dt.date:
+    """The start of the period before (the calendar's first period stays where it is)."""
+    if start == dt.date.min:
+        return start
     return period_start(start - dt.timedelta(days=1), period)
 
 
 def period_end(start: dt.date, period: Period) -> dt.date:
-    return next_period(start, period) - dt.timedelta(days=1)
+    following = _following(start, period)
+    return dt.date.max if following is None else following - dt.timedelta(days=1)
 
 
 def period_starts(first: dt.date, last: dt.date, period: Period) -> list[dt.date]:
     """The starts of the periods from the one holding `first` to the one holding `last`."""
     out, start, last_start = [], period_start(first, period), period_start(last, period)
-    while start <= last_start:
+    while start is not None and start <= last_start:
         out.append(start)
-        start = next_period(start, period)
+        start = _following(start, period)
     return out
 
 

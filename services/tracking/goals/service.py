@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from services.common import checks
 from services.common.clock import Clock, utcnow
 from services.common.errors import (
-    FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted, Violations,
+    FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted, Violations, shown,
 )
 from services.common.ids import uuid7
 from services.tracking import local_time
@@ -73,7 +73,7 @@ class GoalService:
         else:
             spec = self._spec(f.metric)
             if spec is None:
-                v.add("goal.metric", f"{f.metric!r} is neither a sample type of the catalog nor sleep_duration")
+                v.add("goal.metric", f"{shown(f.metric)} is neither a sample type of the catalog nor sleep_duration")
         domain.validate_target(f.target_value, spec, v)
         domain.validate_enum(f.comparison, Comparison, "goal.comparison", v)
         if f.period == Period.UNSPECIFIED:
@@ -116,11 +116,11 @@ class GoalService:
             v.add("update_mask", "must name at least one field")
         for path in paths:
             if path in domain.IMMUTABLE_FIELDS:
-                v.add("update_mask", f"{path!r} is immutable: create a new goal instead")
+                v.add("update_mask", f"{shown(path)} is immutable: create a new goal instead")
             elif path in domain.OUTPUT_ONLY_FIELDS:
-                v.add("update_mask", f"{path!r} is output-only or the name and cannot be updated")
+                v.add("update_mask", f"{shown(path)} is output-only or the name and cannot be updated")
             elif path not in domain.UPDATABLE_FIELDS:
-                v.add("update_mask", f"{path!r} is not a field of Goal")
+                v.add("update_mask", f"{shown(path)} is not a field of Goal")
         v.raise_if_any()
         goal = await self.get(user_id, goal_id)
         changes = self._changes(goal, paths, f, v)
@@ -190,7 +190,7 @@ class GoalService:
         goal = await self.get(user_id, goal_id)
         spec = self._spec(goal.metric)
         if spec is None:
-            raise FailedPrecondition(f"the metric {goal.metric!r} is no longer in the sample type catalog",
+            raise FailedPrecondition(f"the metric {shown(goal.metric)} is no longer in the sample type catalog",
                                      "UNKNOWN_METRIC")
         today = await self._today(user_id)
         current_start = domain.period_start(today, goal.period)

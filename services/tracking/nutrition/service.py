@@ -10,7 +10,7 @@ from typing import Protocol
 
 from services.common import checks
 from services.common.clock import Clock, utcnow
-from services.common.errors import InvalidArgument, NotFound, Violations
+from services.common.errors import InvalidArgument, NotFound, Violations, shown
 from services.common.ids import uuid7
 from services.tracking import local_time
 from services.tracking.nutrition import domain
@@ -107,9 +107,9 @@ class NutritionService:
             v.add("update_mask", "must name at least one field")
         for path in paths:
             if path in domain.OUTPUT_ONLY_FIELDS:
-                v.add("update_mask", f"{path!r} is output-only or the name and cannot be updated")
+                v.add("update_mask", f"{shown(path)} is output-only or the name and cannot be updated")
             elif path not in domain.UPDATABLE_FIELDS:
-                v.add("update_mask", f"{path!r} is not a field of NutritionEntry")
+                v.add("update_mask", f"{shown(path)} is not a field of NutritionEntry")
         v.raise_if_any()
         domain.validate_fields(fields, now, v, only=frozenset(paths))
         v.raise_if_any()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from services.common.convert import StringIndex, from_micros, to_micros
+from services.common.errors import shown
 from services.tracking.samples.catalog import CATALOG, SampleType
 
 MIN_TIME = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
@@ -183,14 +184,14 @@ def _conversion(type_: str, unit: str) -> _Conversion:
     if not type_:
         return _Conversion(None, ("type", "MISSING_FIELD", "type is required"), None)
     if spec is None:
-        return _Conversion(None, ("type", "UNKNOWN_TYPE", f"{type_!r} is not a sample type; see GET /v1/sampleTypes"),
-                           None)
+        return _Conversion(None, ("type", "UNKNOWN_TYPE",
+                                  f"{shown(type_)} is not a sample type; see GET /v1/sampleTypes"), None)
     if not unit:
         return _Conversion(spec, None, ("unit", "MISSING_FIELD",
                                         f"unit is required (the canonical unit of {type_} is {spec.unit})"))
     known = spec.units.get(unit.strip())
     if known is None:
-        return _Conversion(spec, None, ("unit", "UNKNOWN_UNIT", f"{unit!r} is not a unit of {type_}; accepted: "
+        return _Conversion(spec, None, ("unit", "UNKNOWN_UNIT", f"{shown(unit)} is not a unit of {type_}; accepted: "
                                         + ", ".join(sorted(u for u in spec.units if u))))
     return _Conversion(spec, None, None, known.factor, known.offset,
                        spec.fraction_percent and unit in ("%", ""))

@@ -74,9 +74,14 @@ EPOCH_1900 = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 
 
 def start_of_sample_id(sample_id: uuid.UUID) -> dt.datetime | None:
+    """The start time a sample id carries; None for an id no sample can have (not version 8, or
+    48 bits of milliseconds past year 9999: a client's guess)."""
     if sample_id.version != 8:
         return None
-    return EPOCH_1900 + dt.timedelta(milliseconds=sample_id.int >> 80)
+    try:
+        return EPOCH_1900 + dt.timedelta(milliseconds=sample_id.int >> 80)
+    except OverflowError:
+        return None
 
 
 # Source priority for summing types: when several sources counted the same hour (a watch and a

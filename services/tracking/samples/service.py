@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from services.common.clock import Clock, utcnow
 from services.common.convert import from_micros
-from services.common.errors import InvalidArgument, NotFound
+from services.common.errors import InvalidArgument, NotFound, shown
 from services.tracking import local_time
 from services.tracking.ports import Profiles
 from services.tracking.samples.catalog import CATALOG, SUM, SampleType
@@ -143,7 +143,7 @@ class SampleService:
     async def list(self, user_id: uuid.UUID, type: str, source: str | None, start: dt.datetime | None,
                    end: dt.datetime | None, limit: int, after) -> list[Sample]:
         if type and type not in CATALOG:
-            raise InvalidArgument.field("type", f"{type!r} is not a sample type")
+            raise InvalidArgument.field("type", f"{shown(type)} is not a sample type")
         if start and end and end <= start:
             raise InvalidArgument.field("end_time", "must be after start_time")
         return await self._repo.list(user_id, type, source, start, end, limit, after)
@@ -158,7 +158,7 @@ class SampleService:
                         end: dt.datetime | None, source: str = "") -> list[Bucket]:
         spec = CATALOG.get(type)
         if spec is None:
-            raise InvalidArgument.field("type", f"{type!r} is not a sample type" if type else "is required")
+            raise InvalidArgument.field("type", f"{shown(type)} is not a sample type" if type else "is required")
         if interval == Interval.UNSPECIFIED:
             raise InvalidArgument.field("interval", "is required: HOUR, DAY, WEEK or MONTH")
         if start is None or end is None:
