@@ -8,8 +8,10 @@ import uuid
 from healthmesh.auth.v1 import api_key_pb2, audit_event_pb2, auth_internal_service_pb2, auth_service_pb2, user_pb2
 
 from services.auth.domain import ApiKey, Session, User
+from services.common import audit_wire
 from services.common.audit import AuditRecord
 from services.common.convert import from_timestamp, timestamp
+from services.common.ids import uuid7
 
 
 def user(u: User) -> user_pb2.User:
@@ -46,8 +48,13 @@ def audit_event(event_id: uuid.UUID, r: AuditRecord) -> audit_event_pb2.AuditEve
 
 
 def audit_record(r: auth_internal_service_pb2.AuditRecord) -> AuditRecord:
+    """A record as another service sent it; a sender that gave no id (or no readable time) gets one."""
+    try:
+        when = from_timestamp(r.create_time) if r.HasField("create_time") else None
+    except (OverflowError, ValueError):
+        when = None  # beyond the calendar's ends
     return AuditRecord(
         subject_user_id=r.subject.removeprefix("users/"), actor=r.actor, action=r.action, resource=r.resource,
         outcome=r.outcome, client_address=r.client_address, request_id=r.request_id, service=r.service,
-        create_time=from_timestamp(r.create_time) if r.HasField("create_time") else dt.datetime.now(dt.UTC),
+        create_time=when or dt.datetime.now(dt.UTC), id=audit_wire.id_of(r) or uuid7(),
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from typing import Protocol
 
 from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.auth.domain import ApiKey, NewUser, RefreshToken, Sex, User
@@ -15,6 +17,8 @@ from services.auth.tables import ApiKeyRow, AuditEventRow, RefreshTokenRow, Sign
 from services.common.audit import AuditRecord
 from services.common.errors import AlreadyExists
 from services.common.ids import uuid7
+
+log = logging.getLogger(__name__)
 
 
 class AuthRepository(Protocol):
@@ -34,7 +38,7 @@ class AuthRepository(Protocol):
     async def find_api_key(self, digest: bytes, now: dt.datetime) -> ApiKey | None: ...
     async def signing_keys(self) -> list[tuple[str, bytes, dict, dt.datetime]]: ...
     async def add_signing_key_if_none(self, kid: str, sealed: bytes, jwk: dict, now: dt.datetime) -> None: ...
-    async def append_audit(self, records: list[AuditRecord]) -> None: ...
+    async def append_audit(self, records: list[AuditRecord]) -> int: ...
     async def list_audit(self, user_id: uuid.UUID, limit: int,
                          after: uuid.UUID | None) -> list[tuple[uuid.UUID, AuditRecord]]: ...
 
@@ -185,15 +189,53 @@ class SqlAuthRepository:
             if live == 0:
                 await conn.execute(insert(S).values(kid=kid, private_key_encrypted=sealed, public_jwk=jwk, create_time=now))
 
-    async def append_audit(self, records: list[AuditRecord]) -> None:
+    async def append_audit(self, records: list[AuditRecord]) -> int:
+        """Inserts the records, each id once (a batch sent again adds nothing); returns how many the
+        database refused. One refused record costs the others nothing: the batch is then inserted a
+        record at a time. A database that cannot be reached raises, so the sender tries again."""
         if not records:
-            return
+            return 0
+
+        def user_id_or_none(subject: str) -> uuid.UUID | None:
+            try:
+                return uuid.UUID(subject) if subject else None
+            except ValueError:
+                return None  # the service keeps such subjects out; a bad one must not fail the batch
+
+        rows = [dict(id=r.id, subject_user_id=user_id_or_none(r.subject_user_id), actor=r.actor, action=r.action,
+                     resource=r.resource, outcome=r.outcome, client_address=r.client_address,
+                     request_id=r.request_id, service=r.service, create_time=r.create_time) for r in records]
+        # ON CONFLICT DO NOTHING is an insert: the append-only trigger fires on UPDATE, DELETE, TRUNCATE.
+        once = pg_insert(A).on_conflict_do_nothing(index_elements=[A.c.id])
+        def refused_values(exc: DBAPIError) -> str | None:
+            """What the database said of the values (a record's fault, not the connection's), if that."""
+            sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+            if sqlstate[:2] in ("22", "23", "54"):  # data exception, integrity, program limit (a row too big)
+                return sqlstate
+            cause = exc.orig.__cause__
+            return type(cause).__name__ if isinstance(cause, ValueError) else None  # the driver could not encode
+
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(once, rows)
+            return 0
+        except DBAPIError as exc:
+            if refused_values(exc) is None:
+                raise
+        refused: list[tuple[uuid.UUID, str]] = []
         async with self._engine.begin() as conn:
-            await conn.execute(insert(A), [dict(
-                id=uuid7(), subject_user_id=uuid.UUID(r.subject_user_id) if r.subject_user_id else None,
-                actor=r.actor, action=r.action, resource=r.resource, outcome=r.outcome,
-                client_address=r.client_address, request_id=r.request_id, service=r.service,
-                create_time=r.create_time) for r in records])
+            for row in rows:
+                try:
+                    async with conn.begin_nested():
+                        await conn.execute(once, [row])
+                except DBAPIError as exc:
+                    if (reason := refused_values(exc)) is None:
+                        raise
+                    refused.append((row["id"], reason))
+        if refused:  # ids and error codes only: the values may be what made them fail, and hold user ids
+            log.error("audit records refused by the database, left out: %d (%s)", len(refused),
+                      ", ".join(f"{i} {code}" for i, code in refused[:10]))
+        return len(refused)
 
     async def list_audit(self, user_id: uuid.UUID, limit: int,
                          after: uuid.UUID | None) -> list[tuple[uuid.UUID, AuditRecord]]:

@@ -106,6 +106,7 @@ class AuthInternalServicer(auth_internal_service_pb2_grpc.AuthInternalServiceSer
 
     async def AuthenticateApiKey(self, request, context):
         key = await self._svc.authenticate_api_key(request.secret)
+        audit_subject.set(str(key.user_id))  # the caller is a service; the key's owner is whom it acts for
         return auth_internal_service_pb2.AuthenticateApiKeyResponse(
             user=f"users/{key.user_id}", api_key=f"users/{key.user_id}/apiKeys/{key.id}")
 

@@ -8,12 +8,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common import logs
 from services.common.audit import AuditLog
+from services.common.audit_outbox import AuditOutbox, OutboxDrainer, has_audit_outbox
 from services.common.config import Settings
 from services.common.credentials import AccessTokenVerifier, Authenticator
-from services.common.db import migrate
+from services.common.db import create_engine, migrate
 from services.common.peers import Peers
 from services.common.server import Runtime, ServiceSpec, serve
 
@@ -31,13 +33,23 @@ class Built:
             await closer()
 
 
-def remote_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
-    """The runtime of a service other than Auth: tokens, API keys and audit go through Auth."""
+def remote_runtime(spec: ServiceSpec, settings: Settings, engine: AsyncEngine | None = None) -> Runtime:
+    """The runtime of a service other than Auth: tokens, API keys and audit go through Auth; audit
+    records wait in the service's outbox when it has a database (`engine`)."""
     peers = Peers(settings, spec.name)
     tokens = AccessTokenVerifier(peers.fetch_jwks, settings.token_issuer, settings.jwks_cache_seconds)
     authenticator = Authenticator(tokens, peers.authenticate_api_key, settings.service_token,
                                   settings.api_key_cache_seconds)
-    return Runtime(spec, authenticator, AuditLog(peers.write_audit, settings.audit_flush_seconds), peers)
+    return Runtime(spec, authenticator, remote_audit_log(spec, settings, peers, engine), peers)
+
+
+def remote_audit_log(spec: ServiceSpec, settings: Settings, peers: Peers, engine: AsyncEngine | None) -> AuditLog:
+    """Into <schema>.audit_outbox, then on to Auth, for a service with a database (records survive
+    a restart); straight to Auth for one without (they wait in memory while Auth is down)."""
+    if engine is None:
+        return AuditLog(peers.write_audit, settings.audit_flush_seconds)
+    outbox = AuditOutbox(engine, spec.name)
+    return AuditLog(outbox.put, settings.audit_flush_seconds, forwarder=OutboxDrainer(outbox, peers.write_audit))
 
 
 # Imports allocate objects by the million (a dict and a record per point) and hardly ever a
@@ -67,6 +79,9 @@ def pending_build(spec: ServiceSpec, add_servicers: Callable[[grpc.aio.Server], 
     (the generated base servicers), with the same authentication and audit as a finished one."""
 
     async def build(settings: Settings) -> Built:
-        return Built(remote_runtime(spec, settings), add_servicers)
+        if not has_audit_outbox(spec.name):
+            return Built(remote_runtime(spec, settings), add_servicers)
+        engine = create_engine(settings)  # its one migration so far may be the audit outbox
+        return Built(remote_runtime(spec, settings, engine), add_servicers, [engine.dispose])
 
     return build

@@ -201,14 +201,16 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
     def _finish(self, call: _Call) -> None:
         elapsed_ms = (time.perf_counter() - call.start) * 1000
-        subject = audit_subject.get() or call.principal.user_id
-        resource = call.resource.replace("users/me", f"users/{subject}", 1) if subject else call.resource
         log.info("", extra={"fields": {
             "method": call.method, "code": call.code, "ms": round(elapsed_ms, 2),
             "request_id": call.request_id, "actor": call.principal.actor, "client": call.client,
         }})
-        if call.method in self._spec.unaudited_methods or call.method.startswith(self._internal_prefixes):
+        if call.method in self._spec.unaudited_methods:
             return
+        # Internal RPCs are audited too: the actor is the calling service, the subject the end user
+        # it acts for (x-healthmesh-user). The record gets its id here; record() makes it storable.
+        subject = audit_subject.get() or call.principal.user_id
+        resource = call.resource.replace("users/me", f"users/{subject}", 1) if subject else call.resource
         self._audit.record(AuditRecord(
             subject_user_id=subject, actor=call.principal.actor, action=call.method, resource=resource,
             outcome=call.code, client_address=call.client, request_id=call.request_id, service=self._spec.name,

@@ -14,7 +14,8 @@ from healthmesh.auth.v1 import auth_internal_service_pb2 as auth_internal_pb2
 from healthmesh.auth.v1 import auth_internal_service_pb2_grpc as auth_internal_grpc
 from healthmesh.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 
-from services.common.audit import AuditRecord
+from services.common import audit_wire
+from services.common.audit import AuditRecord, AuditRejected
 from services.common.config import SERVICE_NAMES, Settings
 from services.common.credentials import ACTING_USER_HEADER, SERVICE_NAME_HEADER, SERVICE_TOKEN_HEADER
 from services.common.errors import Unauthenticated, Unavailable
@@ -68,15 +69,25 @@ class Peers:
             raise Unavailable("auth is unavailable, try again") from None
         return reply.user.removeprefix("users/"), reply.api_key
 
-    async def write_audit(self, records: list[AuditRecord]) -> None:
-        stub = auth_internal_grpc.AuthInternalServiceStub(self.channel("auth"))
-        await stub.WriteAuditEvents(auth_internal_pb2.WriteAuditEventsRequest(records=[
-            auth_internal_pb2.AuditRecord(
+    async def write_audit(self, records: list[AuditRecord], timeout: float = 10.0) -> None:
+        """Hands records to Auth's log, each with its id (Auth stores an id once, so sending a batch
+        again is safe). AuditRejected when Auth refuses the records themselves; any other failure
+        (Auth down, a timeout) raises as it is, to be retried."""
+        request = auth_internal_pb2.WriteAuditEventsRequest()
+        for r in records:
+            message = request.records.add(
                 subject=f"users/{r.subject_user_id}" if r.subject_user_id else "", actor=r.actor, action=r.action,
                 resource=r.resource, outcome=r.outcome, client_address=r.client_address, request_id=r.request_id,
-                service=r.service, create_time=_timestamp(r.create_time))
-            for r in records
-        ]), metadata=self.metadata(), timeout=10.0)
+                service=r.service)
+            message.create_time.FromDatetime(r.create_time)
+            audit_wire.set_id(message, r.id)
+        stub = auth_internal_grpc.AuthInternalServiceStub(self.channel("auth"))
+        try:
+            await stub.WriteAuditEvents(request, metadata=self.metadata(), timeout=timeout)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                raise AuditRejected(exc.details() or "") from None
+            raise
 
 
 def _timestamp(value: dt.datetime) -> timestamp_pb2.Timestamp:

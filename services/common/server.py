@@ -140,12 +140,15 @@ async def create_server(
     return server, bound
 
 
-async def stop_server(server: grpc.aio.Server, runtime: Runtime, grace_seconds: float) -> None:
-    """NOT_SERVING first, so Envoy stops routing here; then drain calls and streams by a deadline."""
+async def stop_server(server: grpc.aio.Server, runtime: Runtime, grace_seconds: float,
+                      audit_drain_seconds: float = 5.0) -> None:
+    """NOT_SERVING first, so Envoy stops routing here; then drain calls and streams by a deadline.
+    Then every audit record goes to the store (the outbox), and the outbox gets a last try of at most
+    `audit_drain_seconds` at reaching Auth; what is left there is sent after the next start."""
     await runtime.health.enter_graceful_shutdown()
     runtime.shutdown.set()  # long streams watch this and end with UNAVAILABLE, which clients resume from
     await server.stop(grace_seconds)
-    await runtime.audit.close()
+    await runtime.audit.close(audit_drain_seconds)
     await runtime.peers.close()
 
 

@@ -27,7 +27,7 @@ SPEC = ServiceSpec("ingest")
 
 async def build(settings: Settings) -> Built:
     engine = create_engine(settings)
-    runtime = remote_runtime(SPEC, settings)
+    runtime = remote_runtime(SPEC, settings, engine)
     page_tokens = PageTokens.from_config(settings.page_token_keys, settings.service_token)
     parsers = {Format.HEALTH_AUTO_EXPORT: incremental(HaeParser), Format.APPLE_HEALTH_EXPORT: from_file(parse_export)}
     service = IngestService(SqlIngestRepository(engine), TrackingSink(runtime.peers), parsers,

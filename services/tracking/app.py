@@ -38,7 +38,7 @@ def metric_of(sample_type: str) -> MetricSpec | None:
 
 async def build(settings: Settings) -> Built:
     engine = create_engine(settings)
-    runtime = remote_runtime(SPEC, settings)
+    runtime = remote_runtime(SPEC, settings, engine)
     profiles = AuthProfiles(runtime.peers)
     samples = SampleService(SqlSampleRepository(engine, lambda t: CATALOG[t].unit), profiles)
     sleep = SleepService(SqlSleepRepository(engine), profiles)
