@@ -11,12 +11,16 @@ from collections.abc import AsyncIterator, Iterable
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.jobs import JobQueue, JobTable
 from services.ingest.domain import Counts, Format, Ingestion, ItemError, RequestHeaders, State, Tally
 
 COLUMNS = ("user_id, id, state, format, counts, errors, errors_truncated, payload_digest, payload_size_bytes, "
            "processed_bytes, content_type, request_headers, request_id, api_key, parser_version, reprocess_count, "
            "data_start_time, data_end_time, create_time, update_time, complete_time")
 INSERT_COLUMNS = COLUMNS + ", lease_owner, lease_expire_time"
+# A job is an archived upload not yet finished (PENDING, or RUNNING under a worker whose lease ran out).
+JOBS = JobTable("ingest.ingestions", COLUMNS, claimable="state IN (:pending, :running) AND payload_digest IS NOT NULL",
+                order_by="create_time", on_claim="state = :running, update_time = :now")
 
 
 def _ingestion(row) -> Ingestion:
@@ -45,6 +49,7 @@ def _tally_values(tally: Tally) -> dict:
 class SqlIngestRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._jobs = JobQueue(engine, JOBS)
 
     # The archive.
 
@@ -155,25 +160,13 @@ class SqlIngestRepository:
 
     async def claim_job(self, owner: str, lease: dt.timedelta, now: dt.datetime) -> Ingestion | None:
         """Takes the oldest PENDING ingestion, or a RUNNING one whose worker's lease ran out."""
-        async with self._engine.begin() as conn:
-            row = (await conn.execute(text(
-                "UPDATE ingest.ingestions SET state = :running, lease_owner = :owner, lease_expire_time = :until, "
-                "update_time = :now WHERE (user_id, id) = (SELECT user_id, id FROM ingest.ingestions "
-                "WHERE state IN (:pending, :running) AND payload_digest IS NOT NULL "
-                "AND (lease_expire_time IS NULL OR lease_expire_time < :now) "
-                f"ORDER BY create_time LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {COLUMNS}"),
-                {"running": int(State.RUNNING), "pending": int(State.PENDING), "owner": owner, "until": now + lease,
-                 "now": now})).first()
+        row = await self._jobs.claim(owner, lease, now, running=int(State.RUNNING), pending=int(State.PENDING))
         return _ingestion(row) if row else None
 
     async def extend_lease(self, user_id: uuid.UUID, ingestion_id: uuid.UUID, owner: str,
-                           until: dt.datetime | None) -> None:
-        """Keeps (or, with None, gives up) this worker's hold on a job."""
-        async with self._engine.begin() as conn:
-            await conn.execute(text(
-                "UPDATE ingest.ingestions SET lease_expire_time = :until "
-                "WHERE user_id = :u AND id = :i AND lease_owner = :owner"),
-                {"until": until, "u": user_id, "i": ingestion_id, "owner": owner})
+                           until: dt.datetime | None) -> bool:
+        """Keeps (or, with None, gives up) this worker's hold on a job; False once another has it."""
+        return await self._jobs.extend((user_id, ingestion_id), owner, until)
 
     async def get(self, user_id: uuid.UUID, ingestion_id: uuid.UUID) -> Ingestion | None:
         async with self._engine.connect() as conn:

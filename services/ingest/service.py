@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import os
@@ -13,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 
 from services.common import checks
+from services.common import jobs
 from services.common.clock import Clock, utcnow
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Violations
 from services.common.ids import uuid7
@@ -98,20 +98,15 @@ class IngestService:
 
     async def run_jobs(self, stop: asyncio.Event, poll_seconds: float = 2.0) -> None:
         """The background worker: takes jobs until `stop`; an unfinished job is left to be taken up again."""
-        while not stop.is_set():
-            job = await self._repo.claim_job(self._owner, self.LEASE, self._now())
-            if job is None:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), poll_seconds)
-                continue
-            try:
-                await self._run(job, self._archived_chunks(job.payload_digest))
-            except asyncio.CancelledError:
-                await self._repo.extend_lease(job.user_id, job.id, self._owner, None)  # free for the next worker
-                raise
-            except Exception:
-                log.exception("ingestion %s failed", job.id)  # recorded as FAILED by _process
+
+        def failed(job: Ingestion, exc: Exception) -> None:
+            log.error("ingestion %s failed", job.id, exc_info=exc)  # recorded as FAILED by _process
+
+        await jobs.run_worker(
+            lambda: self._repo.claim_job(self._owner, self.LEASE, self._now()),
+            lambda job: self._run(job, self._archived_chunks(job.payload_digest)),
+            lambda job: self._repo.extend_lease(job.user_id, job.id, self._owner, None),  # free for the next worker
+            stop, self._wake, poll_seconds, failed)
 
     async def _archived_chunks(self, digest: str) -> AsyncIterator[bytes]:
         async for packed in read_ahead(self._repo.payload_chunks(digest)):
@@ -121,20 +116,15 @@ class IngestService:
         """Processes a job this worker holds, renewing its lease and publishing progress meanwhile."""
         tally, progress = Tally(), {"bytes": 0}
 
-        async def heartbeat() -> None:
-            while True:
-                await asyncio.sleep(self.LEASE.total_seconds() / 3)
-                await self._repo.extend_lease(ingestion.user_id, ingestion.id, self._owner, self._now() + self.LEASE)
-                await self._repo.save_progress(ingestion.user_id, ingestion.id, State.RUNNING, tally,
-                                               progress["bytes"], self._now(), complete=False)
+        async def renew() -> None:
+            await self._repo.extend_lease(ingestion.user_id, ingestion.id, self._owner, self._now() + self.LEASE)
+            await self._repo.save_progress(ingestion.user_id, ingestion.id, State.RUNNING, tally,
+                                           progress["bytes"], self._now(), complete=False)
 
         await self._repo.save_progress(ingestion.user_id, ingestion.id, State.RUNNING, tally, 0, self._now(),
                                        complete=False)
-        beating = asyncio.create_task(heartbeat())
-        try:
+        async with jobs.heartbeat(self.LEASE, renew):
             return await self._process(ingestion, chunks, tally, progress)
-        finally:
-            beating.cancel()
 
     async def _process(self, ingestion: Ingestion, chunks: AsyncIterable[bytes], tally: Tally,
                        progress: dict[str, int]) -> Ingestion:
