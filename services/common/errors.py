@@ -19,10 +19,11 @@ MAX_VIOLATIONS = 100
 
 
 def shown(value: object, limit: int = SHOWN_CHARS) -> str:
-    """A value as an error may quote it: the repr of at most `limit` characters, marked when cut
-    (repr also spells out NUL and other control characters)."""
-    text = value if isinstance(value, str) else str(value)
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+    """A value as an error may quote it: its repr, of at most `limit` characters of a string,
+    marked when cut (repr also spells out NUL and other control characters)."""
+    if isinstance(value, str):
+        return repr(value) if len(value) <= limit else repr(value[:limit]) + "..."
+    return _capped(repr(value), limit)
 
 
 def _capped(text: str, limit: int) -> str:

@@ -257,6 +257,32 @@ def _map(rule: _Rule, entries, path: str, found: _Found) -> None:
 # -- in the server ---------------------------------------------------------------------------------
 
 
+class _Undecodable:
+    """What a request that protobuf could not decode (a string that is not UTF-8, a truncated
+    field) becomes: grpc would answer UNKNOWN, with a traceback in the log, had the deserializer
+    raised; as this, the request is refused like any other bad one."""
+
+    __slots__ = ("why",)
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+
+def _lenient(deserialize):
+    def run(data: bytes):
+        try:
+            return deserialize(data)
+        except message.DecodeError as exc:
+            return _Undecodable(str(exc))
+    return run
+
+
+def _check(request) -> None:
+    if type(request) is _Undecodable:
+        raise InvalidArgument(f"the request could not be decoded: {request.why[:200]}", reason="MALFORMED_REQUEST")
+    check(request)
+
+
 def checked(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
     """The handler with its requests checked first: a unary request before the behaviour runs,
     a client stream's messages one by one as the behaviour reads them."""
@@ -269,15 +295,18 @@ def checked(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         behaviour = handler.unary_unary or handler.unary_stream
 
         def run(request, context):
-            check(request)
+            _check(request)
             return behaviour(request, context)
 
     kind = ("stream" if handler.request_streaming else "unary") + "_" + (
         "stream" if handler.response_streaming else "unary")
-    return handler._replace(**{kind: run})
+    changes = {kind: run}
+    if handler.request_deserializer is not None:
+        changes["request_deserializer"] = _lenient(handler.request_deserializer)
+    return handler._replace(**changes)
 
 
 async def _checked_stream(requests) -> AsyncIterator:
     async for request in requests:
-        check(request)
+        _check(request)
         yield request

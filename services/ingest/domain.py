@@ -8,6 +8,18 @@ import uuid
 from dataclasses import dataclass, field
 
 MAX_ERRORS = 1000  # errors kept per ingestion; the rest are counted in errors_truncated
+# What a tally holds comes from the upload (metric names, JSON keys in paths, values quoted in
+# messages) and is stored as JSON in PostgreSQL, which refuses NUL: cut and cleaned on the way in.
+MAX_KEY = 256
+MAX_PATH = 512
+MAX_MESSAGE = 512
+
+
+def storable(text: str, limit: int) -> str:
+    """The text with NUL as U+FFFD and at most `limit` characters (marked when cut)."""
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 PARSER_VERSION = "1"
 
 
@@ -60,7 +72,9 @@ class Tally:
     data_end: dt.datetime | None = None
 
     def add(self, metric: str, outcome: str, n: int = 1) -> None:
-        counts = self.counts.setdefault(metric, Counts())
+        counts = self.counts.get(metric)
+        if counts is None:
+            counts = self.counts.setdefault(storable(metric, MAX_KEY), Counts())
         setattr(counts, outcome, getattr(counts, outcome) + n)
 
     def reject(self, metric: str, path: str, reason: str, message: str) -> None:
@@ -69,7 +83,7 @@ class Tally:
 
     def error(self, path: str, reason: str, message: str) -> None:
         if len(self.errors) < MAX_ERRORS:
-            self.errors.append(ItemError(path, reason, message))
+            self.errors.append(ItemError(storable(path, MAX_PATH), reason, storable(message, MAX_MESSAGE)))
         else:
             self.errors_truncated += 1
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 
 from services.common.convert import from_micros
+from services.common.request_checks import MAX_TEXT, NUL, text_limit, text_problem
 from services.ingest.domain import Tally
 from services.ingest.records import (
     ProfileRecord, Record, Rejected, SampleRecord, SampleRows, Skipped, SleepRecord, SleepStage, WorkoutRecord,
@@ -27,6 +28,32 @@ IMPORT_RECORDS = 50  # activities and sleep nights per ImportRecords call (Track
 IMPORT_POINTS = 50_000  # ... or fewer, once their route, heart-rate and stage points reach this many
 IMPORTS = 2  # ImportRecords calls at once: the next batch is read while the last one is stored
 NIGHT_GAP = dt.timedelta(hours=3)  # segments further apart than this belong to different nights
+
+# Reasons of items whose text Tracking could not store (NUL, or longer than a request may hold).
+INVALID_NAME = "INVALID_NAME"
+INVALID_TEXT = "INVALID_TEXT"
+
+
+def _unfit(text: str) -> bool:
+    """Whether a string is one no request may carry (request_checks' rule), in the fewest steps:
+    this runs for every record read."""
+    return len(text) > MAX_TEXT or NUL in text
+
+
+def _text_fault(record: SampleRecord | WorkoutRecord | SleepRecord) -> tuple[str, str] | None:
+    """(reason, message) for a record whose metric name or text Tracking could not store: the
+    record is rejected, the rest of the upload goes on. Internal calls to Tracking are not
+    checked on arrival (request_checks.py), so this is where an upload's text is."""
+    if _unfit(record.metric):
+        return INVALID_NAME, f"the metric name {text_problem(record.metric)}"
+    fields = (("source", record.source),)
+    if type(record) is WorkoutRecord:
+        fields = (("source", record.source), ("name", record.name), ("notes", record.notes))
+    for name, value in fields:
+        problem = text_problem(value, text_limit(name))
+        if problem is not None:
+            return INVALID_TEXT, f"{name} {problem}"
+    return None
 
 
 @dataclass
@@ -101,6 +128,8 @@ class Pipeline:
     def _pend(self, record: SampleRecord | SampleRows) -> tuple[str, bool] | None:
         """Adds samples to their metric's batch; returns the batch's key once it is full."""
         if type(record) is SampleRows:
+            if _unfit(record.metric) or any(_unfit(source) for source in set(record.source)):
+                return self._pend_rows_apart(record)
             key = (record.metric, record.offset is None)
             pending = self._pending.get(key)
             if pending is None:
@@ -111,12 +140,23 @@ class Pipeline:
         if record.start_time is None:  # Tracking's columns need a start on every row
             self.tally.reject(record.metric, record.path, "MISSING_FIELD", "start_time is required")
             return None
+        if _unfit(record.source) or _unfit(record.metric):
+            self.tally.reject(record.metric, record.path, *_text_fault(record))
+            return None
         key = (record.metric, record.utc_offset_minutes is None)
         pending = self._pending.get(key)
         if pending is None:
             pending = self._pending[key] = SampleRows(record.metric, None if key[1] else [])
         pending.add(record)
         return key if len(pending) >= BATCH else None
+
+    def _pend_rows_apart(self, rows: SampleRows) -> tuple[str, bool] | None:
+        """Rows some of which Tracking could not store: each goes on its own, the bad ones rejected
+        (rare, so one record at a time)."""
+        full = None
+        for record in rows.records():
+            full = self._pend(record) or full
+        return full
 
     async def take(self, record: Record) -> None:
         match record:
@@ -125,10 +165,18 @@ class Pipeline:
                 if full is not None:
                     await self._flush(full, whole=True)
             case Skipped():
-                self.tally.add(record.metric, "skipped")
+                if _unfit(record.metric):  # said, with why, rather than counted under a name no one sent
+                    self.tally.reject(record.metric, record.path, INVALID_NAME,
+                                      f"the metric name {text_problem(record.metric)}")
+                else:
+                    self.tally.add(record.metric, "skipped")
             case Rejected():
                 self.tally.reject(record.metric, record.path, record.reason, record.message)
             case WorkoutRecord():
+                fault = _text_fault(record)
+                if fault is not None:
+                    self.tally.reject(record.metric, record.path, *fault)
+                    return
                 self.tally.saw_time(record.start_time)
                 for key, count in record.extra.items():  # parts of it that could not be read: said, not silent
                     if key.endswith("_dropped"):
@@ -136,6 +184,10 @@ class Pipeline:
                         self.tally.error(record.path, "PARTLY_READ", f"{count:g} {what} could not be read: left out")
                 await self._import(record, [record])
             case SleepRecord():
+                fault = _text_fault(record)
+                if fault is not None:
+                    self.tally.reject(record.metric, record.path, *fault)
+                    return
                 self.tally.saw_time(record.start_time)
                 await self._add_sleep(record)
             case ProfileRecord():

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from services.common import checks
 from services.common import jobs
 from services.common.clock import Clock, utcnow
-from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Violations
+from services.common.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, Violations
 from services.common.ids import uuid7
 from services.ingest import archive
 from services.ingest.domain import Format, Ingestion, RequestHeaders, State, Tally
@@ -100,7 +100,10 @@ class IngestService:
         """The background worker: takes jobs until `stop`; an unfinished job is left to be taken up again."""
 
         def failed(job: Ingestion, exc: Exception) -> None:
-            log.error("ingestion %s failed", job.id, exc_info=exc)  # recorded as FAILED by _process
+            if isinstance(exc, DomainError):  # the upload's own fault, or Tracking away: said, recorded as FAILED
+                log.warning("ingestion %s failed: %s", job.id, exc.reason or exc.code)
+            else:
+                log.error("ingestion %s failed", job.id, exc_info=exc)  # a bug; recorded as FAILED by _process
 
         await jobs.run_worker(
             lambda: self._repo.claim_job(self._owner, self.LEASE, self._now()),
@@ -140,23 +143,45 @@ class IngestService:
         started = time.perf_counter()
         try:
             await pipeline.run(source(counted()))
-        except PayloadError as exc:
-            tally.error(exc.path, exc.reason, exc.message)
-            failed = await self._repo.save_progress(ingestion.user_id, ingestion.id, State.FAILED, tally,
-                                                    progress["bytes"], self._now(), complete=True)
-            error = InvalidArgument.field("body", exc.message, exc.reason)
-            error.metadata["ingestion"] = f"users/{failed.user_id}/ingestions/{failed.id}"
-            raise error from None
         except asyncio.CancelledError:
             raise  # stopped, not failed: the job stays RUNNING and is taken up again once its lease ends
-        except BaseException:
-            await self._repo.save_progress(ingestion.user_id, ingestion.id, State.FAILED, tally, progress["bytes"],
-                                           self._now(), complete=True)
-            raise
+        except BaseException as exc:
+            # Whatever went wrong, the job ends FAILED, saying why; then the caller hears of it.
+            error = _unreadable(exc)
+            if error is not None:
+                tally.error(error.path, error.reason, error.message)
+            elif isinstance(exc, DomainError):
+                tally.error("$", exc.reason or exc.code, exc.message)
+            else:
+                tally.error("$", "INTERNAL", "the import stopped on an internal error; reprocess it later")
+            failed = await self._fail(ingestion, tally, progress["bytes"])
+            if error is None:
+                raise
+            invalid = InvalidArgument.field("body", error.message, error.reason)
+            invalid.metadata["ingestion"] = f"users/{failed.user_id}/ingestions/{failed.id}"
+            raise invalid from None
         log.info("ingestion %s: %d bytes parsed and written in %.2f s", ingestion.id, progress["bytes"],
                  time.perf_counter() - started)
-        return await self._repo.save_progress(ingestion.user_id, ingestion.id, State.SUCCEEDED, tally,
-                                              progress["bytes"], self._now(), complete=True)
+        try:
+            return await self._repo.save_progress(ingestion.user_id, ingestion.id, State.SUCCEEDED, tally,
+                                                  progress["bytes"], self._now(), complete=True)
+        except Exception:
+            tally.error("$", "INTERNAL", "the outcome could not be stored; reprocess it later")
+            await self._fail(ingestion, tally, progress["bytes"])
+            raise
+
+    async def _fail(self, ingestion: Ingestion, tally: Tally, processed: int) -> Ingestion:
+        """Records the job FAILED. Should its tally be refused, the job still ends FAILED, with the
+        one error that says so, rather than stay RUNNING."""
+        try:
+            return await self._repo.save_progress(ingestion.user_id, ingestion.id, State.FAILED, tally, processed,
+                                                  self._now(), complete=True)
+        except Exception:
+            log.exception("ingestion %s: its outcome could not be stored", ingestion.id)
+            bare = Tally(data_start=tally.data_start, data_end=tally.data_end)
+            bare.error("$", "INTERNAL", "the outcome of this import could not be stored; reprocess it")
+            return await self._repo.save_progress(ingestion.user_id, ingestion.id, State.FAILED, bare, processed,
+                                                  self._now(), complete=True)
 
     async def ingest_batch(self, user_id: uuid.UUID, api_key: str, request_id: str,
                            samples: list[SampleRecord]) -> Ingestion:
@@ -178,8 +203,12 @@ class IngestService:
         pipeline = Pipeline(self._sink, user_id, f"users/{user_id}/ingestions/{ingestion.id}", tally)
         try:
             await pipeline.run(_from_sync([samples]))
-        except BaseException:
-            await self._repo.save_progress(user_id, ingestion.id, State.FAILED, tally, 0, self._now(), complete=True)
+        except BaseException as exc:
+            if isinstance(exc, DomainError):
+                tally.error("$", exc.reason or exc.code, exc.message)
+            else:
+                tally.error("$", "INTERNAL", "the import stopped on an internal error")
+            await self._fail(ingestion, tally, 0)
             raise
         return await self._repo.save_progress(user_id, ingestion.id, State.SUCCEEDED, tally, 0, self._now(),
                                               complete=True)
@@ -193,6 +222,18 @@ class IngestService:
     async def list(self, user_id: uuid.UUID, state: State | None, fmt: Format | None, limit: int,
                    before: uuid.UUID | None) -> list[Ingestion]:
         return await self._repo.list(user_id, state, fmt, limit, before)
+
+
+def _unreadable(exc: BaseException) -> PayloadError | None:
+    """The PayloadError of an exception that says the bytes cannot be read (the client's to fix),
+    or None for one that is ours (a bug, Tracking away)."""
+    if isinstance(exc, PayloadError):
+        return exc
+    if isinstance(exc, UnicodeError):  # (the parsers say so themselves; this is for one that does not)
+        return PayloadError("$", "INVALID_ENCODING", "the body is not in the encoding its format requires")
+    if isinstance(exc, RecursionError):
+        return PayloadError("$", "TOO_DEEP", "the body nests values too deeply to be read")
+    return None
 
 
 async def _from_sync(batches: Iterable[list]) -> AsyncIterator[list]:

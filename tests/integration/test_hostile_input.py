@@ -13,21 +13,15 @@ import uuid
 import grpc
 import pytest
 from google.protobuf import timestamp_pb2
-from google.rpc import error_details_pb2, status_pb2
-from healthmesh.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
-from healthmesh.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
+from healthmesh.auth.v1 import auth_service_pb2
+from healthmesh.ingest.v1 import ingest_service_pb2
 from healthmesh.tracking.v1 import (
     activity_pb2, goal_pb2, nutrition_entry_pb2, sample_pb2, sleep_session_pb2, tracking_service_pb2 as pb,
-    tracking_service_pb2_grpc,
 )
 from sqlalchemy import text
 
-from services.common.config import Settings
-from services.common.db import create_engine, migrate
-from services.common.server import create_server, stop_server
-from tests.integration.conftest import SERVICE_TOKEN
-from tests.integration.test_auth_service import PASSWORD, register_and_login
-from tests.integration.tracking_harness import start_tracking, stop_tracking
+from tests.integration.mesh_harness import bad_request, mesh, traceback_free  # noqa: F401 (mesh: a fixture)
+from tests.integration.test_auth_service import PASSWORD
 
 START = dt.datetime(2026, 3, 1, 7, 0, tzinfo=dt.UTC)
 MEGABYTE = "x" * (1 << 20)
@@ -47,46 +41,6 @@ YEAR_1 = seconds(-62_135_596_800)  # 0001-01-01T00:00:00Z
 YEAR_9999 = seconds(253_402_300_799)  # 9999-12-31T23:59:59Z
 
 
-class Mesh:
-    def __init__(self, auth, tracking, ingest, md, engine) -> None:
-        self.auth, self.tracking, self.ingest, self.md, self.engine = auth, tracking, ingest, md, engine
-
-
-@pytest.fixture
-async def mesh(migrated_dsn, auth_harness):
-    from services.ingest.app import build
-
-    await migrate(migrated_dsn, "ingest")
-    tracking = await start_tracking(migrated_dsn, auth_harness.port)
-    settings = Settings(DATABASE_URL=migrated_dsn, service_token=SERVICE_TOKEN,
-                        auth_addr=f"127.0.0.1:{auth_harness.port}", tracking_addr=f"127.0.0.1:{tracking.port}")
-    built = await build(settings)
-    server, port = await create_server(built.runtime, built.add_servicers)
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    auth = auth_service_pb2_grpc.AuthServiceStub(auth_harness.channel)
-    _, session = await register_and_login(auth)
-    engine = create_engine(settings)
-    yield Mesh(auth, tracking_service_pb2_grpc.TrackingServiceStub(tracking.channel),
-               ingest_service_pb2_grpc.IngestServiceStub(channel),
-               (("authorization", f"Bearer {session.access_token}"),), engine)
-    await engine.dispose()
-    await channel.close()
-    await stop_server(server, built.runtime, 0.5)
-    await built.close()
-    await stop_tracking(tracking)
-
-
-def bad_request(err: grpc.aio.AioRpcError) -> dict[str, str]:
-    for key, value in err.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            for detail in status_pb2.Status.FromString(value).details:
-                if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                    bad = error_details_pb2.BadRequest()
-                    detail.Unpack(bad)
-                    return {v.field: v.description for v in bad.field_violations}
-    return {}
-
-
 async def invalid(call, *fields: str) -> dict[str, str]:
     """The call fails INVALID_ARGUMENT with violations on exactly these fields, in a short message."""
     with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -100,10 +54,9 @@ async def invalid(call, *fields: str) -> dict[str, str]:
 
 @pytest.fixture(autouse=True)
 def no_tracebacks(caplog):
-    """A client's mistake is at most one INFO/WARNING line, and never a traceback."""
     caplog.set_level(logging.INFO)
     yield
-    assert [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
+    traceback_free(caplog)
 
 
 def a_sample(**overrides) -> sample_pb2.Sample:
@@ -270,3 +223,12 @@ async def test_progress_of_a_goal_stored_before_the_bound_still_answers(mesh, pe
     progress = await mesh.tracking.GetGoalProgress(pb.GetGoalProgressRequest(name=goal.name, history_periods=366),
                                                    metadata=mesh.md)
     assert progress.goal == goal.name or progress.goal.endswith(goal.name.rsplit("/", 1)[1])
+
+
+async def test_a_string_that_is_not_utf8_over_raw_grpc_is_invalid_argument(mesh):
+    """protobuf refuses to decode it; the answer is still the client's error, not INTERNAL."""
+    call = mesh.raw_channel.unary_unary("/healthmesh.tracking.v1.TrackingService/ListSampleTypes",
+                                        request_serializer=lambda raw: raw, response_deserializer=lambda raw: raw)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call(b"\x12\x01\xff", metadata=mesh.md)  # page_token (field 2) = the byte 0xff
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, err.value.details()

@@ -156,6 +156,7 @@ class _Handler:
 
     def __init__(self, streaming: bool) -> None:
         self.request_streaming, self.response_streaming = streaming, False
+        self.request_deserializer = None
         self.seen: list = []
         self.unary_unary = self.stream_unary = None
         self.unary_stream = self.stream_stream = None
@@ -197,11 +198,17 @@ async def test_a_client_stream_is_checked_message_by_message_as_it_arrives():
     assert len(handler.seen) == 1  # the first message reached the handler before the second was read
 
 
-def test_a_real_grpc_handler_keeps_its_serializers():
+def test_a_real_grpc_handler_keeps_its_serializer_and_decodes_leniently():
     inner = grpc.unary_unary_rpc_method_handler(lambda r, c: r, pb.ListSamplesRequest.FromString,
                                                 pb.ListSamplesResponse.SerializeToString)
     wrapped = request_checks.checked(inner)
-    assert wrapped.request_deserializer is inner.request_deserializer
-    assert wrapped.unary_unary is not inner.unary_unary
+    assert wrapped.response_serializer is inner.response_serializer
     with pytest.raises(InvalidArgument):
         wrapped.unary_unary(pb.ListSamplesRequest(type="\x00"), None)
+    good = pb.ListSamplesRequest(type="heart_rate")
+    assert wrapped.request_deserializer(good.SerializeToString()) == good
+    # A string that is not UTF-8: protobuf cannot decode it, and the handler refuses it as the client's error.
+    undecodable = wrapped.request_deserializer(b"\x12\x01\xff")
+    with pytest.raises(InvalidArgument) as err:
+        wrapped.unary_unary(undecodable, None)
+    assert err.value.reason == "MALFORMED_REQUEST"

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO
 from xml.parsers import expat
 
+from services.common.errors import shown
 from services.ingest.apple import types as T
 from services.ingest.records import (
     PayloadError,
@@ -180,13 +181,13 @@ class AppleHealthParser:
                            f"{self.name} line {line}, column {column}: {what}{inside}", line, column)
 
     def _entity_declared(self, name, is_parameter_entity, *rest) -> None:
-        raise self._error_at(T.FORBIDDEN_ENTITY, f"entity declarations are not allowed (entity {name!r})")
+        raise self._error_at(T.FORBIDDEN_ENTITY, f"entity declarations are not allowed (entity {shown(name)})")
 
     def _unparsed_entity_declared(self, name, *rest) -> None:
-        raise self._error_at(T.FORBIDDEN_ENTITY, f"entity declarations are not allowed (entity {name!r})")
+        raise self._error_at(T.FORBIDDEN_ENTITY, f"entity declarations are not allowed (entity {shown(name)})")
 
     def _external_entity(self, context, base, system_id, public_id) -> int:
-        raise self._error_at(T.FORBIDDEN_ENTITY, f"external entities are not allowed ({system_id!r})")
+        raise self._error_at(T.FORBIDDEN_ENTITY, f"external entities are not allowed ({shown(system_id)})")
 
     # -- expat handlers --------------------------------------------------------------------------
 
@@ -300,7 +301,7 @@ class AppleHealthParser:
             raise _Bad(T.MISSING_VALUE, f"the blood pressure Correlation has no {missing} Record")
         unit, unit2 = systolic.get("unit", ""), diastolic.get("unit", "")
         if unit != unit2:
-            raise _Bad(T.INCONSISTENT_UNITS, f"systolic is in {unit!r} but diastolic in {unit2!r}")
+            raise _Bad(T.INCONSISTENT_UNITS, f"systolic is in {shown(unit)} but diastolic in {shown(unit2)}")
         when = a if "startDate" in a else systolic
         start = _date(when, "startDate")
         return SampleRecord(
@@ -377,7 +378,7 @@ class AppleHealthParser:
         try:
             birth_date = dt.date.fromisoformat(born) if born else None
         except ValueError:
-            raise _Bad(T.INVALID_DATE, f"date of birth {born!r} is not a date like 1986-04-12") from None
+            raise _Bad(T.INVALID_DATE, f"date of birth {shown(born)} is not a date like 1986-04-12") from None
         return ProfileRecord(T.ME, path, birth_date=birth_date,
                              sex=T.SEX.get(a.get("HKCharacteristicTypeIdentifierBiologicalSex", ""), ""))
 
@@ -391,11 +392,11 @@ def _date(a: dict[str, str], key: str) -> dt.datetime:
     try:
         t = dt.datetime.fromisoformat(s)
     except ValueError:
-        raise _Bad(T.INVALID_DATE, f"{key} {s!r} is not a date like 2026-03-01 08:00:00 +0100") from None
+        raise _Bad(T.INVALID_DATE, f"{key} {shown(s)} is not a date like 2026-03-01 08:00:00 +0100") from None
     if t.tzinfo is None:
-        raise _Bad(T.INVALID_DATE, f"{key} {s!r} has no UTC offset")
+        raise _Bad(T.INVALID_DATE, f"{key} {shown(s)} has no UTC offset")
     if not _representable(t):
-        raise _Bad(T.INVALID_DATE, f"{key} {s!r} is out of range (years 1 to 9999 in UTC)")
+        raise _Bad(T.INVALID_DATE, f"{key} {shown(s)} is out of range (years 1 to 9999 in UTC)")
     return t
 
 
@@ -432,9 +433,9 @@ def _number(a: dict[str, str], key: str, what: str = "") -> float:
     try:
         v = float(s)
     except ValueError:
-        raise _Bad(T.INVALID_VALUE, f"{what} {s!r} is not a number") from None
+        raise _Bad(T.INVALID_VALUE, f"{what} {shown(s)} is not a number") from None
     if not math.isfinite(v):
-        raise _Bad(T.INVALID_VALUE, f"{what} {s!r} is not a finite number")
+        raise _Bad(T.INVALID_VALUE, f"{what} {shown(s)} is not a finite number")
     return v
 
 

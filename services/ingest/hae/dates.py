@@ -1,3 +1,4 @@
+
 """Dates as Health Auto Export writes them.
 
 - `yyyy-MM-dd HH:mm:ss Z`: `2026-03-01 07:00:00 +0100` (24-hour clock);
@@ -16,6 +17,8 @@ import datetime as dt
 import re
 
 import numpy as np
+
+from services.common.errors import shown
 
 UTC = dt.UTC
 _fromiso = dt.datetime.fromisoformat
@@ -58,7 +61,7 @@ def _offset_minutes(tz: str) -> int:
         else:
             hh, mm = int(digits[:-2]), int(digits[-2:])
         if hh > 23 or mm > 59:
-            raise DateError(f"UTC offset {tz!r} is out of range")
+            raise DateError(f"UTC offset {shown(tz)} is out of range")
         minutes = sign * (hh * 60 + mm)
     if len(_OFFSET_CACHE) < 1024:
         _OFFSET_CACHE[tz] = minutes
@@ -87,14 +90,14 @@ def parse_date(value: object) -> tuple[dt.datetime, int]:
                 pass  # the general path says why
     m = _GENERAL.match(value)
     if m is None:
-        raise DateError(f"{value!r} is not a date of the form yyyy-MM-dd HH:mm:ss Z")
+        raise DateError(f"{shown(value)} is not a date of the form yyyy-MM-dd HH:mm:ss Z")
     if m["tz"] is None:
-        raise DateError(f"{value!r} has no UTC offset")
+        raise DateError(f"{shown(value)} has no UTC offset")
     hour = int(m["h"])
     ampm = m["ampm"]
     if ampm is not None:
         if not 1 <= hour <= 12:
-            raise DateError(f"{value!r}: hour {hour} is not on a 12-hour clock")
+            raise DateError(f"{shown(value)}: hour {hour} is not on a 12-hour clock")
         hour = hour % 12 + (12 if ampm in "Pp" else 0)
     frac = m["f"] or ""
     micro = int((frac + "000000")[:6]) if frac else 0
@@ -102,11 +105,11 @@ def parse_date(value: object) -> tuple[dt.datetime, int]:
         minutes = _offset_minutes(m["tz"])
         local = dt.datetime(int(m["y"]), int(m["mo"]), int(m["d"]), hour, int(m["mi"]), int(m["s"] or 0), micro)
     except ValueError as e:
-        raise DateError(f"{value!r}: {e}") from None
+        raise DateError(f"{shown(value)}: {e}") from None
     try:
         return (local - dt.timedelta(minutes=minutes)).replace(tzinfo=UTC), minutes
     except OverflowError:
-        raise DateError(f"{value!r} is out of range (years 1 to 9999 in UTC)") from None
+        raise DateError(f"{shown(value)} is out of range (years 1 to 9999 in UTC)") from None
 
 
 # The fast form's parts, in microseconds: ":MM:SS" (3,600 of them), " +HHMM" (with the offset in minutes).
@@ -211,7 +214,7 @@ def parse_day(value: object) -> dt.date:
     try:
         return dt.date.fromisoformat(value.strip()[:10])
     except ValueError:
-        raise DateError(f"{value!r} is not a day of the form yyyy-MM-dd") from None
+        raise DateError(f"{shown(value)} is not a day of the form yyyy-MM-dd") from None
 
 
 def kind_of(value: object) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from services.common.errors import shown
 from services.ingest.records import NAN, Record, Rejected, SampleRows, Skipped
 
 from .dates import DateError, parse_date_us, parse_dates_us
@@ -232,7 +233,7 @@ def _coerce(v: object, key: str) -> float:
     try:
         f = float(v.replace(",", ".").strip() if isinstance(v, str) else v)
     except ValueError:
-        raise ValueError(f"{key} {v!r} is not a number") from None
+        raise ValueError(f"{key} {shown(v)} is not a number") from None
     if math.isnan(f) or math.isinf(f):
         raise ValueError(f"{key} is not a finite number")
     return f

@@ -50,6 +50,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
+from services.common.errors import shown
 from services.ingest.records import PayloadError, Record, Rejected, Skipped
 
 from .ahead import Ahead, Held
@@ -484,7 +485,8 @@ class HaeParser:
                 m.units = None if isinstance(value, (dict, list)) else value
             if m.hint is not None and m.ready:
                 if m.hint != (m.metric_name, m.units):
-                    raise RuntimeError(f"read ahead {m.hint!r} for metric {m.at}, then read {m.metric_name!r}")
+                    raise RuntimeError(f"read ahead {shown(m.hint)} for metric {m.at}, "
+                                       f"then read {shown(m.metric_name)}")
                 m.hint = None
             if m.spill is not None and m.ready:
                 self._replay(m)  # now, so that a later "data" array cannot overtake the spilled items

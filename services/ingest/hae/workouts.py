@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from services.common.errors import shown
 from services.ingest.records import HeartRatePoint, Record, Rejected, RoutePoint, WorkoutRecord
 
 from .dates import DateError, parse_date
@@ -124,7 +125,7 @@ def _num(v: object, path: str) -> float | None:
         try:
             f = float(v.replace(",", ".").strip())
         except ValueError:
-            raise _Bad(path, INVALID_VALUE, f"{v!r} is not a number") from None
+            raise _Bad(path, INVALID_VALUE, f"{shown(v)} is not a number") from None
     else:
         return None
     if f != f or f in (float("inf"), float("-inf")):
@@ -171,7 +172,7 @@ def _convert(amount: tuple[float, str] | None, table: dict[str, float], default:
     if factor is None:
         factor = table.get((u or default).lower())
     if factor is None:
-        raise _Bad(path, INVALID_VALUE, f"{what} unit {u!r} is not one of {', '.join(sorted(table))}")
+        raise _Bad(path, INVALID_VALUE, f"{what} unit {shown(u)} is not one of {', '.join(sorted(table))}")
     return q * factor
 
 
