@@ -8,6 +8,7 @@ from services.auth.repository import SqlAuthRepository
 from services.auth.secrets import Passwords
 from services.auth.servicer import AuthInternalServicer, AuthServicer
 from services.auth.service import AuthService
+from services.common import readiness
 from services.common.app import Built
 from services.common.audit import AuditLog
 from services.common.cache import Counters
@@ -48,7 +49,7 @@ async def build(settings: Settings) -> Built:
     tokens = AccessTokenVerifier(local_jwks, settings.token_issuer, settings.jwks_cache_seconds)
     authenticator = Authenticator(tokens, local_api_key, settings.service_token, settings.api_key_cache_seconds)
     runtime = Runtime(SPEC, authenticator, AuditLog(service.write_audit, settings.audit_flush_seconds),
-                      Peers(settings, "auth"))
+                      Peers(settings, "auth"), readiness_check=readiness.database(settings.database_url, SPEC.name))
 
     def add_servicers(server) -> None:
         auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(service, page_tokens), server)

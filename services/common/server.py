@@ -24,6 +24,7 @@ from services.common.contract import DESCRIPTOR_SET, public_services
 from services.common.credentials import Authenticator
 from services.common.interceptor import CallInterceptor
 from services.common.peers import Peers
+from services.common.readiness import Check, Readiness
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ class Runtime:
     peers: Peers
     health: HealthServicer = field(default_factory=HealthServicer)
     shutdown: asyncio.Event = field(default_factory=asyncio.Event)
+    # What the service needs before it reports SERVING (services/common/readiness.py); None: nothing.
+    readiness_check: Check | None = None
+    readiness: Readiness | None = None  # made by create_server
 
 
 class MeshHealth(HealthServicer):
@@ -134,9 +138,11 @@ async def create_server(
              health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
     reflection.enable_server_reflection(names, server, pool=ReflectionPool())
     bound = server.add_insecure_port(f"{host}:{port}")
+    # Health is readiness: NOT_SERVING until the check passes (a new HealthServicer says SERVING).
+    runtime.readiness = Readiness(health, ("", *spec.own_services), runtime.readiness_check)
+    await runtime.readiness.refresh()
     await server.start()
-    for name in ("", *spec.own_services):
-        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    runtime.readiness.start(runtime.shutdown)
     return server, bound
 
 
@@ -147,6 +153,8 @@ async def stop_server(server: grpc.aio.Server, runtime: Runtime, grace_seconds: 
     `audit_drain_seconds` at reaching Auth; what is left there is sent after the next start."""
     await runtime.health.enter_graceful_shutdown()
     runtime.shutdown.set()  # long streams watch this and end with UNAVAILABLE, which clients resume from
+    if runtime.readiness is not None:
+        await runtime.readiness.close()
     await server.stop(grace_seconds)
     await runtime.audit.close(audit_drain_seconds)
     await runtime.peers.close()

@@ -7,6 +7,7 @@ import contextlib
 
 from healthmesh.ingest.v1 import ingest_service_pb2_grpc
 
+from services.common import readiness
 from services.common.app import Built, remote_runtime
 from services.common.config import Settings
 from services.common.db import create_engine
@@ -28,6 +29,7 @@ SPEC = ServiceSpec("ingest")
 async def build(settings: Settings) -> Built:
     engine = create_engine(settings)
     runtime = remote_runtime(SPEC, settings, engine)
+    runtime.readiness_check = readiness.database(settings.database_url, SPEC.name)
     page_tokens = PageTokens.from_config(settings.page_token_keys, settings.service_token)
     parsers = {Format.HEALTH_AUTO_EXPORT: incremental(HaeParser), Format.APPLE_HEALTH_EXPORT: from_file(parse_export)}
     service = IngestService(SqlIngestRepository(engine), TrackingSink(runtime.peers), parsers,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from healthmesh.tracking.v1 import tracking_internal_service_pb2_grpc, tracking_service_pb2_grpc
 
+from services.common import readiness
 from services.common.app import Built, remote_runtime
 from services.common.config import Settings
 from services.common.db import create_engine
@@ -39,6 +40,7 @@ def metric_of(sample_type: str) -> MetricSpec | None:
 async def build(settings: Settings) -> Built:
     engine = create_engine(settings)
     runtime = remote_runtime(SPEC, settings, engine)
+    runtime.readiness_check = readiness.database(settings.database_url, SPEC.name)
     profiles = AuthProfiles(runtime.peers)
     samples = SampleService(SqlSampleRepository(engine, lambda t: CATALOG[t].unit), profiles)
     sleep = SleepService(SqlSleepRepository(engine), profiles)
