@@ -49,7 +49,8 @@ async def build(settings: Settings) -> Built:
     tokens = AccessTokenVerifier(local_jwks, settings.token_issuer, settings.jwks_cache_seconds)
     authenticator = Authenticator(tokens, local_api_key, settings.service_token, settings.api_key_cache_seconds)
     runtime = Runtime(SPEC, authenticator, AuditLog(service.write_audit, settings.audit_flush_seconds),
-                      Peers(settings, "auth"), readiness_check=readiness.database(settings.database_url, SPEC.name))
+                      Peers(settings, "auth"), readiness_check=readiness.database(settings.database_url, SPEC.name),
+                      trusted_proxies=settings.trusted_proxies)
 
     def add_servicers(server) -> None:
         auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(service, page_tokens), server)

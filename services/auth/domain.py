@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from services.common.errors import Violations
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a path
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 MAX_LIVE_API_KEYS = 100
@@ -93,7 +94,7 @@ def email_key(email: str) -> str:
 def validate_email(email: str, v: Violations, field: str = "email") -> None:
     if not email:
         v.add(field, "is required")
-    elif len(email) > 254 or not EMAIL_RE.match(email):
+    elif len(email) > MAX_EMAIL_LENGTH or not EMAIL_RE.match(email):
         v.add(field, "is not a valid email address")
 
 

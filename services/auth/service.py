@@ -9,6 +9,7 @@ from services.common import checks
 from services.auth import domain, secrets
 from services.auth.domain import ApiKey, RefreshToken, Session, User
 from services.auth.repository import AuthRepository
+from services.auth.throttles import Throttles
 from services.common.audit import AuditRecord, as_received
 from services.common.cache import Counters
 from services.common.clock import Clock, utcnow
@@ -21,10 +22,11 @@ from services.common.ids import uuid7
 
 class AuthService:
     def __init__(self, repo: AuthRepository, passwords: secrets.Passwords, counters: Counters,
-                 settings: Settings, clock: Clock = utcnow) -> None:
+                 settings: Settings, clock: Clock = utcnow, throttles: Throttles | None = None) -> None:
         self._repo = repo
         self._passwords = passwords
         self._counters = counters
+        self._throttles = throttles or Throttles(counters, settings)
         self._settings = settings
         self._now = clock
         self._keys: list[secrets.SigningKey] = []
@@ -50,10 +52,7 @@ class AuthService:
     async def register(self, email: str, password: str, display_name: str, birth_date: str, sex: int,
                        time_zone: str, client: str) -> User:
         new = domain.build_new_user(email, password, display_name, birth_date, sex, time_zone, self._now().date())
-        window = self._settings.throttle_window_seconds
-        if await self._counters.hit(f"register:addr:{client}", window) > self._settings.registrations_per_address:
-            raise ResourceExhausted("too many registrations from this address, try later", "REGISTRATION_THROTTLED",
-                                    window)
+        await self._throttles.registration(client)
         password_hash = await self._passwords.hash(new.password)
         return await self._repo.create_user(new, password_hash, self._now())
 
@@ -61,22 +60,21 @@ class AuthService:
         v = Violations()
         if not email:
             v.add("email", "is required")
+        elif len(domain.normalize_email(email)) > domain.MAX_EMAIL_LENGTH:
+            v.add("email", f"must have at most {domain.MAX_EMAIL_LENGTH} characters")
         if not password:
             v.add("password", "is required")
+        elif len(password) > domain.MAX_PASSWORD_LENGTH:  # no registered password is longer: spare the hash
+            v.add("password", f"must have at most {domain.MAX_PASSWORD_LENGTH} characters")
         v.raise_if_any()
         key = domain.email_key(email)
-        window = self._settings.throttle_window_seconds
-        account, address = f"login:acct:{key}", f"login:addr:{client}"
-        if (await self._counters.peek(account, window) >= self._settings.login_failures_per_account
-                or await self._counters.peek(address, window) >= self._settings.login_failures_per_address):
-            raise ResourceExhausted("too many failed logins, try later", "LOGIN_THROTTLED", window)
+        # Counted before the hash runs, so guesses sent at once are refused once over the limit.
+        attempt = await self._throttles.login(key, client)
         found = await self._repo.get_login(key)
         ok = await self._passwords.verify(found[1] if found else None, password)
         if not ok or found is None:
-            await self._counters.hit(account, window)
-            await self._counters.hit(address, window)
             raise Unauthenticated("wrong email or password", "INVALID_CREDENTIALS")
-        await self._counters.reset(account)
+        await attempt.succeeded()
         return await self._open_session(found[0], family_id=uuid7())
 
     async def refresh(self, refresh_token: str) -> Session:

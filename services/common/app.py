@@ -40,7 +40,8 @@ def remote_runtime(spec: ServiceSpec, settings: Settings, engine: AsyncEngine | 
     tokens = AccessTokenVerifier(peers.fetch_jwks, settings.token_issuer, settings.jwks_cache_seconds)
     authenticator = Authenticator(tokens, peers.authenticate_api_key, settings.service_token,
                                   settings.api_key_cache_seconds)
-    return Runtime(spec, authenticator, remote_audit_log(spec, settings, peers, engine), peers)
+    return Runtime(spec, authenticator, remote_audit_log(spec, settings, peers, engine), peers,
+                   trusted_proxies=settings.trusted_proxies)
 
 
 def remote_audit_log(spec: ServiceSpec, settings: Settings, peers: Peers, engine: AsyncEngine | None) -> AuditLog:

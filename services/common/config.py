@@ -50,12 +50,21 @@ class Settings(BaseSettings):
     api_key_cache_seconds: float = 10.0
     jwks_cache_seconds: float = 300.0
 
-    # Throttles: failed logins per account and per client address within the window, and
-    # registrations per client address within the window.
-    login_failures_per_account: int = 5
+    # Throttles, per window (OWASP's authentication cheat sheet). Failed logins: a hard limit per
+    # (account, client address) and per client address; per account from anywhere, after
+    # login_failures_per_account failures each answer waits 2^(n - that) s, at most
+    # login_delay_max_seconds, and only login_failures_per_account_max refuses outright, so a
+    # guesser cannot lock the owner out. Registrations: a hard limit per client address.
+    login_failures_per_account_address: int = 5
     login_failures_per_address: int = 50
+    login_failures_per_account: int = 5
+    login_failures_per_account_max: int = 100
+    login_delay_max_seconds: int = 16
     registrations_per_address: int = 20
     throttle_window_seconds: int = 900
+    # Who may tell a service the client's address (x-forwarded-for): the peers it accepts it from,
+    # as addresses or networks, comma-separated. Envoy's; any other caller is taken at its peer address.
+    trusted_proxies: str = "127.0.0.1,::1"
 
     # Password hashing: Argon2id with OWASP parameters, at most this many hashes at once.
     argon2_time_cost: int = 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import ipaddress
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -49,13 +50,38 @@ class _Call:
         self.code = "OK"
 
 
-def client_address(metadata: dict[str, str], peer: str) -> str:
-    forwarded = metadata.get("x-forwarded-for", "")
-    if forwarded:
-        return forwarded.split(",")[-1].strip()  # the hop Envoy appended is the one to trust
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+
+def trusted_networks(spec: str) -> Networks:
+    """Parses "127.0.0.1,::1,10.0.0.0/8" (a bare address is a network of one)."""
+    return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in spec.split(",") if item.strip())
+
+
+LOOPBACK = trusted_networks("127.0.0.1,::1")
+
+
+def _trusted(address: str, proxies: Networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in net for net in proxies)
+
+
+def client_address(metadata: dict[str, str], peer: str, proxies: Networks = LOOPBACK) -> str:
+    """The caller's address: the peer's own, unless the peer is a trusted proxy (Envoy), which
+    names the client in x-forwarded-for. Anyone else could write any address there."""
     # context.peer() looks like ipv4:127.0.0.1:5555 or ipv6:[::1]:5555
     _, _, rest = peer.partition(":")
-    return rest.rsplit(":", 1)[0].strip("[]") if rest else peer
+    address = rest.rsplit(":", 1)[0].strip("[]") if rest else peer
+    forwarded = metadata.get("x-forwarded-for", "")
+    if forwarded and _trusted(address, proxies):
+        # Envoy overwrites the header with the downstream address; if a hop appended, the last is its.
+        return forwarded.split(",")[-1].strip()[:64]
+    return address
 
 
 def to_status(err: DomainError, domain: str) -> status_pb2.Status:
@@ -90,8 +116,10 @@ def resource_of(request: object) -> str:
 
 
 class CallInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, spec, authenticator: Authenticator, audit: AuditLog) -> None:
+    def __init__(self, spec, authenticator: Authenticator, audit: AuditLog,
+                 trusted_proxies: str = "127.0.0.1,::1") -> None:
         self._spec = spec
+        self._proxies = trusted_networks(trusted_proxies)
         self._auth = authenticator
         self._audit = audit
         self._domain = f"{spec.name}.healthmesh"
@@ -154,7 +182,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     def _new_call(self, method: str, request, context) -> _Call:
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         request_id = metadata.get("x-request-id") or str(uuid7())
-        call = _Call(method, request_id, client_address(metadata, context.peer() or ""), metadata)
+        call = _Call(method, request_id, client_address(metadata, context.peer() or "", self._proxies), metadata)
         current_request_id.set(request_id)
         current_client.set(call.client)
         current_principal.set(ANONYMOUS)

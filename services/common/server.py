@@ -60,6 +60,8 @@ class Runtime:
     shutdown: asyncio.Event = field(default_factory=asyncio.Event)
     # What the service needs before it reports SERVING (services/common/readiness.py); None: nothing.
     readiness_check: Check | None = None
+    # The peers whose x-forwarded-for names the client (Envoy's addresses), comma-separated.
+    trusted_proxies: str = "127.0.0.1,::1"
     readiness: Readiness | None = None  # made by create_server
 
 
@@ -121,7 +123,7 @@ async def create_server(
 ) -> tuple[grpc.aio.Server, int]:
     spec = runtime.spec
     server = grpc.aio.server(
-        interceptors=[CallInterceptor(spec, runtime.authenticator, runtime.audit)],
+        interceptors=[CallInterceptor(spec, runtime.authenticator, runtime.audit, runtime.trusted_proxies)],
         options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.keepalive_permit_without_calls", 1),

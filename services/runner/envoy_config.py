@@ -23,6 +23,12 @@ DOCKER_CONFIG = REPO / "envoy" / "envoy.docker.yaml"
 MAX_REQUEST_BODY_BYTES = 32 * 1024 * 1024
 BUFFER_FILTER = "envoy.filters.http.buffer"
 STRIPPED_HEADERS = ["x-healthmesh-service-token", "x-healthmesh-user", "x-healthmesh-service"]
+# Services take the client's address from x-forwarded-for when the call comes from Envoy. Envoy
+# sets it to the downstream peer itself, whatever the client sent: with use_remote_address it
+# would append to the client's header, and for a loopback peer append its own host address
+# instead of the peer's (services saw 127.0.0.1 as 192.0.2.2, this machine's address).
+CLIENT_ADDRESS_HEADER = {"header": {"key": "x-forwarded-for", "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"},
+                         "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,7 @@ def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
         "stat_prefix": "public",
         "codec_type": "AUTO",
         "use_remote_address": True,
+        "xff_num_trusted_hops": 0,  # no proxy in front of Envoy: the peer is the client
         "stream_idle_timeout": "300s",
         "request_timeout": "0s",
         "generate_request_id": True,
@@ -124,6 +131,7 @@ def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
         "route_config": {
             "name": "public",
             "request_headers_to_remove": STRIPPED_HEADERS,
+            "request_headers_to_add": [CLIENT_ADDRESS_HEADER],
             "virtual_hosts": [{"name": "healthmesh", "domains": ["*"], "routes": _routes(all_methods)}],
         },
         "http_filters": [

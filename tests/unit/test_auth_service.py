@@ -74,15 +74,6 @@ async def test_forged_and_unsigned_tokens_are_refused(auth):
             await verifier(auth).verify(token)
 
 
-async def test_login_is_throttled_per_account_after_failures(auth):
-    await auth.register("ada@example.org", PASSWORD, "Ada", "", 0, "", "1.2.3.4")
-    for _ in range(3):
-        with pytest.raises(Unauthenticated):
-            await auth.login("ada@example.org", "wrong password", "1.2.3.4")
-    with pytest.raises(ResourceExhausted):
-        await auth.login("ADA@example.org", PASSWORD, "5.6.7.8")  # even the right password, from elsewhere
-
-
 async def test_registration_is_throttled_per_address(auth):
     for i in range(2):
         await auth.register(f"u{i}@example.org", PASSWORD, "U", "", 0, "", "9.9.9.9")
