@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     # Uploads at least this large are processed in the background (the answer is PENDING; poll it).
     ingest_background_bytes: int = 16 * 1024 * 1024
 
+    # Device's write quotas: samples per window, per device and per user over all their devices;
+    # beyond them a write is RESOURCE_EXHAUSTED with RetryInfo.
+    device_quota_per_device: int = 1_200_000
+    device_quota_per_user: int = 12_000_000
+    device_quota_window_seconds: int = 60
+
     # Shutdown: how long open streams get to finish after SIGTERM.
     shutdown_grace_seconds: float = 10.0
     audit_flush_seconds: float = 0.5

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from services.common import request_checks
@@ -96,6 +96,11 @@ def to_status(err: DomainError, domain: str) -> status_pb2.Status:
             for v in err.violations
         ]))
         status.details.append(bad)
+    retry_after = err.metadata.get("retry_after_seconds")
+    if retry_after:  # RESOURCE_EXHAUSTED that says when to send again (a client library waits as told)
+        retry = any_pb2.Any()
+        retry.Pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=int(retry_after))))
+        status.details.append(retry)
     return status
 
 

@@ -183,10 +183,34 @@ def test_api_keys_over_rest(http):
     assert http.delete(f"/v1/users/me/apiKeys/{key_id}", headers=auth(session)).status_code == 404
 
 
-def test_pending_services_answer_501_not_5xx_crashes(http):
+def test_devices_over_rest(http):
     session = new_user(http)
-    reply = http.get("/v1/users/me/devices", headers=auth(session))
-    assert reply.status_code == 501, reply.text
+    made = http.post("/v1/users/me/devices", json={"displayName": "Band", "capabilities": ["heart_rate"]},
+                     headers=auth(session))
+    assert made.status_code == 200, made.text
+    device_id = made.json()["name"].rsplit("/", 1)[1]
+    listed = http.get("/v1/users/me/devices?stale=false", headers=auth(session))
+    assert listed.status_code == 200 and [d["name"] for d in listed.json()["devices"]] == [made.json()["name"]]
+    upload = http.post(f"/v1/users/me/devices/{device_id}:uploadData", headers=auth(session), json={"samples": [
+        {"type": "heart_rate", "startTime": "2026-03-01T07:00:00Z", "utcOffsetMinutes": 60, "value": 64, "unit": "/min"},
+        {"type": "step_count", "startTime": "2026-03-01T07:00:00Z", "utcOffsetMinutes": 60, "value": 9,
+         "unit": "{count}"}]})
+    assert upload.status_code == 200, upload.text
+    body = upload.json()
+    assert body["accepted"] == 1 and body["rejected"] == 1 and body["errors"][0]["reason"] == "TYPE_NOT_IN_CAPABILITIES"
+    again = http.post(f"/v1/users/me/devices/{device_id}:uploadData", headers=auth(session),
+                      json={"samples": [{"type": "heart_rate", "startTime": "2026-03-01T07:00:00Z",
+                                         "utcOffsetMinutes": 60, "value": 64, "unit": "/min"}]})
+    assert again.json()["duplicate"] == 1
+    report = http.post(f"/v1/users/me/devices/{device_id}:reportHealth", json={"batteryPercent": 3},
+                       headers=auth(session))
+    assert report.status_code == 200 and report.json()["status"] == "CRITICAL"
+    assert http.get(f"/v1/users/me/devices/{device_id}/health", headers=auth(session)).json() == report.json()
+    assert http.get(f"/v1/users/me/devices/{device_id}", headers=auth(session)).json()["batteryPercent"] == 3
+    bad = http.post("/v1/users/me/devices", json={"displayName": "", "integration": "nope"}, headers=auth(session))
+    assert bad.status_code == 400, bad.text
+    assert http.delete(f"/v1/users/me/devices/{device_id}", headers=auth(session)).status_code == 200
+    assert http.get(f"/v1/users/me/devices/{device_id}", headers=auth(session)).status_code == 404
 
 
 def test_the_calls_are_in_the_audit_log(http, mesh):
@@ -209,7 +233,7 @@ def test_the_calls_are_in_the_audit_log(http, mesh):
     expected = {("/healthmesh.auth.v1.AuthService/Register", "OK", "auth"),
                 ("/healthmesh.auth.v1.AuthService/Login", "OK", "auth"),
                 ("/healthmesh.auth.v1.AuthService/GetUser", "OK", "auth"),
-                ("/healthmesh.device.v1.DeviceService/ListDevices", "UNIMPLEMENTED", "device")}
+                ("/healthmesh.device.v1.DeviceService/ListDevices", "OK", "device")}
     deadline = time.monotonic() + 10
     while True:  # audit records are batched: give the flush a moment
         found = {(r["action"], r["outcome"], r["service"]) for r in asyncio.run(rows())}

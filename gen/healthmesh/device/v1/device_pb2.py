@@ -27,7 +27,7 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!healthmesh/device/v1/device.proto\x12\x14healthmesh.device.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfd\x06\n\x06\x44\x65vice\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0cmanufacturer\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x35\n\x0b\x64\x65vice_type\x18\x05 \x01(\x0e\x32 .healthmesh.device.v1.DeviceType\x12\x19\n\x0bhardware_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x05\x12\x18\n\x10\x66irmware_version\x18\x07 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x08 \x03(\t\x12\x1b\n\rsample_source\x18\t \x01(\tB\x04\xe2\x41\x01\x05\x12\x39\n\rsync_settings\x18\n \x01(\x0b\x32\".healthmesh.device.v1.SyncSettings\x12\x42\n\x0b\x63redentials\x18\x0b \x01(\x0b\x32\'.healthmesh.device.v1.DeviceCredentialsB\x04\xe2\x41\x01\x04\x12\x1d\n\x0fhas_credentials\x18\x0c \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x31\n\x05state\x18\r \x01(\x0e\x32\".healthmesh.device.v1.Device.State\x12\x38\n\x0elast_sync_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x38\n\x0elast_seen_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\"\n\x0f\x62\x61ttery_percent\x18\x10 \x01(\x05\x42\x04\xe2\x41\x01\x03H\x00\x88\x01\x01\x12\x35\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"A\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\n\n\x06\x41\x43TIVE\x10\x01\x12\n\n\x06PAUSED\x10\x02\x12\t\n\x05\x45RROR\x10\x03:Q\xea\x41N\n\x1c\x64\x65vice.healthmesh.dev/Device\x12\x1dusers/{user}/devices/{device}*\x07\x64\x65vices2\x06\x64\x65viceB\x12\n\x10_battery_percent\"m\n\x0cSyncSettings\x12\x11\n\tauto_sync\x18\x01 \x01(\x08\x12\x1d\n\x15sync_interval_seconds\x18\x02 \x01(\x05\x12\x14\n\x0csample_types\x18\x03 \x03(\t\x12\x15\n\rbackfill_days\x18\x04 \x01(\x05\"\xf3\x01\n\x11\x44\x65viceCredentials\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61pi_key\x18\x04 \x01(\t\x12\x41\n\x05\x65xtra\x18\x05 \x03(\x0b\x32\x32.healthmesh.device.v1.DeviceCredentials.ExtraEntry\x1a,\n\nExtraEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*\x8a\x02\n\nDeviceType\x12\x1b\n\x17\x44\x45VICE_TYPE_UNSPECIFIED\x10\x00\x12\t\n\x05WATCH\x10\x01\x12\x08\n\x04\x42\x41ND\x10\x02\x12\x08\n\x04RING\x10\x03\x12\t\n\x05PHONE\x10\x04\x12\t\n\x05SCALE\x10\x05\x12\x1a\n\x16\x42LOOD_PRESSURE_MONITOR\x10\x06\x12\x11\n\rGLUCOSE_METER\x10\x07\x12\x1e\n\x1a\x43ONTINUOUS_GLUCOSE_MONITOR\x10\x08\x12\x12\n\x0ePULSE_OXIMETER\x10\t\x12\x0f\n\x0bTHERMOMETER\x10\n\x12\x16\n\x12HEART_RATE_MONITOR\x10\x0b\x12\x13\n\x0fSPORTS_COMPUTER\x10\x0c\x12\t\n\x05OTHER\x10\rb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!healthmesh/device/v1/device.proto\x12\x14healthmesh.device.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x07\n\x06\x44\x65vice\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0cmanufacturer\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x35\n\x0b\x64\x65vice_type\x18\x05 \x01(\x0e\x32 .healthmesh.device.v1.DeviceType\x12\x19\n\x0bhardware_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x05\x12\x18\n\x10\x66irmware_version\x18\x07 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x08 \x03(\t\x12\x1b\n\rsample_source\x18\t \x01(\tB\x04\xe2\x41\x01\x05\x12\x39\n\rsync_settings\x18\n \x01(\x0b\x32\".healthmesh.device.v1.SyncSettings\x12\x42\n\x0b\x63redentials\x18\x0b \x01(\x0b\x32\'.healthmesh.device.v1.DeviceCredentialsB\x04\xe2\x41\x01\x04\x12\x1d\n\x0fhas_credentials\x18\x0c \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x31\n\x05state\x18\r \x01(\x0e\x32\".healthmesh.device.v1.Device.State\x12\x38\n\x0elast_sync_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x38\n\x0elast_seen_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\"\n\x0f\x62\x61ttery_percent\x18\x10 \x01(\x05\x42\x04\xe2\x41\x01\x03H\x00\x88\x01\x01\x12\x35\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x19\n\x0bintegration\x18\x13 \x01(\tB\x04\xe2\x41\x01\x05\"A\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\n\n\x06\x41\x43TIVE\x10\x01\x12\n\n\x06PAUSED\x10\x02\x12\t\n\x05\x45RROR\x10\x03:Q\xea\x41N\n\x1c\x64\x65vice.healthmesh.dev/Device\x12\x1dusers/{user}/devices/{device}*\x07\x64\x65vices2\x06\x64\x65viceB\x12\n\x10_battery_percent\"m\n\x0cSyncSettings\x12\x11\n\tauto_sync\x18\x01 \x01(\x08\x12\x1d\n\x15sync_interval_seconds\x18\x02 \x01(\x05\x12\x14\n\x0csample_types\x18\x03 \x03(\t\x12\x15\n\rbackfill_days\x18\x04 \x01(\x05\"\xf3\x01\n\x11\x44\x65viceCredentials\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61pi_key\x18\x04 \x01(\t\x12\x41\n\x05\x65xtra\x18\x05 \x03(\x0b\x32\x32.healthmesh.device.v1.DeviceCredentials.ExtraEntry\x1a,\n\nExtraEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*\x8a\x02\n\nDeviceType\x12\x1b\n\x17\x44\x45VICE_TYPE_UNSPECIFIED\x10\x00\x12\t\n\x05WATCH\x10\x01\x12\x08\n\x04\x42\x41ND\x10\x02\x12\x08\n\x04RING\x10\x03\x12\t\n\x05PHONE\x10\x04\x12\t\n\x05SCALE\x10\x05\x12\x1a\n\x16\x42LOOD_PRESSURE_MONITOR\x10\x06\x12\x11\n\rGLUCOSE_METER\x10\x07\x12\x1e\n\x1a\x43ONTINUOUS_GLUCOSE_MONITOR\x10\x08\x12\x12\n\x0ePULSE_OXIMETER\x10\t\x12\x0f\n\x0bTHERMOMETER\x10\n\x12\x16\n\x12HEART_RATE_MONITOR\x10\x0b\x12\x13\n\x0fSPORTS_COMPUTER\x10\x0c\x12\t\n\x05OTHER\x10\rb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -56,20 +56,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DEVICE'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_DEVICE'].fields_by_name['update_time']._loaded_options = None
   _globals['_DEVICE'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_DEVICE'].fields_by_name['integration']._loaded_options = None
+  _globals['_DEVICE'].fields_by_name['integration']._serialized_options = b'\342A\001\005'
   _globals['_DEVICE']._loaded_options = None
   _globals['_DEVICE']._serialized_options = b'\352AN\n\034device.healthmesh.dev/Device\022\035users/{user}/devices/{device}*\007devices2\006device'
   _globals['_DEVICECREDENTIALS_EXTRAENTRY']._loaded_options = None
   _globals['_DEVICECREDENTIALS_EXTRAENTRY']._serialized_options = b'8\001'
-  _globals['_DEVICETYPE']._serialized_start=1406
-  _globals['_DEVICETYPE']._serialized_end=1672
+  _globals['_DEVICETYPE']._serialized_start=1433
+  _globals['_DEVICETYPE']._serialized_end=1699
   _globals['_DEVICE']._serialized_start=153
-  _globals['_DEVICE']._serialized_end=1046
-  _globals['_DEVICE_STATE']._serialized_start=878
-  _globals['_DEVICE_STATE']._serialized_end=943
-  _globals['_SYNCSETTINGS']._serialized_start=1048
-  _globals['_SYNCSETTINGS']._serialized_end=1157
-  _globals['_DEVICECREDENTIALS']._serialized_start=1160
-  _globals['_DEVICECREDENTIALS']._serialized_end=1403
-  _globals['_DEVICECREDENTIALS_EXTRAENTRY']._serialized_start=1359
-  _globals['_DEVICECREDENTIALS_EXTRAENTRY']._serialized_end=1403
+  _globals['_DEVICE']._serialized_end=1073
+  _globals['_DEVICE_STATE']._serialized_start=905
+  _globals['_DEVICE_STATE']._serialized_end=970
+  _globals['_SYNCSETTINGS']._serialized_start=1075
+  _globals['_SYNCSETTINGS']._serialized_end=1184
+  _globals['_DEVICECREDENTIALS']._serialized_start=1187
+  _globals['_DEVICECREDENTIALS']._serialized_end=1430
+  _globals['_DEVICECREDENTIALS_EXTRAENTRY']._serialized_start=1386
+  _globals['_DEVICECREDENTIALS_EXTRAENTRY']._serialized_end=1430
 # @@protoc_insertion_point(module_scope)

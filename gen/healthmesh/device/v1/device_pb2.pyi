@@ -44,7 +44,7 @@ SPORTS_COMPUTER: DeviceType
 OTHER: DeviceType
 
 class Device(_message.Message):
-    __slots__ = ("name", "display_name", "manufacturer", "model", "device_type", "hardware_id", "firmware_version", "capabilities", "sample_source", "sync_settings", "credentials", "has_credentials", "state", "last_sync_time", "last_seen_time", "battery_percent", "create_time", "update_time")
+    __slots__ = ("name", "display_name", "manufacturer", "model", "device_type", "hardware_id", "firmware_version", "capabilities", "sample_source", "sync_settings", "credentials", "has_credentials", "state", "last_sync_time", "last_seen_time", "battery_percent", "create_time", "update_time", "integration")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Device.State]
@@ -73,6 +73,7 @@ class Device(_message.Message):
     BATTERY_PERCENT_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    INTEGRATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     manufacturer: str
@@ -91,7 +92,8 @@ class Device(_message.Message):
     battery_percent: int
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., manufacturer: _Optional[str] = ..., model: _Optional[str] = ..., device_type: _Optional[_Union[DeviceType, str]] = ..., hardware_id: _Optional[str] = ..., firmware_version: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., sample_source: _Optional[str] = ..., sync_settings: _Optional[_Union[SyncSettings, _Mapping]] = ..., credentials: _Optional[_Union[DeviceCredentials, _Mapping]] = ..., has_credentials: _Optional[bool] = ..., state: _Optional[_Union[Device.State, str]] = ..., last_sync_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., battery_percent: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    integration: str
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., manufacturer: _Optional[str] = ..., model: _Optional[str] = ..., device_type: _Optional[_Union[DeviceType, str]] = ..., hardware_id: _Optional[str] = ..., firmware_version: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., sample_source: _Optional[str] = ..., sync_settings: _Optional[_Union[SyncSettings, _Mapping]] = ..., credentials: _Optional[_Union[DeviceCredentials, _Mapping]] = ..., has_credentials: _Optional[bool] = ..., state: _Optional[_Union[Device.State, str]] = ..., last_sync_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., battery_percent: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., integration: _Optional[str] = ...) -> None: ...
 
 class SyncSettings(_message.Message):
     __slots__ = ("auto_sync", "sync_interval_seconds", "sample_types", "backfill_days")

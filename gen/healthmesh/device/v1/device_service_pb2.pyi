@@ -11,6 +11,7 @@ from healthmesh.device.v1 import device_pb2 as _device_pb2
 from healthmesh.device.v1 import device_health_pb2 as _device_health_pb2
 from healthmesh.device.v1 import sync_pb2 as _sync_pb2
 from healthmesh.tracking.v1 import sample_pb2 as _sample_pb2
+from healthmesh.tracking.v1 import tracking_internal_service_pb2 as _tracking_internal_service_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -26,18 +27,20 @@ class GetDeviceRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class ListDevicesRequest(_message.Message):
-    __slots__ = ("parent", "state", "device_type", "page_size", "page_token")
+    __slots__ = ("parent", "state", "device_type", "page_size", "page_token", "stale")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     DEVICE_TYPE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STALE_FIELD_NUMBER: _ClassVar[int]
     parent: str
     state: _device_pb2.Device.State
     device_type: _device_pb2.DeviceType
     page_size: int
     page_token: str
-    def __init__(self, parent: _Optional[str] = ..., state: _Optional[_Union[_device_pb2.Device.State, str]] = ..., device_type: _Optional[_Union[_device_pb2.DeviceType, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    stale: bool
+    def __init__(self, parent: _Optional[str] = ..., state: _Optional[_Union[_device_pb2.Device.State, str]] = ..., device_type: _Optional[_Union[_device_pb2.DeviceType, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., stale: _Optional[bool] = ...) -> None: ...
 
 class ListDevicesResponse(_message.Message):
     __slots__ = ("devices", "next_page_token")
@@ -102,16 +105,18 @@ class TelemetryOpen(_message.Message):
     def __init__(self, device: _Optional[str] = ..., resume: _Optional[bool] = ...) -> None: ...
 
 class TelemetryBatch(_message.Message):
-    __slots__ = ("sequence", "samples", "sync", "sync_complete")
+    __slots__ = ("sequence", "samples", "columns", "sync", "sync_complete")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
     SYNC_FIELD_NUMBER: _ClassVar[int]
     SYNC_COMPLETE_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     samples: _containers.RepeatedCompositeFieldContainer[_sample_pb2.Sample]
+    columns: _tracking_internal_service_pb2.SampleColumns
     sync: str
     sync_complete: bool
-    def __init__(self, sequence: _Optional[int] = ..., samples: _Optional[_Iterable[_Union[_sample_pb2.Sample, _Mapping]]] = ..., sync: _Optional[str] = ..., sync_complete: _Optional[bool] = ...) -> None: ...
+    def __init__(self, sequence: _Optional[int] = ..., samples: _Optional[_Iterable[_Union[_sample_pb2.Sample, _Mapping]]] = ..., columns: _Optional[_Union[_tracking_internal_service_pb2.SampleColumns, _Mapping]] = ..., sync: _Optional[str] = ..., sync_complete: _Optional[bool] = ...) -> None: ...
 
 class TelemetryHeartbeat(_message.Message):
     __slots__ = ("send_time",)

@@ -140,8 +140,8 @@ class DeviceServiceServicer:
     def CreateDevice(self, request, context):
         """Registers a device.
         Errors: INVALID_ARGUMENT for a missing or too long display_name, an unknown sample type in
-        capabilities or sync_settings, a sync interval out of range, or a state other than ACTIVE or
-        PAUSED; ALREADY_EXISTS for a hardware_id the user already registered; PERMISSION_DENIED for
+        capabilities or sync_settings, a sync interval out of range, an integration not in the
+        catalog, or a state other than ACTIVE or PAUSED; ALREADY_EXISTS for a hardware_id the user already registered; PERMISSION_DENIED for
         another user; RESOURCE_EXHAUSTED above 100 devices.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -171,17 +171,26 @@ class DeviceServiceServicer:
         """Streams a device's telemetry (gRPC only, no REST mapping). The device first sends `open`;
         Device answers with a `resume_point` naming the last batch committed for the device. The
         device then sends batches with strictly increasing sequence numbers, a few hundred samples
-        each, and gets exactly one `ack` per batch, in order, once the batch is stored in Tracking;
-        Device reads the next batch only then (flow control). After a disconnect the device opens a
-        new stream and resends every batch after the resume point; resent samples come back as
-        duplicates. Either side sends a `heartbeat` after 60 seconds without sending anything. Device
-        may send a `sync_request`, which the device answers with batches naming that sync.
+        each, as `samples` or as `columns`, and gets exactly one `ack` per batch, in order, once the
+        batch is stored in Tracking. Device reads at most one batch ahead of the one being stored, so
+        at most two batches of a stream are in flight to Tracking (flow control); a device keeps two
+        or more unacked to keep Device busy. A bad sample is rejected in its batch's ack, with its
+        index and reason; the batch's good samples are stored and the stream goes on. When the device
+        half-closes its side, Device acks every batch it has read and ends the stream with OK. After a
+        disconnect the device opens a new stream and resends every batch after the resume point;
+        resent samples come back as duplicates (the resume point may lag the batches Tracking stored,
+        never lead them). Either side sends a `heartbeat` after 60 seconds without sending anything.
+        The stream's credential is checked again at least every minute and at once when it is
+        revoked. Device may send a `sync_request`, which the device answers with batches naming that
+        sync.
         Errors (which end the stream; acked batches stay stored): INVALID_ARGUMENT when the first
-        message is not `open`, for a second `open`, a batch of more than 10,000 samples, or a
-        sequence not above the previous one; PERMISSION_DENIED for another user's device; NOT_FOUND
-        for an unknown device; FAILED_PRECONDITION for a PAUSED device; ABORTED when a newer stream
-        opens for the same device; UNAVAILABLE when Device shuts down, after which the device
-        resumes.
+        message is not `open`, for a second `open`, a batch of more than 10,000 samples or with both
+        `samples` and `columns`, or a sequence not above the previous one (or the resume point);
+        UNAUTHENTICATED when the access token expires or the token or API key is revoked, after
+        which the device resumes with a fresh one; PERMISSION_DENIED for another user's device;
+        NOT_FOUND for an unknown or deleted device; FAILED_PRECONDITION for a PAUSED device; ABORTED
+        when a newer stream opens for the same device; UNAVAILABLE when Device shuts down or Tracking
+        cannot be reached, after which the device resumes.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -193,7 +202,9 @@ class DeviceServiceServicer:
         index, and the call still succeeds. Samples of a type outside the device's capabilities are
         rejected with reason TYPE_NOT_IN_CAPABILITIES.
         Errors: INVALID_ARGUMENT for no samples or more than 10,000; PERMISSION_DENIED for another
-        user; NOT_FOUND for an unknown device; FAILED_PRECONDITION for a PAUSED device.
+        user; NOT_FOUND for an unknown device; FAILED_PRECONDITION for a PAUSED device;
+        RESOURCE_EXHAUSTED, with RetryInfo saying when to send again, beyond the device's or the
+        user's write quota (samples per minute).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,61 @@
+"""Assembles Device: storage, use cases and servicers."""
+
+from __future__ import annotations
+
+import uuid
+
+from healthmesh.device.v1 import device_service_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.common import readiness
+from services.common.app import Built, consume_erasures, remote_runtime
+from services.common.clock import Clock, utcnow
+from services.common.config import Settings
+from services.common.db import create_engine
+from services.common.erasure import EraseUser
+from services.common.idempotency import RequestResults
+from services.common.pagination import PageTokens
+from services.common.server import ServiceSpec
+from services.device import repository
+from services.device.convert import DEVICE_TYPES
+from services.device.domain import Quota
+from services.device.quotas import WriteQuotas
+from services.device.repository import SqlDeviceRepository
+from services.device.service import DeviceService
+from services.device.servicer import DeviceServicer
+from services.device.tracking import GrpcSampleWriter, TrackingSampleTypes
+
+SPEC = ServiceSpec("device")
+
+# Each part of Device that keeps rows of a user adds its EraseUser here.
+ERASE_PARTS: list[EraseUser] = [repository.erase_user]
+
+
+async def erase_user(conn: AsyncConnection, user_id: uuid.UUID) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for part in ERASE_PARTS:
+        counts |= await part(conn, user_id)
+    return counts
+
+
+def quota_of(settings: Settings) -> Quota:
+    return Quota(settings.device_quota_per_device, settings.device_quota_per_user,
+                 settings.device_quota_window_seconds)
+
+
+async def build(settings: Settings, clock: Clock = utcnow) -> Built:
+    engine = create_engine(settings)
+    runtime = remote_runtime(SPEC, settings, engine)
+    runtime.readiness_check = readiness.database(settings.database_url, SPEC.name)
+    repo = SqlDeviceRepository(engine, settings.kek_bytes)
+    quotas = WriteQuotas(quota_of(settings), settings.redis_url)
+    devices = DeviceService(repo, TrackingSampleTypes(runtime.peers), GrpcSampleWriter(runtime.peers), quotas,
+                            DEVICE_TYPES, clock)
+    servicer = DeviceServicer(devices, RequestResults(engine, "device"),
+                              PageTokens.from_config(settings.page_token_keys, settings.service_token))
+
+    def add_servicers(server) -> None:
+        device_service_pb2_grpc.add_DeviceServiceServicer_to_server(servicer, server)
+
+    stop_erasures = consume_erasures(runtime, engine, erase_user)
+    return Built(runtime, add_servicers, [engine.dispose, quotas.close, stop_erasures])
