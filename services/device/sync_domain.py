@@ -81,7 +81,7 @@ class PulledSample:
     type: str
     start: dt.datetime
     end: dt.datetime
-    utc_offset_minutes: int
+    utc_offset_minutes: int | None  # None: Tracking takes the user's time zone
     value: float
     unit: str
 

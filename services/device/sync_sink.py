@@ -23,7 +23,9 @@ _DUPLICATE = tracking_internal_service_pb2.ImportResult.DUPLICATE
 
 
 def _sample(s: PulledSample) -> sample_pb2.Sample:
-    out = sample_pb2.Sample(type=s.type, utc_offset_minutes=s.utc_offset_minutes, value=s.value, unit=s.unit)
+    out = sample_pb2.Sample(type=s.type, value=s.value, unit=s.unit)
+    if s.utc_offset_minutes is not None:
+        out.utc_offset_minutes = s.utc_offset_minutes
     set_timestamp(out.start_time, s.start)
     set_timestamp(out.end_time, s.end)
     return out

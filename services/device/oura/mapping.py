@@ -54,8 +54,10 @@ def _number(value: object, field: str) -> float:
 
 
 def heart_rate(row: dict) -> PulledSample:
+    """Oura stamps heart rate in UTC, which says nothing of where the user was: the offset is left
+    to Tracking (the user's time zone), unlike daily activity and sleep, which carry the local one."""
     at = _time(row.get("timestamp"), "timestamp")
-    return PulledSample("heart_rate", at, at, _offset_minutes(at), _number(row.get("bpm"), "bpm"), "/min")
+    return PulledSample("heart_rate", at, at, None, _number(row.get("bpm"), "bpm"), "/min")
 
 
 def daily_activity(row: dict) -> list[PulledSample]:
