@@ -9,7 +9,7 @@ from services.auth.secrets import Passwords
 from services.auth.servicer import AuthInternalServicer, AuthServicer
 from services.auth.service import AuthService
 from services.common import readiness
-from services.common.app import Built
+from services.common.app import Built, revocation_watcher
 from services.common.audit import AuditLog
 from services.common.cache import Counters
 from services.common.config import Settings
@@ -17,6 +17,7 @@ from services.common.credentials import AccessTokenVerifier, Authenticator
 from services.common.db import create_engine
 from services.common.pagination import PageTokens
 from services.common.peers import Peers
+from services.common.revocation import RevocationPublisher
 from services.common.server import Runtime, ServiceSpec
 
 _SVC = "/healthmesh.auth.v1.AuthService/"
@@ -25,7 +26,9 @@ SPEC = ServiceSpec(
     internal_services=("healthmesh.auth.v1.AuthInternalService",),
     anonymous_methods=frozenset(_SVC + m for m in ("Register", "Login", "RefreshToken", "Logout", "GetJwks")),
     # WriteAuditEvents carries other services' records: auditing it would add one of its own per batch.
-    unaudited_methods=frozenset({_SVC + "GetJwks", "/healthmesh.auth.v1.AuthInternalService/WriteAuditEvents"}),
+    # Services call these all the time, with no user: their records would only be noise.
+    unaudited_methods=frozenset({_SVC + "GetJwks", "/healthmesh.auth.v1.AuthInternalService/WriteAuditEvents",
+                                 "/healthmesh.auth.v1.AuthInternalService/ListRevocations"}),
 )
 
 
@@ -36,7 +39,8 @@ async def build(settings: Settings) -> Built:
                           settings.password_hash_concurrency)
     counters = Counters(settings.redis_url)
     page_tokens = PageTokens.from_config(settings.page_token_keys, settings.service_token)
-    service = AuthService(repo, passwords, counters, settings)
+    publisher = RevocationPublisher(settings.redis_url)
+    service = AuthService(repo, passwords, counters, settings, publisher=publisher)
     await service.load_signing_keys()
 
     async def local_jwks() -> list[dict]:
@@ -47,7 +51,12 @@ async def build(settings: Settings) -> Built:
         return str(key.user_id), f"users/{key.user_id}/apiKeys/{key.id}"
 
     tokens = AccessTokenVerifier(local_jwks, settings.token_issuer, settings.jwks_cache_seconds)
-    authenticator = Authenticator(tokens, local_api_key, settings.service_token, settings.api_key_cache_seconds)
+
+    async def local_revocations(after, since):
+        return await service.list_revocations(after, since, None, 1_000_000)
+
+    authenticator = Authenticator(tokens, local_api_key, settings.service_token, settings.api_key_cache_seconds,
+                                  revocation_watcher(settings, local_revocations))
     runtime = Runtime(SPEC, authenticator, AuditLog(service.write_audit, settings.audit_flush_seconds),
                       Peers(settings, "auth"), readiness_check=readiness.database(settings.database_url, SPEC.name),
                       trusted_proxies=settings.trusted_proxies)
@@ -59,4 +68,4 @@ async def build(settings: Settings) -> Built:
     async def close_passwords() -> None:
         passwords.close()
 
-    return Built(runtime, add_servicers, [engine.dispose, counters.close, close_passwords])
+    return Built(runtime, add_servicers, [engine.dispose, counters.close, publisher.close, close_passwords])

@@ -13,10 +13,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.auth.domain import ApiKey, NewUser, RefreshToken, Sex, User
-from services.auth.tables import ApiKeyRow, AuditEventRow, RefreshTokenRow, SigningKeyRow, UserRow
+from services.auth.tables import ApiKeyRow, AuditEventRow, RefreshTokenRow, RevocationRow, SigningKeyRow, UserRow
 from services.common.audit import AuditRecord
 from services.common.errors import AlreadyExists
 from services.common.ids import uuid7
+from services.common.revocation import PG_CHANNEL, Kind, Revocation
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +27,19 @@ class AuthRepository(Protocol):
     async def get_user(self, user_id: uuid.UUID) -> User | None: ...
     async def get_login(self, email_key: str) -> tuple[User, str] | None: ...
     async def update_user(self, user_id: uuid.UUID, changes: dict, now: dt.datetime) -> User | None: ...
-    async def delete_user(self, user_id: uuid.UUID, now: dt.datetime) -> bool: ...
+    async def delete_user(self, user_id: uuid.UUID, now: dt.datetime) -> list[Revocation] | None: ...
+    async def change_password(self, user_id: uuid.UUID, password_hash: str, now: dt.datetime) -> list[Revocation]: ...
+    async def revoke_sessions(self, user_id: uuid.UUID, now: dt.datetime) -> list[Revocation]: ...
+    async def list_revocations(self, after: int, since: dt.datetime | None, kind: Kind | None,
+                               limit: int) -> list[Revocation]: ...
     async def add_refresh_token(self, token: RefreshToken, digest: bytes, now: dt.datetime) -> None: ...
     async def spend_refresh_token(self, digest: bytes, now: dt.datetime) -> RefreshToken | None: ...
     async def find_refresh_token(self, digest: bytes) -> RefreshToken | None: ...
-    async def revoke_family(self, family_id: uuid.UUID, now: dt.datetime) -> None: ...
+    async def revoke_family(self, family_id: uuid.UUID, now: dt.datetime) -> list[Revocation]: ...
     async def add_api_key(self, key: ApiKey, digest: bytes, request_id: str | None) -> ApiKey: ...
     async def count_live_api_keys(self, user_id: uuid.UUID) -> int: ...
     async def list_api_keys(self, user_id: uuid.UUID, limit: int, after: uuid.UUID | None) -> list[ApiKey]: ...
-    async def revoke_api_key(self, user_id: uuid.UUID, key_id: uuid.UUID, now: dt.datetime) -> bool: ...
+    async def revoke_api_key(self, user_id: uuid.UUID, key_id: uuid.UUID, now: dt.datetime) -> list[Revocation] | None: ...
     async def find_api_key(self, digest: bytes, now: dt.datetime) -> ApiKey | None: ...
     async def signing_keys(self) -> list[tuple[str, bytes, dict, dt.datetime]]: ...
     async def add_signing_key_if_none(self, kid: str, sealed: bytes, jwk: dict, now: dt.datetime) -> None: ...
@@ -57,7 +62,29 @@ def _api_key(row) -> ApiKey:
 
 
 U, R, K, S, A = UserRow.__table__, RefreshTokenRow.__table__, ApiKeyRow.__table__, SigningKeyRow.__table__, AuditEventRow.__table__
+RV = RevocationRow.__table__
 LIVE_USER = U.c.delete_time.is_(None)
+# A transaction may commit after one that took a larger sequence: reads after a sequence also
+# return what was stored this recently, and readers drop what they already have.
+LATE_COMMIT = dt.timedelta(seconds=30)
+
+
+def _revocation(row) -> Revocation:
+    return Revocation(row.sequence, Kind(row.kind), str(row.user_id), str(row.subject) if row.subject else "",
+                      row.create_time)
+
+
+async def _revoke(conn, kind: Kind, user_id: uuid.UUID, subjects: list[uuid.UUID | None]) -> list[Revocation]:
+    """Stores revocations in the caller's transaction and notifies listeners, who hear of them when
+    it commits (PostgreSQL delivers NOTIFY on commit, and never for a rolled-back transaction)."""
+    if not subjects:
+        return []
+    rows = (await conn.execute(insert(RV).values([dict(kind=kind.value, user_id=user_id, subject=s) for s in subjects])
+                               .returning(RV))).all()
+    done = [_revocation(r) for r in rows]
+    for r in done:
+        await conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": PG_CHANNEL, "payload": r.to_json()})
+    return done
 
 
 class SqlAuthRepository:
@@ -92,17 +119,49 @@ class SqlAuthRepository:
             )).one_or_none()
         return _user(row) if row else None
 
-    async def delete_user(self, user_id: uuid.UUID, now: dt.datetime) -> bool:
-        """Soft delete: the account, its sessions and its API keys stop working together."""
+    async def delete_user(self, user_id: uuid.UUID, now: dt.datetime) -> list[Revocation] | None:
+        """Erases the account in one transaction with its revocation: sessions, API keys and the user
+        row go; the revocation (every service refuses the user at once, then erases their data) and
+        the audit log, which holds no values, stay. None when there was no such live user."""
         async with self._engine.begin() as conn:
-            done = (await conn.execute(
-                update(U).where(U.c.id == user_id, LIVE_USER).values(delete_time=now).returning(U.c.id)
-            )).one_or_none()
-            await conn.execute(update(R).where(R.c.user_id == user_id, R.c.revoked_time.is_(None))
-                               .values(revoked_time=now))
-            await conn.execute(update(K).where(K.c.user_id == user_id, K.c.revoke_time.is_(None))
-                               .values(revoke_time=now))
-        return done is not None
+            found = (await conn.execute(select(U.c.id).where(U.c.id == user_id, LIVE_USER).with_for_update())
+                     ).one_or_none()
+            if found is None:
+                return None
+            revoked = await _revoke(conn, Kind.USER, user_id, [None])
+            await conn.execute(R.delete().where(R.c.user_id == user_id))
+            await conn.execute(K.delete().where(K.c.user_id == user_id))
+            await conn.execute(U.delete().where(U.c.id == user_id))
+        return revoked
+
+    async def change_password(self, user_id: uuid.UUID, password_hash: str, now: dt.datetime) -> list[Revocation]:
+        async with self._engine.begin() as conn:
+            await conn.execute(update(U).where(U.c.id == user_id, LIVE_USER)
+                               .values(password_hash=password_hash, update_time=now))
+            return await self._revoke_sessions(conn, user_id, now)
+
+    async def revoke_sessions(self, user_id: uuid.UUID, now: dt.datetime) -> list[Revocation]:
+        async with self._engine.begin() as conn:
+            return await self._revoke_sessions(conn, user_id, now)
+
+    @staticmethod
+    async def _revoke_sessions(conn, user_id: uuid.UUID, now: dt.datetime) -> list[Revocation]:
+        # Every live session has an unspent, unrevoked token (a refresh adds one to its family).
+        families = (await conn.execute(
+            update(R).where(R.c.user_id == user_id, R.c.revoked_time.is_(None)).values(revoked_time=now)
+            .returning(R.c.family_id))).scalars().all()
+        return await _revoke(conn, Kind.SESSION, user_id, sorted(set(families)))
+
+    async def list_revocations(self, after: int, since: dt.datetime | None, kind: Kind | None,
+                               limit: int) -> list[Revocation]:
+        query = select(RV).where((RV.c.sequence > after) | (RV.c.create_time > func.now() - LATE_COMMIT))
+        if since is not None:
+            query = query.where(RV.c.create_time >= since)
+        if kind is not None:
+            query = query.where(RV.c.kind == kind.value)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(RV.c.sequence).limit(limit))).all()
+        return [_revocation(r) for r in rows]
 
     async def add_refresh_token(self, token: RefreshToken, digest: bytes, now: dt.datetime) -> None:
         async with self._engine.begin() as conn:
@@ -125,10 +184,12 @@ class SqlAuthRepository:
             row = (await conn.execute(select(R).where(R.c.digest == digest))).one_or_none()
         return _refresh(row) if row else None
 
-    async def revoke_family(self, family_id: uuid.UUID, now: dt.datetime) -> None:
+    async def revoke_family(self, family_id: uuid.UUID, now: dt.datetime) -> list[Revocation]:
         async with self._engine.begin() as conn:
-            await conn.execute(update(R).where(R.c.family_id == family_id, R.c.revoked_time.is_(None))
-                               .values(revoked_time=now))
+            users = (await conn.execute(
+                update(R).where(R.c.family_id == family_id, R.c.revoked_time.is_(None)).values(revoked_time=now)
+                .returning(R.c.user_id))).scalars().all()
+            return await _revoke(conn, Kind.SESSION, users[0], [family_id]) if users else []
 
     async def add_api_key(self, key: ApiKey, digest: bytes, request_id: str | None) -> ApiKey:
         """Inserts the key; with a request_id already used by this user, returns that first key."""
@@ -157,12 +218,12 @@ class SqlAuthRepository:
             rows = (await conn.execute(query.order_by(K.c.id.desc()).limit(limit))).all()
         return [_api_key(r) for r in rows]
 
-    async def revoke_api_key(self, user_id: uuid.UUID, key_id: uuid.UUID, now: dt.datetime) -> bool:
+    async def revoke_api_key(self, user_id: uuid.UUID, key_id: uuid.UUID, now: dt.datetime) -> list[Revocation] | None:
         async with self._engine.begin() as conn:
             row = (await conn.execute(
                 update(K).where(K.c.id == key_id, K.c.user_id == user_id, K.c.revoke_time.is_(None))
                 .values(revoke_time=now).returning(K.c.id))).one_or_none()
-        return row is not None
+            return await _revoke(conn, Kind.API_KEY, user_id, [key_id]) if row else None
 
     async def find_api_key(self, digest: bytes, now: dt.datetime) -> ApiKey | None:
         """The live key with this digest, its last-use time refreshed at most once a minute."""

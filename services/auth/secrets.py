@@ -94,9 +94,11 @@ def open_private_key(kid: str, sealed: bytes, kek: bytes) -> ec.EllipticCurvePri
     return key
 
 
-def issue_access_token(key: SigningKey, user_id: uuid.UUID, issuer: str, now: dt.datetime, ttl_seconds: int) -> str:
+def issue_access_token(key: SigningKey, user_id: uuid.UUID, session_id: uuid.UUID, issuer: str, now: dt.datetime,
+                       ttl_seconds: int) -> str:
+    # `sid` names the session (the refresh-token family), so ending it ends its access tokens too.
     claims = {
-        "iss": issuer, "sub": str(user_id), "iat": int(now.timestamp()),
+        "iss": issuer, "sub": str(user_id), "sid": str(session_id), "iat": int(now.timestamp()),
         "exp": int(now.timestamp()) + ttl_seconds, "jti": secrets.token_urlsafe(12),
     }
     return jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})

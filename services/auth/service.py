@@ -18,12 +18,15 @@ from services.common.errors import (
     InvalidArgument, NotFound, ResourceExhausted, Unauthenticated, Violations,
 )
 from services.common.ids import uuid7
+from services.common.revocation import Kind, Revocation, RevocationPublisher
 
 
 class AuthService:
     def __init__(self, repo: AuthRepository, passwords: secrets.Passwords, counters: Counters,
-                 settings: Settings, clock: Clock = utcnow, throttles: Throttles | None = None) -> None:
+                 settings: Settings, clock: Clock = utcnow, publisher: RevocationPublisher | None = None,
+                 throttles: Throttles | None = None) -> None:
         self._repo = repo
+        self._publisher = publisher or RevocationPublisher()
         self._passwords = passwords
         self._counters = counters
         self._throttles = throttles or Throttles(counters, settings)
@@ -87,7 +90,7 @@ class AuthService:
             known = await self._repo.find_refresh_token(digest)
             if known is not None and known.used_time is not None and known.revoked_time is None:
                 # A spent token came back: someone holds a copy. End the whole session.
-                await self._repo.revoke_family(known.family_id, now)
+                await self._published(self._repo.revoke_family(known.family_id, now))
                 raise Unauthenticated("refresh token reuse detected; the session is revoked", "REFRESH_TOKEN_REUSED")
             raise Unauthenticated("the refresh token is unknown, expired or revoked", "REFRESH_TOKEN_INVALID")
         user = await self._repo.get_user(spent.user_id)
@@ -100,7 +103,41 @@ class AuthService:
             raise InvalidArgument.field("refresh_token", "is required")
         known = await self._repo.find_refresh_token(secrets.refresh_token_digest(refresh_token))
         if known is not None:
-            await self._repo.revoke_family(known.family_id, self._now())
+            await self._published(self._repo.revoke_family(known.family_id, self._now()))
+
+    async def change_password(self, user_id: uuid.UUID, current: str, new: str, client: str) -> Session:
+        """Every session of the user ends, everywhere; the caller gets a new one."""
+        v = Violations()
+        if not current:
+            v.add("current_password", "is required")
+        user = await self.get_user(user_id)
+        domain.validate_password(new, user.email, v, "new_password")
+        v.raise_if_any()
+        # A stolen access token must not become a way to guess the password: a wrong current
+        # password is a failed login, throttled as one.
+        key = domain.email_key(user.email)
+        attempt = await self._throttles.login(key, client)
+        found = await self._repo.get_login(key)
+        if found is None or not await self._passwords.verify(found[1], current):
+            raise Unauthenticated("the current password is wrong", "INVALID_CREDENTIALS")
+        await attempt.succeeded()
+        password_hash = await self._passwords.hash(new)
+        await self._published(self._repo.change_password(user_id, password_hash, self._now()))
+        return await self._open_session(user, family_id=uuid7())
+
+    async def revoke_sessions(self, user_id: uuid.UUID) -> None:
+        await self.get_user(user_id)
+        await self._published(self._repo.revoke_sessions(user_id, self._now()))
+
+    async def list_revocations(self, after: int, since: dt.datetime | None, kind: Kind | None,
+                               limit: int) -> list[Revocation]:
+        return await self._repo.list_revocations(after, since, kind, limit)
+
+    async def _published(self, revoking) -> list[Revocation] | None:
+        """Awaits a revoking repository call (committed, NOTIFY sent), then the Redis fast path."""
+        done = await revoking
+        await self._publisher.publish(done or [])
+        return done
 
     async def _open_session(self, user: User, family_id: uuid.UUID) -> Session:
         now = self._now()
@@ -109,7 +146,7 @@ class AuthService:
                               now + dt.timedelta(seconds=self._settings.refresh_token_ttl_seconds), None, None)
         await self._repo.add_refresh_token(record, secrets.refresh_token_digest(token), now)
         ttl = self._settings.access_token_ttl_seconds
-        access = secrets.issue_access_token(self._keys[-1], user.id, self._settings.token_issuer, now, ttl)
+        access = secrets.issue_access_token(self._keys[-1], user.id, family_id, self._settings.token_issuer, now, ttl)
         return Session(access, token, ttl, user)
 
     # Profile.
@@ -147,7 +184,7 @@ class AuthService:
         return user
 
     async def delete_user(self, user_id: uuid.UUID) -> None:
-        if not await self._repo.delete_user(user_id, self._now()):
+        if await self._published(self._repo.delete_user(user_id, self._now())) is None:
             raise NotFound(f"users/{user_id} does not exist")
 
     # API keys.
@@ -171,7 +208,7 @@ class AuthService:
         return await self._repo.list_api_keys(user_id, limit, after)
 
     async def revoke_api_key(self, user_id: uuid.UUID, key_id: uuid.UUID) -> None:
-        if not await self._repo.revoke_api_key(user_id, key_id, self._now()):
+        if await self._published(self._repo.revoke_api_key(user_id, key_id, self._now())) is None:
             raise NotFound(f"users/{user_id}/apiKeys/{key_id} does not exist")
 
     async def authenticate_api_key(self, secret: str) -> ApiKey:

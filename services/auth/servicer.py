@@ -12,6 +12,8 @@ from healthmesh.auth.v1 import (
 from services.auth import convert
 from services.auth.service import AuthService
 from services.common import pagination
+from services.common.convert import from_timestamp
+from services.common.errors import Violations
 from services.common.interceptor import audit_subject, current_client
 from services.common.principal import current_principal
 from services.common.principal import caller_parent, parse_name
@@ -67,6 +69,15 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         await self._svc.logout(request.refresh_token)
         return empty_pb2.Empty()
 
+    async def ChangePassword(self, request, context):
+        session = await self._svc.change_password(caller_parent(request.name, "name"), request.current_password,
+                                                  request.new_password, current_client.get())
+        return convert.change_password_response(session)
+
+    async def RevokeSessions(self, request, context):
+        await self._svc.revoke_sessions(caller_parent(request.name, "name"))
+        return empty_pb2.Empty()
+
     async def GetJwks(self, request, context):
         return auth_service_pb2.Jwks(keys=[auth_service_pb2.Jwk(**k) for k in self._svc.jwks()])
 
@@ -109,6 +120,18 @@ class AuthInternalServicer(auth_internal_service_pb2_grpc.AuthInternalServiceSer
         audit_subject.set(str(key.user_id))  # the caller is a service; the key's owner is whom it acts for
         return auth_internal_service_pb2.AuthenticateApiKeyResponse(
             user=f"users/{key.user_id}", api_key=f"users/{key.user_id}/apiKeys/{key.id}")
+
+    async def ListRevocations(self, request, context):
+        v = Violations()
+        if request.after_sequence < 0:
+            v.add("after_sequence", "must not be negative")
+        if request.page_size < 0:
+            v.add("page_size", "must not be negative")
+        v.raise_if_any()
+        since = from_timestamp(request.since_time) if request.HasField("since_time") else None
+        found = await self._svc.list_revocations(request.after_sequence, since, convert.revocation_kind(request.kind),
+                                                 min(request.page_size or 1000, 10_000))
+        return auth_internal_service_pb2.ListRevocationsResponse(revocations=[convert.revocation(r) for r in found])
 
     async def WriteAuditEvents(self, request, context):
         await self._svc.write_audit([convert.audit_record(r) for r in request.records])

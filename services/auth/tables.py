@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import LargeBinary, SmallInteger, Text
+from sqlalchemy import BigInteger, LargeBinary, SmallInteger, Text
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -77,4 +77,13 @@ class AuditEventRow(Base):
     client_address: Mapped[str] = mapped_column(Text)
     request_id: Mapped[str] = mapped_column(Text)
     service: Mapped[str] = mapped_column(Text)
+    create_time: Mapped[dt.datetime] = mapped_column(TZ)
+
+
+class RevocationRow(Base):
+    __tablename__ = "revocations"
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    subject: Mapped[uuid.UUID | None] = mapped_column(UUID)
     create_time: Mapped[dt.datetime] = mapped_column(TZ)

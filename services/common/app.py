@@ -16,7 +16,9 @@ from services.common.audit_outbox import AuditOutbox, OutboxDrainer, has_audit_o
 from services.common.config import Settings
 from services.common.credentials import AccessTokenVerifier, Authenticator
 from services.common.db import create_engine, migrate
+from services.common.erasure import EraseUser, ErasureConsumer
 from services.common.peers import Peers
+from services.common.revocation import Kind, RevocationSource, RevocationWatcher
 from services.common.server import Runtime, ServiceSpec, serve
 
 
@@ -39,7 +41,7 @@ def remote_runtime(spec: ServiceSpec, settings: Settings, engine: AsyncEngine | 
     peers = Peers(settings, spec.name)
     tokens = AccessTokenVerifier(peers.fetch_jwks, settings.token_issuer, settings.jwks_cache_seconds)
     authenticator = Authenticator(tokens, peers.authenticate_api_key, settings.service_token,
-                                  settings.api_key_cache_seconds)
+                                  settings.api_key_cache_seconds, revocation_watcher(settings, peers.list_revocations))
     return Runtime(spec, authenticator, remote_audit_log(spec, settings, peers, engine), peers,
                    trusted_proxies=settings.trusted_proxies)
 
@@ -51,6 +53,25 @@ def remote_audit_log(spec: ServiceSpec, settings: Settings, peers: Peers, engine
         return AuditLog(peers.write_audit, settings.audit_flush_seconds)
     outbox = AuditOutbox(engine, spec.name)
     return AuditLog(outbox.put, settings.audit_flush_seconds, forwarder=OutboxDrainer(outbox, peers.write_audit))
+
+
+def revocation_watcher(settings: Settings, source: RevocationSource) -> RevocationWatcher:
+    return RevocationWatcher(source, settings.revocation_horizon, database_url=settings.database_url,
+                             redis_url=settings.redis_url, staleness_seconds=settings.revocation_staleness_seconds,
+                             poll_seconds=settings.revocation_poll_seconds)
+
+
+def consume_erasures(runtime: Runtime, engine: AsyncEngine, erase: EraseUser) -> Callable[[], Awaitable[None]]:
+    """Starts erasing deleted users' data in this service's schema (services/common/erasure.py);
+    returns what stops it."""
+    revocations = runtime.authenticator.revocations
+    consumer = ErasureConsumer(engine, runtime.spec.name,
+                               lambda after: runtime.peers.list_revocations(after, kind=Kind.USER),
+                               erase, runtime.audit, runtime.spec.name)
+    if revocations is not None:
+        revocations.subscribe(consumer.notify)
+    consumer.start()
+    return consumer.close
 
 
 # Imports allocate objects by the million (a dict and a record per point) and hardly ever a

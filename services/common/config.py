@@ -7,6 +7,7 @@ needs it, so tests construct Settings directly with the values they want.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from functools import cached_property
 
 from pydantic import Field, field_validator
@@ -49,6 +50,11 @@ class Settings(BaseSettings):
     token_issuer: str = "healthmesh"
     api_key_cache_seconds: float = 10.0
     jwks_cache_seconds: float = 300.0
+    # Revocations reach services by PostgreSQL NOTIFY and Redis at once; with both listeners down a
+    # service polls Auth every revocation_poll_seconds, and a call finding its last read older than
+    # revocation_staleness_seconds reads again before it is answered (README: worst case).
+    revocation_poll_seconds: float = 2.0
+    revocation_staleness_seconds: float = 1.0
 
     # Throttles, per window (OWASP's authentication cheat sheet). Failed logins: a hard limit per
     # (account, client address) and per client address; per account from anywhere, after
@@ -80,6 +86,11 @@ class Settings(BaseSettings):
     device_quota_per_device: int = 1_200_000
     device_quota_per_user: int = 12_000_000
     device_quota_window_seconds: int = 60
+    # The Oura API v2, for devices whose integration is `oura` (tests point it at a local server);
+    # the client id and secret are healthmesh's own, for renewing a user's access token.
+    oura_api_url: str = "https://api.ouraring.com"
+    oura_client_id: str = ""
+    oura_client_secret: str = ""
 
     # Shutdown: how long open streams get to finish after SIGTERM.
     shutdown_grace_seconds: float = 10.0
@@ -95,6 +106,12 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return "postgresql://" + value[len(prefix):]
         return value
+
+    @property
+    def revocation_horizon(self) -> dt.timedelta:
+        """How long a revocation matters in memory: as long as a credential it names could still
+        be accepted without asking Auth (an access token's life, an API key's cache), plus skew."""
+        return dt.timedelta(seconds=max(self.access_token_ttl_seconds, self.api_key_cache_seconds) + 60)
 
     @property
     def sqlalchemy_url(self) -> str:

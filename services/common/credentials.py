@@ -2,7 +2,9 @@
 
 Access tokens (ES256 JWTs) are verified locally against Auth's published keys; API keys
 (`hm_...`) are resolved through Auth and cached briefly; other services present the shared
-service token and name the end user they act for.
+service token and name the end user they act for. Whatever the credential, the principal is then
+checked against the revocations (services/common/revocation.py), so none of these shortcuts
+outlives a deleted user, an ended session or a revoked key.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import jwt
 from services.common.cache import TtlCache
 from services.common.errors import Unauthenticated
 from services.common.principal import ANONYMOUS, Principal
+from services.common.revocation import RevocationWatcher
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +84,20 @@ class AccessTokenVerifier:
 
 class Authenticator:
     def __init__(self, tokens: AccessTokenVerifier, api_keys: ApiKeyLookup, service_token: str,
-                 api_key_cache_seconds: float = 10.0) -> None:
+                 api_key_cache_seconds: float = 10.0, revocations: RevocationWatcher | None = None) -> None:
         self._tokens = tokens
         self._api_keys = api_keys
         self._service_token = service_token.encode()
         self._cache = TtlCache(api_key_cache_seconds)
+        self.revocations = revocations
 
     async def principal(self, metadata: Mapping[str, str]) -> Principal:
+        principal = await self._resolve(metadata)
+        if self.revocations is not None:
+            await self.revocations.check(principal)
+        return principal
+
+    async def _resolve(self, metadata: Mapping[str, str]) -> Principal:
         service_token = metadata.get(SERVICE_TOKEN_HEADER)
         if service_token is not None:
             if not self._service_token or not hmac.compare_digest(service_token.encode(), self._service_token):
@@ -104,13 +114,13 @@ class Authenticator:
         if credential.startswith(API_KEY_PREFIX):
             return await self._api_key(credential)
         claims = await self._tokens.verify(credential)
-        return Principal("user", str(claims["sub"]), f"users/{claims['sub']}")
+        return Principal("user", str(claims["sub"]), f"users/{claims['sub']}", session=str(claims.get("sid", "")))
 
     async def _api_key(self, secret: str) -> Principal:
         cache_key = hashlib.sha256(secret.encode()).digest()
         hit = self._cache.get(cache_key)
         if hit is None:
             user_id, key_name = await self._api_keys(secret)
-            hit = Principal("api_key", user_id, key_name)
+            hit = Principal("api_key", user_id, key_name, api_key=key_name.rsplit("/", 1)[-1])
             self._cache.put(cache_key, hit)
         return hit  # type: ignore[return-value]

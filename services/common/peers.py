@@ -14,11 +14,11 @@ from healthmesh.auth.v1 import auth_internal_service_pb2 as auth_internal_pb2
 from healthmesh.auth.v1 import auth_internal_service_pb2_grpc as auth_internal_grpc
 from healthmesh.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 
-from services.common import audit_wire
 from services.common.audit import AuditRecord, AuditRejected
 from services.common.config import SERVICE_NAMES, Settings
 from services.common.credentials import ACTING_USER_HEADER, SERVICE_NAME_HEADER, SERVICE_TOKEN_HEADER
 from services.common.errors import Unauthenticated, Unavailable
+from services.common.revocation import Kind, Revocation
 
 
 class Peers:
@@ -29,7 +29,9 @@ class Peers:
 
     def channel(self, service: str) -> grpc.aio.Channel:
         if service not in self._channels:
-            self._channels[service] = grpc.aio.insecure_channel(self._settings.addr(service))
+            # Reconnect within seconds after a peer restarts (gRPC's default backoff grows to 120 s).
+            self._channels[service] = grpc.aio.insecure_channel(self._settings.addr(service), options=[
+                ("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 5000)])
         return self._channels[service]
 
     def metadata(self, user_id: str = "") -> tuple[tuple[str, str], ...]:
@@ -69,6 +71,26 @@ class Peers:
             raise Unavailable("auth is unavailable, try again") from None
         return reply.user.removeprefix("users/"), reply.api_key
 
+    async def list_revocations(self, after: int, since: dt.datetime | None = None, kind: Kind | None = None,
+                               page_size: int = 10_000) -> list[Revocation]:
+        """Every revocation after `after` (and the last 30 s), following pages to the end."""
+        stub = auth_internal_grpc.AuthInternalServiceStub(self.channel("auth"))
+        out: list[Revocation] = []
+        while True:
+            request = auth_internal_pb2.ListRevocationsRequest(after_sequence=after, page_size=page_size)
+            if since is not None:
+                request.since_time.CopyFrom(_timestamp(since))
+            if kind is not None:
+                request.kind = auth_internal_pb2.Revocation.Kind.Value(kind.name)
+            reply = await stub.ListRevocations(request, metadata=self.metadata(), timeout=5.0)
+            page = [Revocation(r.sequence, Kind[auth_internal_pb2.Revocation.Kind.Name(r.kind)],
+                               r.user.removeprefix("users/"), r.subject, r.revoke_time.ToDatetime(dt.UTC))
+                    for r in reply.revocations]
+            out += page
+            if len(page) < page_size or page[-1].sequence <= after:
+                return out
+            after = page[-1].sequence
+
     async def write_audit(self, records: list[AuditRecord], timeout: float = 10.0) -> None:
         """Hands records to Auth's log, each with its id (Auth stores an id once, so sending a batch
         again is safe). AuditRejected when Auth refuses the records themselves; any other failure
@@ -78,9 +100,8 @@ class Peers:
             message = request.records.add(
                 subject=f"users/{r.subject_user_id}" if r.subject_user_id else "", actor=r.actor, action=r.action,
                 resource=r.resource, outcome=r.outcome, client_address=r.client_address, request_id=r.request_id,
-                service=r.service)
+                service=r.service, id=str(r.id))
             message.create_time.FromDatetime(r.create_time)
-            audit_wire.set_id(message, r.id)
         stub = auth_internal_grpc.AuthInternalServiceStub(self.channel("auth"))
         try:
             await stub.WriteAuditEvents(request, metadata=self.metadata(), timeout=timeout)

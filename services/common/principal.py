@@ -14,6 +14,8 @@ class Principal:
     kind: str  # "user", "api_key", "service" or "anonymous"
     user_id: str = ""  # the end user acted for; empty for anonymous and bare service calls
     actor: str = "anonymous"  # users/{u}, users/{u}/apiKeys/{k}, services/{name}, anonymous
+    session: str = ""  # an access token's session (its refresh-token family), for revocation
+    api_key: str = ""  # an API key's id, for revocation
 
     @property
     def authenticated(self) -> bool:

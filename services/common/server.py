@@ -144,6 +144,8 @@ async def create_server(
     runtime.readiness = Readiness(health, ("", *spec.own_services), runtime.readiness_check)
     await runtime.readiness.refresh()
     await server.start()
+    if runtime.authenticator.revocations is not None:
+        await runtime.authenticator.revocations.start()
     runtime.readiness.start(runtime.shutdown)
     return server, bound
 
@@ -158,6 +160,8 @@ async def stop_server(server: grpc.aio.Server, runtime: Runtime, grace_seconds: 
     if runtime.readiness is not None:
         await runtime.readiness.close()
     await server.stop(grace_seconds)
+    if runtime.authenticator.revocations is not None:
+        await runtime.authenticator.revocations.close()
     await runtime.audit.close(audit_drain_seconds)
     await runtime.peers.close()
 

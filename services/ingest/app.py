@@ -8,12 +8,13 @@ import contextlib
 from healthmesh.ingest.v1 import ingest_service_pb2_grpc
 
 from services.common import readiness
-from services.common.app import Built, remote_runtime
+from services.common.app import Built, consume_erasures, remote_runtime
 from services.common.config import Settings
 from services.common.db import create_engine
 from services.common.pagination import PageTokens
 from services.common.server import ServiceSpec
 from services.ingest.domain import Format
+from services.ingest.erasure import erase_user
 from services.ingest.apple import parse_export
 from services.ingest.hae.parser import HaeParser
 from services.ingest.profile_sink import ProfileSink
@@ -45,4 +46,5 @@ async def build(settings: Settings) -> Built:
     def add_servicers(server) -> None:
         ingest_service_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(service, page_tokens), server)
 
-    return Built(runtime, add_servicers, [engine.dispose, stop_jobs])
+    stop_erasures = consume_erasures(runtime, engine, erase_user)
+    return Built(runtime, add_servicers, [engine.dispose, stop_jobs, stop_erasures])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from healthmesh.tracking.v1 import tracking_internal_service_pb2_grpc, tracking_service_pb2_grpc
 
 from services.common import readiness
-from services.common.app import Built, remote_runtime
+from services.common.app import Built, consume_erasures, remote_runtime
 from services.common.config import Settings
 from services.common.db import create_engine
 from services.common.idempotency import RequestResults
@@ -14,6 +14,7 @@ from services.common.server import ServiceSpec
 from services.tracking.activities.repository import SqlActivityRepository
 from services.tracking.activities.service import ActivityService
 from services.tracking.dietary import DietaryMirror
+from services.tracking.erasure import erase_user
 from services.tracking.goals.domain import MetricSpec
 from services.tracking.goals.repository import SqlGoalRepository
 from services.tracking.goals.service import GoalService
@@ -63,4 +64,5 @@ async def build(settings: Settings) -> Built:
         tracking_internal_service_pb2_grpc.add_TrackingInternalServiceServicer_to_server(
             TrackingInternalServicer(samples, activities, sleep, runtime.shutdown), server)
 
-    return Built(runtime, add_servicers, [engine.dispose])
+    stop_erasures = consume_erasures(runtime, engine, erase_user)
+    return Built(runtime, add_servicers, [engine.dispose, stop_erasures])

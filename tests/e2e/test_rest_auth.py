@@ -122,7 +122,7 @@ def test_missing_forged_expired_and_unsigned_tokens_are_401(http, mesh):
     header, payload, signature = session["accessToken"].split(".")
     forged_claims = json.loads(base64.urlsafe_b64decode(payload + "==")) | {"sub": str(uuid.uuid4())}
     forged_payload = base64.urlsafe_b64encode(json.dumps(forged_claims).encode()).decode().rstrip("=")
-    expired = issue_access_token(_mesh_key(mesh), user_id, "healthmesh",
+    expired = issue_access_token(_mesh_key(mesh), user_id, uuid.uuid4(), "healthmesh",
                                  dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), 900)
     unsigned = jwt.encode({"sub": str(user_id), "iss": "healthmesh", "iat": 0, "exp": 2**31}, None, algorithm="none")
     cases = {

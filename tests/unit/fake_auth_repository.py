@@ -10,6 +10,7 @@ from services.auth.domain import ApiKey, NewUser, RefreshToken, User
 from services.common.audit import AuditRecord
 from services.common.errors import AlreadyExists
 from services.common.ids import uuid7
+from services.common.revocation import Kind, Revocation
 
 
 class FakeAuthRepository:
@@ -19,6 +20,7 @@ class FakeAuthRepository:
         self.keys: dict[bytes, tuple[ApiKey, dt.datetime | None, str | None]] = {}
         self.signing: list[tuple[str, bytes, dict, dt.datetime]] = []
         self.audit: list[AuditRecord] = []
+        self.revocations: list[Revocation] = []
 
     def _live(self):
         return {i: (u, h) for i, (u, h, deleted) in self.users.items() if deleted is None}
@@ -45,12 +47,28 @@ class FakeAuthRepository:
         self.users[user_id] = (user, password_hash, None)
         return user
 
+    def _revoke(self, kind, user_id, subject, now):
+        self.revocations.append(Revocation(len(self.revocations) + 1, kind, str(user_id), subject, now))
+        return [self.revocations[-1]]
+
     async def delete_user(self, user_id, now):
         if user_id not in self._live():
-            return False
+            return None
         user, password_hash, _ = self.users[user_id]
         self.users[user_id] = (user, password_hash, now)
-        return True
+        return self._revoke(Kind.USER, user_id, "", now)
+
+    async def change_password(self, user_id, password_hash, now):
+        user, _, deleted = self.users[user_id]
+        self.users[user_id] = (user, password_hash, deleted)
+        return await self.revoke_sessions(user_id, now)
+
+    async def revoke_sessions(self, user_id, now):
+        families = {t.family_id for t in self.tokens.values() if t.user_id == user_id and not t.revoked_time}
+        return [r for f in sorted(families) for r in await self.revoke_family(f, now)]
+
+    async def list_revocations(self, after, since, kind, limit):
+        return [r for r in self.revocations if r.sequence > after and (kind is None or r.kind == kind)][:limit]
 
     async def add_refresh_token(self, token, digest, now):
         self.tokens[digest] = token
@@ -66,9 +84,12 @@ class FakeAuthRepository:
         return self.tokens.get(digest)
 
     async def revoke_family(self, family_id, now):
+        users = set()
         for d, t in self.tokens.items():
             if t.family_id == family_id and not t.revoked_time:
                 self.tokens[d] = dataclasses.replace(t, revoked_time=now)
+                users.add(t.user_id)
+        return self._revoke(Kind.SESSION, users.pop(), str(family_id), now) if users else []
 
     async def add_api_key(self, key, digest, request_id):
         self.keys[digest] = (key, None, request_id)
@@ -85,8 +106,8 @@ class FakeAuthRepository:
         for d, (k, r, rid) in self.keys.items():
             if k.id == key_id and k.user_id == user_id and r is None:
                 self.keys[d] = (k, now, rid)
-                return True
-        return False
+                return self._revoke(Kind.API_KEY, user_id, str(key_id), now)
+        return None
 
     async def find_api_key(self, digest, now):
         hit = self.keys.get(digest)

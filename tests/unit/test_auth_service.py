@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import os
+import uuid
 
 import jwt
 import pytest
@@ -56,7 +57,7 @@ async def test_access_tokens_verify_and_expire(auth, clock):
     assert claims["sub"] == str(session.user.id)
     # Tokens are checked against the real clock: one issued 16 minutes ago has expired.
     key = auth._keys[-1]
-    old = issue_access_token(key, session.user.id, "healthmesh", dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16), 900)
+    old = issue_access_token(key, session.user.id, uuid.uuid4(), "healthmesh", dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16), 900)
     with pytest.raises(Unauthenticated) as err:
         await verifier(auth).verify(old)
     assert err.value.reason == "TOKEN_EXPIRED"
@@ -65,7 +66,7 @@ async def test_access_tokens_verify_and_expire(auth, clock):
 async def test_forged_and_unsigned_tokens_are_refused(auth):
     user = await auth.register("ada@example.org", PASSWORD, "Ada", "", 0, "", "1.2.3.4")
     now = dt.datetime.now(dt.UTC)
-    forged = issue_access_token(new_signing_key(now), user.id, "healthmesh", now, 900)  # a key Auth never made
+    forged = issue_access_token(new_signing_key(now), user.id, uuid.uuid4(), "healthmesh", now, 900)  # a key Auth never made
     unsigned = jwt.encode({"sub": str(user.id), "iss": "healthmesh", "iat": 0, "exp": 2**31}, None, algorithm="none")
     hs256 = jwt.encode({"sub": str(user.id), "iss": "healthmesh", "iat": 0, "exp": 2**31}, "k" * 32,
                        algorithm="HS256", headers={"kid": auth.jwks()[0]["kid"]})

@@ -47,6 +47,11 @@ class AuthInternalServiceStub:
                 request_serializer=healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.WriteAuditEventsRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.ListRevocations = channel.unary_unary(
+                '/healthmesh.auth.v1.AuthInternalService/ListRevocations',
+                request_serializer=healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.ListRevocationsRequest.SerializeToString,
+                response_deserializer=healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.ListRevocationsResponse.FromString,
+                _registered_method=True)
 
 
 class AuthInternalServiceServicer:
@@ -64,8 +69,22 @@ class AuthInternalServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WriteAuditEvents(self, request, context):
-        """Appends audit events recorded by another service. Events are never changed or removed.
-        Errors: INVALID_ARGUMENT for an event without action or subject;
+        """Appends audit events recorded by another service. Events are never changed or removed, and
+        an event whose id is already stored is not stored again, so a batch may be sent again after a
+        lost answer. No event fails the batch: text that cannot be stored (NUL, lone surrogates, over
+        its length) is made storable, and an event the database still refuses is left out and logged.
+        Errors: PERMISSION_DENIED without a valid service credential.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRevocations(self, request, context):
+        """Lists revocations (deleted users, ended sessions, revoked API keys) in the order Auth stored
+        them. Services hold the recent ones in memory and refuse the credentials they name on every
+        call; they learn of new ones at once from PostgreSQL NOTIFY or Redis and call this to catch up.
+        Deleted users are also the erasure events each service consumes. Records are never removed.
+        Errors: INVALID_ARGUMENT for a negative after_sequence or page_size;
         PERMISSION_DENIED without a valid service credential.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -84,6 +103,11 @@ def add_AuthInternalServiceServicer_to_server(servicer, server):
                     servicer.WriteAuditEvents,
                     request_deserializer=healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.WriteAuditEventsRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ListRevocations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRevocations,
+                    request_deserializer=healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.ListRevocationsRequest.FromString,
+                    response_serializer=healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.ListRevocationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -142,6 +166,33 @@ class AuthInternalService:
             '/healthmesh.auth.v1.AuthInternalService/WriteAuditEvents',
             healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.WriteAuditEventsRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRevocations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthmesh.auth.v1.AuthInternalService/ListRevocations',
+            healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.ListRevocationsRequest.SerializeToString,
+            healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.ListRevocationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

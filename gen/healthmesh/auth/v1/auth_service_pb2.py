@@ -33,7 +33,7 @@ from healthmesh.auth.v1 import audit_event_pb2 as healthmesh_dot_auth_dot_v1_dot
 from healthmesh.auth.v1 import user_pb2 as healthmesh_dot_auth_dot_v1_dot_user__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%healthmesh/auth/v1/auth_service.proto\x12\x12healthmesh.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a healthmesh/auth/v1/api_key.proto\x1a$healthmesh/auth/v1/audit_event.proto\x1a\x1dhealthmesh/auth/v1/user.proto\"A\n\x0eGetUserRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\"x\n\x11UpdateUserRequest\x12,\n\x04user\x18\x01 \x01(\x0b\x32\x18.healthmesh.auth.v1.UserB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"D\n\x11\x44\x65leteUserRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\"\xa7\x01\n\x0fRegisterRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x64isplay_name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nbirth_date\x18\x04 \x01(\t\x12$\n\x03sex\x18\x05 \x01(\x0e\x32\x17.healthmesh.auth.v1.Sex\x12\x11\n\ttime_zone\x18\x06 \x01(\t\";\n\x0cLoginRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x80\x01\n\rLoginResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x03 \x01(\x05\x12&\n\x04user\x18\x04 \x01(\x0b\x32\x18.healthmesh.auth.v1.User\"2\n\x13RefreshTokenRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x87\x01\n\x14RefreshTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x03 \x01(\x05\x12&\n\x04user\x18\x04 \x01(\x0b\x32\x18.healthmesh.auth.v1.User\",\n\rLogoutRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x10\n\x0eGetJwksRequest\"-\n\x04Jwks\x12%\n\x04keys\x18\x01 \x03(\x0b\x32\x17.healthmesh.auth.v1.Jwk\"\\\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03\x63rv\x18\x02 \x01(\t\x12\t\n\x01x\x18\x03 \x01(\t\x12\t\n\x01y\x18\x04 \x01(\t\x12\x0b\n\x03kid\x18\x05 \x01(\t\x12\x0b\n\x03\x61lg\x18\x06 \x01(\t\x12\x0b\n\x03use\x18\x07 \x01(\t\"\x8f\x01\n\x13\x43reateApiKeyRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\x12\x31\n\x07\x61pi_key\x18\x02 \x01(\x0b\x32\x1a.healthmesh.auth.v1.ApiKeyB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"S\n\x14\x43reateApiKeyResponse\x12+\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x1a.healthmesh.auth.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"n\n\x12ListApiKeysRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\\\n\x13ListApiKeysResponse\x12,\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x1a.healthmesh.auth.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"H\n\x13\x44\x65leteApiKeyRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1a\x61uth.healthmesh.dev/ApiKey\"r\n\x16ListAuditEventsRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"h\n\x17ListAuditEventsResponse\x12\x34\n\x0c\x61udit_events\x18\x01 \x03(\x0b\x32\x1e.healthmesh.auth.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xd3\x0b\n\x0b\x41uthService\x12j\n\x07GetUser\x12\".healthmesh.auth.v1.GetUserRequest\x1a\x18.healthmesh.auth.v1.User\"!\xda\x41\x04name\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=users/*}\x12\x87\x01\n\nUpdateUser\x12%.healthmesh.auth.v1.UpdateUserRequest\x1a\x18.healthmesh.auth.v1.User\"8\xda\x41\x10user,update_mask\x82\xd3\xe4\x93\x02\x1f\x32\x17/v1/{user.name=users/*}:\x04user\x12n\n\nDeleteUser\x12%.healthmesh.auth.v1.DeleteUserRequest\x1a\x16.google.protobuf.Empty\"!\xda\x41\x04name\x82\xd3\xe4\x93\x02\x14*\x12/v1/{name=users/*}\x12g\n\x08Register\x12#.healthmesh.auth.v1.RegisterRequest\x1a\x18.healthmesh.auth.v1.User\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/auth:register:\x01*\x12g\n\x05Login\x12 .healthmesh.auth.v1.LoginRequest\x1a!.healthmesh.auth.v1.LoginResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth:login:\x01*\x12~\n\x0cRefreshToken\x12\'.healthmesh.auth.v1.RefreshTokenRequest\x1a(.healthmesh.auth.v1.RefreshTokenResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/auth:refresh:\x01*\x12_\n\x06Logout\x12!.healthmesh.auth.v1.LogoutRequest\x1a\x16.google.protobuf.Empty\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/auth:logout:\x01*\x12Y\n\x07GetJwks\x12\".healthmesh.auth.v1.GetJwksRequest\x1a\x18.healthmesh.auth.v1.Jwks\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/jwks\x12\xa1\x01\n\x0c\x43reateApiKey\x12\'.healthmesh.auth.v1.CreateApiKeyRequest\x1a(.healthmesh.auth.v1.CreateApiKeyResponse\">\xda\x41\x0eparent,api_key\x82\xd3\xe4\x93\x02\'\"\x1c/v1/{parent=users/*}/apiKeys:\x07\x61pi_key\x12\x8d\x01\n\x0bListApiKeys\x12&.healthmesh.auth.v1.ListApiKeysRequest\x1a\'.healthmesh.auth.v1.ListApiKeysResponse\"-\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{parent=users/*}/apiKeys\x12|\n\x0c\x44\x65leteApiKey\x12\'.healthmesh.auth.v1.DeleteApiKeyRequest\x1a\x16.google.protobuf.Empty\"+\xda\x41\x04name\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/{name=users/*/apiKeys/*}\x12\x9d\x01\n\x0fListAuditEvents\x12*.healthmesh.auth.v1.ListAuditEventsRequest\x1a+.healthmesh.auth.v1.ListAuditEventsResponse\"1\xda\x41\x06parent\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=users/*}/auditEventsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%healthmesh/auth/v1/auth_service.proto\x12\x12healthmesh.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a healthmesh/auth/v1/api_key.proto\x1a$healthmesh/auth/v1/audit_event.proto\x1a\x1dhealthmesh/auth/v1/user.proto\"A\n\x0eGetUserRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\"x\n\x11UpdateUserRequest\x12,\n\x04user\x18\x01 \x01(\x0b\x32\x18.healthmesh.auth.v1.UserB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"D\n\x11\x44\x65leteUserRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\"\xa7\x01\n\x0fRegisterRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x64isplay_name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nbirth_date\x18\x04 \x01(\t\x12$\n\x03sex\x18\x05 \x01(\x0e\x32\x17.healthmesh.auth.v1.Sex\x12\x11\n\ttime_zone\x18\x06 \x01(\t\"\x84\x01\n\x15\x43hangePasswordRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\x12\x1e\n\x10\x63urrent_password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cnew_password\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"\x89\x01\n\x16\x43hangePasswordResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x03 \x01(\x05\x12&\n\x04user\x18\x04 \x01(\x0b\x32\x18.healthmesh.auth.v1.User\"H\n\x15RevokeSessionsRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\";\n\x0cLoginRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x80\x01\n\rLoginResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x03 \x01(\x05\x12&\n\x04user\x18\x04 \x01(\x0b\x32\x18.healthmesh.auth.v1.User\"2\n\x13RefreshTokenRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x87\x01\n\x14RefreshTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x03 \x01(\x05\x12&\n\x04user\x18\x04 \x01(\x0b\x32\x18.healthmesh.auth.v1.User\",\n\rLogoutRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x10\n\x0eGetJwksRequest\"-\n\x04Jwks\x12%\n\x04keys\x18\x01 \x03(\x0b\x32\x17.healthmesh.auth.v1.Jwk\"\\\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03\x63rv\x18\x02 \x01(\t\x12\t\n\x01x\x18\x03 \x01(\t\x12\t\n\x01y\x18\x04 \x01(\t\x12\x0b\n\x03kid\x18\x05 \x01(\t\x12\x0b\n\x03\x61lg\x18\x06 \x01(\t\x12\x0b\n\x03use\x18\x07 \x01(\t\"\x8f\x01\n\x13\x43reateApiKeyRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\x12\x31\n\x07\x61pi_key\x18\x02 \x01(\x0b\x32\x1a.healthmesh.auth.v1.ApiKeyB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"S\n\x14\x43reateApiKeyResponse\x12+\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x1a.healthmesh.auth.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"n\n\x12ListApiKeysRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\\\n\x13ListApiKeysResponse\x12,\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x1a.healthmesh.auth.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"H\n\x13\x44\x65leteApiKeyRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1a\x61uth.healthmesh.dev/ApiKey\"r\n\x16ListAuditEventsRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"h\n\x17ListAuditEventsResponse\x12\x34\n\x0c\x61udit_events\x18\x01 \x03(\x0b\x32\x1e.healthmesh.auth.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xef\r\n\x0b\x41uthService\x12j\n\x07GetUser\x12\".healthmesh.auth.v1.GetUserRequest\x1a\x18.healthmesh.auth.v1.User\"!\xda\x41\x04name\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=users/*}\x12\x87\x01\n\nUpdateUser\x12%.healthmesh.auth.v1.UpdateUserRequest\x1a\x18.healthmesh.auth.v1.User\"8\xda\x41\x10user,update_mask\x82\xd3\xe4\x93\x02\x1f\x32\x17/v1/{user.name=users/*}:\x04user\x12n\n\nDeleteUser\x12%.healthmesh.auth.v1.DeleteUserRequest\x1a\x16.google.protobuf.Empty\"!\xda\x41\x04name\x82\xd3\xe4\x93\x02\x14*\x12/v1/{name=users/*}\x12g\n\x08Register\x12#.healthmesh.auth.v1.RegisterRequest\x1a\x18.healthmesh.auth.v1.User\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/auth:register:\x01*\x12\x95\x01\n\x0e\x43hangePassword\x12).healthmesh.auth.v1.ChangePasswordRequest\x1a*.healthmesh.auth.v1.ChangePasswordResponse\",\x82\xd3\xe4\x93\x02&\"!/v1/{name=users/*}:changePassword:\x01*\x12\x81\x01\n\x0eRevokeSessions\x12).healthmesh.auth.v1.RevokeSessionsRequest\x1a\x16.google.protobuf.Empty\",\x82\xd3\xe4\x93\x02&\"!/v1/{name=users/*}:revokeSessions:\x01*\x12g\n\x05Login\x12 .healthmesh.auth.v1.LoginRequest\x1a!.healthmesh.auth.v1.LoginResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth:login:\x01*\x12~\n\x0cRefreshToken\x12\'.healthmesh.auth.v1.RefreshTokenRequest\x1a(.healthmesh.auth.v1.RefreshTokenResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/auth:refresh:\x01*\x12_\n\x06Logout\x12!.healthmesh.auth.v1.LogoutRequest\x1a\x16.google.protobuf.Empty\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/auth:logout:\x01*\x12Y\n\x07GetJwks\x12\".healthmesh.auth.v1.GetJwksRequest\x1a\x18.healthmesh.auth.v1.Jwks\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/jwks\x12\xa1\x01\n\x0c\x43reateApiKey\x12\'.healthmesh.auth.v1.CreateApiKeyRequest\x1a(.healthmesh.auth.v1.CreateApiKeyResponse\">\xda\x41\x0eparent,api_key\x82\xd3\xe4\x93\x02\'\"\x1c/v1/{parent=users/*}/apiKeys:\x07\x61pi_key\x12\x8d\x01\n\x0bListApiKeys\x12&.healthmesh.auth.v1.ListApiKeysRequest\x1a\'.healthmesh.auth.v1.ListApiKeysResponse\"-\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{parent=users/*}/apiKeys\x12|\n\x0c\x44\x65leteApiKey\x12\'.healthmesh.auth.v1.DeleteApiKeyRequest\x1a\x16.google.protobuf.Empty\"+\xda\x41\x04name\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/{name=users/*/apiKeys/*}\x12\x9d\x01\n\x0fListAuditEvents\x12*.healthmesh.auth.v1.ListAuditEventsRequest\x1a+.healthmesh.auth.v1.ListAuditEventsResponse\"1\xda\x41\x06parent\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=users/*}/auditEventsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -54,6 +54,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REGISTERREQUEST'].fields_by_name['password']._serialized_options = b'\342A\001\002'
   _globals['_REGISTERREQUEST'].fields_by_name['display_name']._loaded_options = None
   _globals['_REGISTERREQUEST'].fields_by_name['display_name']._serialized_options = b'\342A\001\002'
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\032\n\030auth.healthmesh.dev/User'
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['current_password']._loaded_options = None
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['current_password']._serialized_options = b'\342A\001\002'
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['new_password']._loaded_options = None
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['new_password']._serialized_options = b'\342A\001\002'
+  _globals['_REVOKESESSIONSREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_REVOKESESSIONSREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\032\n\030auth.healthmesh.dev/User'
   _globals['_LOGINREQUEST'].fields_by_name['email']._loaded_options = None
   _globals['_LOGINREQUEST'].fields_by_name['email']._serialized_options = b'\342A\001\002'
   _globals['_LOGINREQUEST'].fields_by_name['password']._loaded_options = None
@@ -80,6 +88,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUTHSERVICE'].methods_by_name['DeleteUser']._serialized_options = b'\332A\004name\202\323\344\223\002\024*\022/v1/{name=users/*}'
   _globals['_AUTHSERVICE'].methods_by_name['Register']._loaded_options = None
   _globals['_AUTHSERVICE'].methods_by_name['Register']._serialized_options = b'\202\323\344\223\002\026\"\021/v1/auth:register:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['ChangePassword']._loaded_options = None
+  _globals['_AUTHSERVICE'].methods_by_name['ChangePassword']._serialized_options = b'\202\323\344\223\002&\"!/v1/{name=users/*}:changePassword:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['RevokeSessions']._loaded_options = None
+  _globals['_AUTHSERVICE'].methods_by_name['RevokeSessions']._serialized_options = b'\202\323\344\223\002&\"!/v1/{name=users/*}:revokeSessions:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['Login']._loaded_options = None
   _globals['_AUTHSERVICE'].methods_by_name['Login']._serialized_options = b'\202\323\344\223\002\023\"\016/v1/auth:login:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['RefreshToken']._loaded_options = None
@@ -104,36 +116,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETEUSERREQUEST']._serialized_end=599
   _globals['_REGISTERREQUEST']._serialized_start=602
   _globals['_REGISTERREQUEST']._serialized_end=769
-  _globals['_LOGINREQUEST']._serialized_start=771
-  _globals['_LOGINREQUEST']._serialized_end=830
-  _globals['_LOGINRESPONSE']._serialized_start=833
-  _globals['_LOGINRESPONSE']._serialized_end=961
-  _globals['_REFRESHTOKENREQUEST']._serialized_start=963
-  _globals['_REFRESHTOKENREQUEST']._serialized_end=1013
-  _globals['_REFRESHTOKENRESPONSE']._serialized_start=1016
-  _globals['_REFRESHTOKENRESPONSE']._serialized_end=1151
-  _globals['_LOGOUTREQUEST']._serialized_start=1153
-  _globals['_LOGOUTREQUEST']._serialized_end=1197
-  _globals['_GETJWKSREQUEST']._serialized_start=1199
-  _globals['_GETJWKSREQUEST']._serialized_end=1215
-  _globals['_JWKS']._serialized_start=1217
-  _globals['_JWKS']._serialized_end=1262
-  _globals['_JWK']._serialized_start=1264
-  _globals['_JWK']._serialized_end=1356
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1359
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1502
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=1504
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=1587
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1589
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1699
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1701
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1793
-  _globals['_DELETEAPIKEYREQUEST']._serialized_start=1795
-  _globals['_DELETEAPIKEYREQUEST']._serialized_end=1867
-  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=1869
-  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=1983
-  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=1985
-  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=2089
-  _globals['_AUTHSERVICE']._serialized_start=2092
-  _globals['_AUTHSERVICE']._serialized_end=3583
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_start=772
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_end=904
+  _globals['_CHANGEPASSWORDRESPONSE']._serialized_start=907
+  _globals['_CHANGEPASSWORDRESPONSE']._serialized_end=1044
+  _globals['_REVOKESESSIONSREQUEST']._serialized_start=1046
+  _globals['_REVOKESESSIONSREQUEST']._serialized_end=1118
+  _globals['_LOGINREQUEST']._serialized_start=1120
+  _globals['_LOGINREQUEST']._serialized_end=1179
+  _globals['_LOGINRESPONSE']._serialized_start=1182
+  _globals['_LOGINRESPONSE']._serialized_end=1310
+  _globals['_REFRESHTOKENREQUEST']._serialized_start=1312
+  _globals['_REFRESHTOKENREQUEST']._serialized_end=1362
+  _globals['_REFRESHTOKENRESPONSE']._serialized_start=1365
+  _globals['_REFRESHTOKENRESPONSE']._serialized_end=1500
+  _globals['_LOGOUTREQUEST']._serialized_start=1502
+  _globals['_LOGOUTREQUEST']._serialized_end=1546
+  _globals['_GETJWKSREQUEST']._serialized_start=1548
+  _globals['_GETJWKSREQUEST']._serialized_end=1564
+  _globals['_JWKS']._serialized_start=1566
+  _globals['_JWKS']._serialized_end=1611
+  _globals['_JWK']._serialized_start=1613
+  _globals['_JWK']._serialized_end=1705
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1708
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1851
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=1853
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=1936
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1938
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=2048
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=2050
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=2142
+  _globals['_DELETEAPIKEYREQUEST']._serialized_start=2144
+  _globals['_DELETEAPIKEYREQUEST']._serialized_end=2216
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=2218
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=2332
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=2334
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=2438
+  _globals['_AUTHSERVICE']._serialized_start=2441
+  _globals['_AUTHSERVICE']._serialized_end=4216
 # @@protoc_insertion_point(module_scope)

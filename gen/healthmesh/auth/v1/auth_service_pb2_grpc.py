@@ -32,6 +32,12 @@ class AuthServiceStub:
     needs `authorization: Bearer <access token or API key>`; without a valid one it fails with
     UNAUTHENTICATED. A name under another user's `users/{user}` fails with PERMISSION_DENIED whether
     or not it exists.
+
+    What any request may hold (checked before the call runs; a breach is INVALID_ARGUMENT with a
+    BadRequest field violation naming the field): strings of at most 256 characters and no NUL, except
+    `notes`, `description`, `page_token` and tokens (4096) and `password` (1024); timestamps from
+    1800-01-01T00:00:00Z to before 2200-01-01T00:00:00Z; `YYYY-MM-DD` dates from 1900-01-01 to
+    2199-12-31; enum fields only the numbers their enum defines; `page_size` 0 or more.
     """
 
     def __init__(self, channel):
@@ -59,6 +65,16 @@ class AuthServiceStub:
                 '/healthmesh.auth.v1.AuthService/Register',
                 request_serializer=healthmesh_dot_auth_dot_v1_dot_auth__service__pb2.RegisterRequest.SerializeToString,
                 response_deserializer=healthmesh_dot_auth_dot_v1_dot_user__pb2.User.FromString,
+                _registered_method=True)
+        self.ChangePassword = channel.unary_unary(
+                '/healthmesh.auth.v1.AuthService/ChangePassword',
+                request_serializer=healthmesh_dot_auth_dot_v1_dot_auth__service__pb2.ChangePasswordRequest.SerializeToString,
+                response_deserializer=healthmesh_dot_auth_dot_v1_dot_auth__service__pb2.ChangePasswordResponse.FromString,
+                _registered_method=True)
+        self.RevokeSessions = channel.unary_unary(
+                '/healthmesh.auth.v1.AuthService/RevokeSessions',
+                request_serializer=healthmesh_dot_auth_dot_v1_dot_auth__service__pb2.RevokeSessionsRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
         self.Login = channel.unary_unary(
                 '/healthmesh.auth.v1.AuthService/Login',
@@ -107,6 +123,12 @@ class AuthServiceServicer:
     needs `authorization: Bearer <access token or API key>`; without a valid one it fails with
     UNAUTHENTICATED. A name under another user's `users/{user}` fails with PERMISSION_DENIED whether
     or not it exists.
+
+    What any request may hold (checked before the call runs; a breach is INVALID_ARGUMENT with a
+    BadRequest field violation naming the field): strings of at most 256 characters and no NUL, except
+    `notes`, `description`, `page_token` and tokens (4096) and `password` (1024); timestamps from
+    1800-01-01T00:00:00Z to before 2200-01-01T00:00:00Z; `YYYY-MM-DD` dates from 1900-01-01 to
+    2199-12-31; enum fields only the numbers their enum defines; `page_size` 0 or more.
     """
 
     def GetUser(self, request, context):
@@ -128,7 +150,9 @@ class AuthServiceServicer:
 
     def DeleteUser(self, request, context):
         """Deletes the caller's account: it can no longer log in, its tokens and API keys stop working
-        at once, and the email may be registered again.
+        at once in every service, and the email may be registered again. The answer comes as soon as
+        the account is unusable; the erasure of its data in every service follows (see the README for
+        how long it takes at most). Auth keeps only the audit log, which holds no health values.
         Errors: PERMISSION_DENIED for another user.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -140,6 +164,28 @@ class AuthServiceServicer:
         Errors: INVALID_ARGUMENT (reason PASSWORD_TOO_WEAK or field violations) for a malformed email,
         a weak password, a bad birth date or display name; ALREADY_EXISTS for a taken email;
         RESOURCE_EXHAUSTED when registrations from the address are throttled.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangePassword(self, request, context):
+        """Changes the caller's password. Every session of the user ends, in every service at once: all
+        refresh tokens and all access tokens issued before stop working. The answer carries a new
+        session, so the caller stays signed in. API keys are not affected.
+        Errors: UNAUTHENTICATED (reason INVALID_CREDENTIALS) for a wrong current password;
+        INVALID_ARGUMENT (reason PASSWORD_TOO_WEAK or field violations) for a weak new password;
+        PERMISSION_DENIED for another user.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeSessions(self, request, context):
+        """Signs the user out everywhere: every refresh token and every access token of the user stops
+        working, in every service at once, the caller's own included. API keys are not affected
+        (revoke them with DeleteApiKey).
+        Errors: PERMISSION_DENIED for another user.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -165,7 +211,8 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Logout(self, request, context):
-        """Revokes the session the refresh token belongs to. Logging out twice is not an error.
+        """Revokes the session the refresh token belongs to, with its access tokens, in every service at
+        once. Logging out twice is not an error.
         Errors: INVALID_ARGUMENT for an empty token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -198,7 +245,7 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteApiKey(self, request, context):
-        """Revokes an API key: calls made with it fail from now on.
+        """Revokes an API key: calls made with it fail from now on, in every service at once.
         Errors: NOT_FOUND for an unknown or already revoked key; PERMISSION_DENIED for another user.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -237,6 +284,16 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.Register,
                     request_deserializer=healthmesh_dot_auth_dot_v1_dot_auth__service__pb2.RegisterRequest.FromString,
                     response_serializer=healthmesh_dot_auth_dot_v1_dot_user__pb2.User.SerializeToString,
+            ),
+            'ChangePassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangePassword,
+                    request_deserializer=healthmesh_dot_auth_dot_v1_dot_auth__service__pb2.ChangePasswordRequest.FromString,
+                    response_serializer=healthmesh_dot_auth_dot_v1_dot_auth__service__pb2.ChangePasswordResponse.SerializeToString,
+            ),
+            'RevokeSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeSessions,
+                    request_deserializer=healthmesh_dot_auth_dot_v1_dot_auth__service__pb2.RevokeSessionsRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
             'Login': grpc.unary_unary_rpc_method_handler(
                     servicer.Login,
@@ -291,6 +348,12 @@ class AuthService:
     needs `authorization: Bearer <access token or API key>`; without a valid one it fails with
     UNAUTHENTICATED. A name under another user's `users/{user}` fails with PERMISSION_DENIED whether
     or not it exists.
+
+    What any request may hold (checked before the call runs; a breach is INVALID_ARGUMENT with a
+    BadRequest field violation naming the field): strings of at most 256 characters and no NUL, except
+    `notes`, `description`, `page_token` and tokens (4096) and `password` (1024); timestamps from
+    1800-01-01T00:00:00Z to before 2200-01-01T00:00:00Z; `YYYY-MM-DD` dates from 1900-01-01 to
+    2199-12-31; enum fields only the numbers their enum defines; `page_size` 0 or more.
     """
 
     @staticmethod
@@ -391,6 +454,60 @@ class AuthService:
             '/healthmesh.auth.v1.AuthService/Register',
             healthmesh_dot_auth_dot_v1_dot_auth__service__pb2.RegisterRequest.SerializeToString,
             healthmesh_dot_auth_dot_v1_dot_user__pb2.User.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangePassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthmesh.auth.v1.AuthService/ChangePassword',
+            healthmesh_dot_auth_dot_v1_dot_auth__service__pb2.ChangePasswordRequest.SerializeToString,
+            healthmesh_dot_auth_dot_v1_dot_auth__service__pb2.ChangePasswordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthmesh.auth.v1.AuthService/RevokeSessions',
+            healthmesh_dot_auth_dot_v1_dot_auth__service__pb2.RevokeSessionsRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

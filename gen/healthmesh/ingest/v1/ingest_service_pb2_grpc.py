@@ -34,6 +34,12 @@ class IngestServiceStub:
     needs `authorization: Bearer <access token or API key>`; without a valid one it fails with
     UNAUTHENTICATED. A name under another user's `users/{user}` fails with PERMISSION_DENIED
     whether or not it exists.
+
+    What any request may hold (checked before the call runs; a breach is INVALID_ARGUMENT with a
+    BadRequest field violation naming the field): strings of at most 256 characters and no NUL, except
+    `notes`, `description`, `page_token` and tokens (4096) and `password` (1024); timestamps from
+    1800-01-01T00:00:00Z to before 2200-01-01T00:00:00Z; `YYYY-MM-DD` dates from 1900-01-01 to
+    2199-12-31; enum fields only the numbers their enum defines; `page_size` 0 or more.
     """
 
     def __init__(self, channel):
@@ -81,6 +87,12 @@ class IngestServiceServicer:
     needs `authorization: Bearer <access token or API key>`; without a valid one it fails with
     UNAUTHENTICATED. A name under another user's `users/{user}` fails with PERMISSION_DENIED
     whether or not it exists.
+
+    What any request may hold (checked before the call runs; a breach is INVALID_ARGUMENT with a
+    BadRequest field violation naming the field): strings of at most 256 characters and no NUL, except
+    `notes`, `description`, `page_token` and tokens (4096) and `password` (1024); timestamps from
+    1800-01-01T00:00:00Z to before 2200-01-01T00:00:00Z; `YYYY-MM-DD` dates from 1900-01-01 to
+    2199-12-31; enum fields only the numbers their enum defines; `page_size` 0 or more.
     """
 
     def GetIngestion(self, request, context):
@@ -216,6 +228,12 @@ class IngestService:
     needs `authorization: Bearer <access token or API key>`; without a valid one it fails with
     UNAUTHENTICATED. A name under another user's `users/{user}` fails with PERMISSION_DENIED
     whether or not it exists.
+
+    What any request may hold (checked before the call runs; a breach is INVALID_ARGUMENT with a
+    BadRequest field violation naming the field): strings of at most 256 characters and no NUL, except
+    `notes`, `description`, `page_token` and tokens (4096) and `password` (1024); timestamps from
+    1800-01-01T00:00:00Z to before 2200-01-01T00:00:00Z; `YYYY-MM-DD` dates from 1900-01-01 to
+    2199-12-31; enum fields only the numbers their enum defines; `page_size` 0 or more.
     """
 
     @staticmethod

@@ -38,6 +38,12 @@ class InsightServiceStub:
     key>`; without a valid one it fails with UNAUTHENTICATED. A name under another user's
     `users/{user}` fails with PERMISSION_DENIED whether or not it exists. A sample type that is
     not in Tracking's catalog fails with INVALID_ARGUMENT (reason UNKNOWN_SAMPLE_TYPE).
+
+    What any request may hold (checked before the call runs; a breach is INVALID_ARGUMENT with a
+    BadRequest field violation naming the field): strings of at most 256 characters and no NUL, except
+    `notes`, `description`, `page_token` and tokens (4096) and `password` (1024); timestamps from
+    1800-01-01T00:00:00Z to before 2200-01-01T00:00:00Z; `YYYY-MM-DD` dates from 1900-01-01 to
+    2199-12-31; enum fields only the numbers their enum defines; `page_size` 0 or more.
     """
 
     def __init__(self, channel):
@@ -136,6 +142,12 @@ class InsightServiceServicer:
     key>`; without a valid one it fails with UNAUTHENTICATED. A name under another user's
     `users/{user}` fails with PERMISSION_DENIED whether or not it exists. A sample type that is
     not in Tracking's catalog fails with INVALID_ARGUMENT (reason UNKNOWN_SAMPLE_TYPE).
+
+    What any request may hold (checked before the call runs; a breach is INVALID_ARGUMENT with a
+    BadRequest field violation naming the field): strings of at most 256 characters and no NUL, except
+    `notes`, `description`, `page_token` and tokens (4096) and `password` (1024); timestamps from
+    1800-01-01T00:00:00Z to before 2200-01-01T00:00:00Z; `YYYY-MM-DD` dates from 1900-01-01 to
+    2199-12-31; enum fields only the numbers their enum defines; `page_size` 0 or more.
     """
 
     def GetInsight(self, request, context):
@@ -393,6 +405,12 @@ class InsightService:
     key>`; without a valid one it fails with UNAUTHENTICATED. A name under another user's
     `users/{user}` fails with PERMISSION_DENIED whether or not it exists. A sample type that is
     not in Tracking's catalog fails with INVALID_ARGUMENT (reason UNKNOWN_SAMPLE_TYPE).
+
+    What any request may hold (checked before the call runs; a breach is INVALID_ARGUMENT with a
+    BadRequest field violation naming the field): strings of at most 256 characters and no NUL, except
+    `notes`, `description`, `page_token` and tokens (4096) and `password` (1024); timestamps from
+    1800-01-01T00:00:00Z to before 2200-01-01T00:00:00Z; `YYYY-MM-DD` dates from 1900-01-01 to
+    2199-12-31; enum fields only the numbers their enum defines; `page_size` 0 or more.
     """
 
     @staticmethod

@@ -38,6 +38,12 @@ class TrackingServiceStub:
     user's `users/{user}` fails with PERMISSION_DENIED whether or not it exists; an unknown id under
     the caller's own `users/{user}` fails with NOT_FOUND. Validation failures are INVALID_ARGUMENT
     with a BadRequest field violation per bad field.
+
+    What any request may hold (checked before the call runs; a breach is INVALID_ARGUMENT with a
+    BadRequest field violation naming the field): strings of at most 256 characters and no NUL, except
+    `notes`, `description`, `page_token` and tokens (4096) and `password` (1024); timestamps from
+    1800-01-01T00:00:00Z to before 2200-01-01T00:00:00Z; `YYYY-MM-DD` dates from 1900-01-01 to
+    2199-12-31; enum fields only the numbers their enum defines; `page_size` 0 or more.
     """
 
     def __init__(self, channel):
@@ -215,6 +221,12 @@ class TrackingServiceServicer:
     user's `users/{user}` fails with PERMISSION_DENIED whether or not it exists; an unknown id under
     the caller's own `users/{user}` fails with NOT_FOUND. Validation failures are INVALID_ARGUMENT
     with a BadRequest field violation per bad field.
+
+    What any request may hold (checked before the call runs; a breach is INVALID_ARGUMENT with a
+    BadRequest field violation naming the field): strings of at most 256 characters and no NUL, except
+    `notes`, `description`, `page_token` and tokens (4096) and `password` (1024); timestamps from
+    1800-01-01T00:00:00Z to before 2200-01-01T00:00:00Z; `YYYY-MM-DD` dates from 1900-01-01 to
+    2199-12-31; enum fields only the numbers their enum defines; `page_size` 0 or more.
     """
 
     def ListSampleTypes(self, request, context):
@@ -691,6 +703,12 @@ class TrackingService:
     user's `users/{user}` fails with PERMISSION_DENIED whether or not it exists; an unknown id under
     the caller's own `users/{user}` fails with NOT_FOUND. Validation failures are INVALID_ARGUMENT
     with a BadRequest field violation per bad field.
+
+    What any request may hold (checked before the call runs; a breach is INVALID_ARGUMENT with a
+    BadRequest field violation naming the field): strings of at most 256 characters and no NUL, except
+    `notes`, `description`, `page_token` and tokens (4096) and `password` (1024); timestamps from
+    1800-01-01T00:00:00Z to before 2200-01-01T00:00:00Z; `YYYY-MM-DD` dates from 1900-01-01 to
+    2199-12-31; enum fields only the numbers their enum defines; `page_size` 0 or more.
     """
 
     @staticmethod
