@@ -23,12 +23,14 @@ from services.device.quotas import WriteQuotas
 from services.device.repository import SqlDeviceRepository
 from services.device.service import DeviceService
 from services.device.servicer import DeviceServicer
+from services.device import sync_repository
+from services.device.sync_app import build_syncs
 from services.device.tracking import GrpcSampleWriter, TrackingSampleTypes
 
 SPEC = ServiceSpec("device")
 
 # Each part of Device that keeps rows of a user adds its EraseUser here.
-ERASE_PARTS: list[EraseUser] = [repository.erase_user]
+ERASE_PARTS: list[EraseUser] = [repository.erase_user, sync_repository.erase_user]
 
 
 async def erase_user(conn: AsyncConnection, user_id: uuid.UUID) -> dict[str, int]:
@@ -51,11 +53,14 @@ async def build(settings: Settings, clock: Clock = utcnow) -> Built:
     quotas = WriteQuotas(quota_of(settings), settings.redis_url)
     devices = DeviceService(repo, TrackingSampleTypes(runtime.peers), GrpcSampleWriter(runtime.peers), quotas,
                             DEVICE_TYPES, clock)
+    syncs = build_syncs(settings, runtime, engine, repo, clock)  # its worker and scheduler run from here
+    devices.deleted_hooks.append(lambda device: syncs.service.device_stopped(device.user_id, device.id))
     servicer = DeviceServicer(devices, RequestResults(engine, "device"),
-                              PageTokens.from_config(settings.page_token_keys, settings.service_token))
+                              PageTokens.from_config(settings.page_token_keys, settings.service_token),
+                              syncs=syncs.service)
 
     def add_servicers(server) -> None:
         device_service_pb2_grpc.add_DeviceServiceServicer_to_server(servicer, server)
 
     stop_erasures = consume_erasures(runtime, engine, erase_user)
-    return Built(runtime, add_servicers, [engine.dispose, quotas.close, stop_erasures])
+    return Built(runtime, add_servicers, [engine.dispose, quotas.close, stop_erasures, syncs.close])

@@ -11,10 +11,14 @@ from services.common.idempotency import RequestResults
 from services.common.pagination import PageTokens
 from services.device.registry_rpc import RegistryRpcs
 from services.device.service import DeviceService
+from services.device.sync_rpc import SyncRpcs
+from services.device.sync_service import SyncService
 
 
-class DeviceServicer(RegistryRpcs, device_service_pb2_grpc.DeviceServiceServicer):
-    def __init__(self, devices: DeviceService, request_results: RequestResults, page_tokens: PageTokens) -> None:
+class DeviceServicer(RegistryRpcs, SyncRpcs, device_service_pb2_grpc.DeviceServiceServicer):
+    def __init__(self, devices: DeviceService, request_results: RequestResults, page_tokens: PageTokens,
+                 syncs: SyncService | None = None) -> None:
         self.devices = devices
+        self.syncs = syncs
         self.request_results = request_results
         self.page_tokens = page_tokens

@@ -230,10 +230,13 @@ class DeviceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def TriggerSync(self, request, context):
-        """Starts a sync of a device's data. With credentials Device pulls the data from the vendor;
-        without, the sync stays PENDING until the device has an open telemetry stream, where it is
-        sent as a sync_request. When a sync of the device is already PENDING or RUNNING, that one is
-        returned.
+        """Starts a sync of a device's data; the device's `integration` decides how it runs. For one
+        that pulls (`oura`) Device fetches the window from the vendor with the stored credentials. A
+        `push` device is sent a sync_request over its open telemetry stream; with none open, the
+        sync stays PENDING until one opens, and FAILS with DEVICE_DISCONNECTED when none has opened,
+        or the device has not sent the window, 15 minutes on. When a sync of the device is already
+        PENDING or RUNNING, that one is returned. A device with sync_settings.auto_sync also gets a
+        SCHEDULED sync every sync_interval_seconds.
         Errors: INVALID_ARGUMENT for a start_time in the future or more than 365 days back;
         PERMISSION_DENIED for another user; NOT_FOUND for an unknown device; FAILED_PRECONDITION for
         a PAUSED device.
