@@ -1,8 +1,9 @@
 """Checks every public request gets before its handler runs, read from the message's descriptor
 alone, so a service inherits them with its protos: no string field holds NUL (PostgreSQL refuses
 0x00) or more than its maximum length, no enum field holds a number its enum does not define, no
-`page_size` is negative (AIP-158), and every google.protobuf.Timestamp lies between EARLIEST and
-LATEST, so the arithmetic after it never reaches the ends of the calendar.
+`page_size` is negative (AIP-158), no double or float is NaN or infinite, and every
+google.protobuf.Timestamp lies between EARLIEST and LATEST, so the arithmetic after it never
+reaches the ends of the calendar.
 
 Each problem is a field violation with the proto field path (`sample.source`,
 `samples[3].source`, `credentials.extra["region"]`). The call interceptor runs `checked()` on each
@@ -69,7 +70,7 @@ def text_limit(field_name: str) -> int:
 
 
 # Kinds of field worth a look.
-_STRING, _ENUM, _PAGE_SIZE, _TIMESTAMP, _MESSAGE, _MAP = range(6)
+_STRING, _ENUM, _PAGE_SIZE, _TIMESTAMP, _MESSAGE, _MAP, _FLOAT = range(7)
 
 
 class _Rule(NamedTuple):
@@ -114,8 +115,12 @@ def _rule(fd: descriptor.FieldDescriptor) -> _Rule | None:
         return _Rule(_ENUM, fd.name, repeated, enum_values=frozenset(fd.enum_type.values_by_number))
     if fd.name == "page_size" and fd.cpp_type in (fd.CPPTYPE_INT32, fd.CPPTYPE_INT64):
         return _Rule(_PAGE_SIZE, fd.name, repeated)
+    if t in (fd.TYPE_DOUBLE, fd.TYPE_FLOAT):
+        # JSON takes "NaN" and "Infinity" for a double, and every comparison with NaN is false, so a
+        # domain rule such as `value < 0` would store it: no public request means either.
+        return _Rule(_FLOAT, fd.name, repeated)
     if t != fd.TYPE_MESSAGE:
-        return None  # numbers, booleans and bytes (HttpBody's data too) are taken as they are
+        return None  # integers, booleans and bytes (HttpBody's data too) are taken as they are
     sub = fd.message_type
     if sub.full_name == TIMESTAMP:
         return _Rule(_TIMESTAMP, fd.name, repeated)
@@ -200,6 +205,10 @@ def _sound(msg: message.Message, plan: dict) -> bool:
             for number in value if rule.repeated else (value,):
                 if number not in known:
                     return False
+        elif kind == _FLOAT:
+            for number in value if rule.repeated else (value,):
+                if number - number != 0.0:  # NaN or an infinity (x - x is NaN for both)
+                    return False
         else:
             return False  # a page size or a map: rare, so the full walk decides
     return True
@@ -238,6 +247,9 @@ def _one(rule: _Rule, value, path: str, found: _Found) -> None:
     elif kind == _PAGE_SIZE:
         if value < 0:
             found.add(path, "must not be negative")
+    elif kind == _FLOAT:
+        if value - value != 0.0:
+            found.add(path, f"must be a finite number, got {value}")
     elif kind == _MAP:
         _map(rule, value, path, found)
 

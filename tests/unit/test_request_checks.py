@@ -95,6 +95,19 @@ def test_longer_text_only_where_the_table_allows_it():
     assert list(fields(request)) == ["activity.display_name", "activity.notes"]
 
 
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_are_violations_on_their_path(number):
+    request = batch(3)
+    request.samples[1].min = number
+    assert list(fields(request)) == ["samples[1].min"]
+    activity = activity_pb2.Activity(route=[activity_pb2.RoutePoint(latitude=52.5, vertical_accuracy_meters=number)])
+    assert list(fields(pb.CreateActivityRequest(parent="users/me", activity=activity))) == [
+        "activity.route[0].vertical_accuracy_meters"]
+    sound = batch(2)
+    sound.samples[0].value, sound.samples[1].value = -0.0, 1.7976931348623157e308
+    assert violations(sound) == []  # finite, however odd: the domain's ranges decide
+
+
 def test_unknown_enum_numbers_are_violations():
     request = pb.AggregateSamplesRequest(parent="users/me", type="step_count", interval=99)
     assert fields(request) == {"interval": "99 is not a known value"}
@@ -144,10 +157,11 @@ def test_what_to_walk_is_worked_out_once_per_message_type():
     assert plan_of(pb.BatchCreateSamplesRequest.DESCRIPTOR) is plan
     samples = pb.BatchCreateSamplesRequest.DESCRIPTOR.fields_by_name["samples"]
     assert plan[samples].plan is plan_of(samples.message_type)  # shared, not copied per field
-    # A message with nothing to check below it (only numbers) is left out of its parent's plan.
+    # Integers are not looked at; doubles are (they must be finite), and so is a message of them.
     activity = plan_of(activity_pb2.Activity.DESCRIPTOR)
-    assert activity_pb2.Activity.DESCRIPTOR.fields_by_name["heart_rate"] not in activity
-    assert activity_pb2.Activity.DESCRIPTOR.fields_by_name["distance_meters"] not in activity
+    assert activity_pb2.Activity.DESCRIPTOR.fields_by_name["steps"] not in activity
+    assert activity_pb2.Activity.DESCRIPTOR.fields_by_name["heart_rate"] in activity
+    assert activity_pb2.Activity.DESCRIPTOR.fields_by_name["distance_meters"] in activity
     assert activity_pb2.Activity.DESCRIPTOR.fields_by_name["route"] in activity  # its points have times
 
 
