@@ -38,6 +38,8 @@ class DeviceRepository(Protocol):
     async def credentials(self, user_id: uuid.UUID, device_id: uuid.UUID) -> Credentials | None: ...
     async def seen(self, user_id: uuid.UUID, device_id: uuid.UUID, now: dt.datetime,
                    battery_percent: int | None = None, firmware_version: str = "") -> None: ...
+    async def synced(self, user_id: uuid.UUID, device_id: uuid.UUID, at: dt.datetime) -> None: ...
+    async def set_error(self, user_id: uuid.UUID, device_id: uuid.UUID, now: dt.datetime) -> bool: ...
     async def report_health(self, user_id: uuid.UUID, device_id: uuid.UUID, report: HealthReport) -> bool: ...
     async def health(self, user_id: uuid.UUID, device_id: uuid.UUID) -> HealthReport | None: ...
     async def pending_key_revocations(self, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]: ...
@@ -197,6 +199,22 @@ class SqlDeviceRepository:
             values["firmware_version"] = firmware_version
         async with self._engine.begin() as conn:
             await conn.execute(update(D).where(D.c.user_id == user_id, D.c.id == device_id).values(**values))
+
+    async def synced(self, user_id: uuid.UUID, device_id: uuid.UUID, at: dt.datetime) -> None:
+        """A sync of the device succeeded at `at`: its last_sync_time, and last_seen_time (a sync
+        is news from the device too); neither moves back."""
+        async with self._engine.begin() as conn:
+            await conn.execute(update(D).where(D.c.user_id == user_id, D.c.id == device_id).values(
+                last_sync_time=func.greatest(func.coalesce(D.c.last_sync_time, at), at),
+                last_seen_time=func.greatest(func.coalesce(D.c.last_seen_time, at), at)))
+
+    async def set_error(self, user_id: uuid.UUID, device_id: uuid.UUID, now: dt.datetime) -> bool:
+        """An ACTIVE device to ERROR (a sync failed for a reason the user must fix); a PAUSED one
+        stays PAUSED. False when the device is gone or not ACTIVE."""
+        async with self._engine.begin() as conn:
+            return (await conn.execute(update(D).where(
+                D.c.user_id == user_id, D.c.id == device_id, D.c.state == int(State.ACTIVE)
+            ).values(state=int(State.ERROR), update_time=now).returning(D.c.id))).first() is not None
 
     # Health.
 

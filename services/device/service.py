@@ -71,6 +71,7 @@ class DeviceService:
         self.clock = clock
         self._revocations = key_revocations
         self.deleted_hooks: list[DeletedHook] = []  # telemetry ends the streams, syncs cancel theirs
+        self.paused_hooks: list[DeletedHook] = []  # run when a device is set PAUSED (syncs cancel theirs)
 
     # Devices.
 
@@ -108,19 +109,15 @@ class DeviceService:
         saved = await self._repo.save(changed, fields.credentials, "credentials" in paths)
         if saved is None:
             raise device_not_found(user_id, device_id)
+        if saved.state == State.PAUSED and current.state != State.PAUSED:
+            await _run_hooks(self.paused_hooks, saved, "pausing")
         return saved
 
     async def delete(self, user_id: uuid.UUID, device_id: uuid.UUID) -> None:
         device = await self.get(user_id, device_id)
         if not await self._repo.delete(user_id, device_id, self.clock()):
             raise device_not_found(user_id, device_id)
-        for hook in self.deleted_hooks:
-            try:
-                result = hook(device)
-                if asyncio.iscoroutine(result):
-                    await result
-            except Exception:  # noqa: BLE001 - the device is gone; what holds on to it checks again
-                log.warning("device: a hook after deleting a device failed", exc_info=True)
+        await _run_hooks(self.deleted_hooks, device, "deleting")
         if self._revocations is not None:
             self._revocations.wake()
 
@@ -129,8 +126,17 @@ class DeviceService:
         return await self._repo.credentials(user_id, device_id)
 
     async def seen(self, device: Device) -> None:
-        """The device sent something (a stream opened, a heartbeat, a batch, a sync)."""
+        """The device sent something (a stream opened, a heartbeat, a batch)."""
         await self._repo.seen(device.user_id, device.id, self.clock())
+
+    async def synced(self, user_id: uuid.UUID, device_id: uuid.UUID) -> None:
+        """A sync of the device succeeded now: last_sync_time and last_seen_time."""
+        await self._repo.synced(user_id, device_id, self.clock())
+
+    async def sync_failed_for_user(self, user_id: uuid.UUID, device_id: uuid.UUID) -> None:
+        """A sync failed for a reason the user must fix (expired credentials): the device goes to
+        ERROR until its credentials or state are updated."""
+        await self._repo.set_error(user_id, device_id, self.clock())
 
     # Access for the device's own calls, which a device-scoped API key may make.
 
@@ -143,6 +149,11 @@ class DeviceService:
                                    "DEVICE_SCOPED_KEY")
         return await self.get(user_id, device_id)
 
+    async def charge(self, user_id: uuid.UUID, device_id: uuid.UUID, samples: int) -> None:
+        """Counts written samples against the device's and the user's quota (RESOURCE_EXHAUSTED
+        with a retry delay beyond either), for every path that writes: uploads, streams, syncs."""
+        await self._quotas.take(user_id, device_id, samples)
+
     # Uploads.
 
     async def upload(self, principal: Principal, user_id: uuid.UUID, device_id: uuid.UUID, types: Sequence[str],
@@ -154,7 +165,7 @@ class DeviceService:
         device = await self.for_device_call(principal, user_id, device_id)
         if device.state == State.PAUSED:
             raise paused(device)
-        await self._quotas.take(user_id, device_id, len(samples))
+        await self.charge(user_id, device_id, len(samples))
         kept, own = domain.split_by_capability(device, types)
         sent = await self._writer.write(device, samples, kept) if kept else WriteCounts()
         await self.seen(device)
@@ -175,6 +186,16 @@ class DeviceService:
         device = await self.get(user_id, device_id)
         report = await self._repo.health(user_id, device_id)
         return report, domain.health_status(report, device.last_seen_time, device.create_time, self.clock())
+
+
+async def _run_hooks(hooks: list[DeletedHook], device: Device, what: str) -> None:
+    for hook in hooks:
+        try:
+            result = hook(device)
+            if asyncio.iscoroutine(result):
+                await result
+        except Exception:  # noqa: BLE001 - the change is stored; what holds on to the device checks again
+            log.warning("device: a hook after %s a device failed", what, exc_info=True)
 
 
 class KeyRevocations:

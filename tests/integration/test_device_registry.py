@@ -328,3 +328,35 @@ async def test_erasure_removes_a_deleted_users_devices(device, migrated_dsn):
         assert left == [0, 0, 0]
     finally:
         await conn.close()
+
+
+async def test_syncs_and_hooks_reach_the_registry(device):
+    made = await create(device, integration="oura", credentials=device_pb2.DeviceCredentials(access_token="t"))
+    user_id, device_id = (uuid.UUID(p) for p in made.name.split("/")[1::2])
+    devices = _device_service(device)
+    paused_seen, deleted_seen = [], []
+    devices.paused_hooks.append(lambda d: paused_seen.append(d.name))
+
+    async def deleted(d):
+        deleted_seen.append(d.name)
+
+    devices.deleted_hooks.append(deleted)
+    device.clock.advance(hours=1)
+    await devices.synced(user_id, device_id)
+    await devices.sync_failed_for_user(user_id, device_id)
+    got = await device.stub.GetDevice(pb.GetDeviceRequest(name=made.name), metadata=device.md)
+    assert got.state == device_pb2.Device.ERROR
+    assert got.last_sync_time.ToDatetime(dt.UTC) == got.last_seen_time.ToDatetime(dt.UTC) == device.clock.now
+    fixed = await device.stub.UpdateDevice(pb.UpdateDeviceRequest(
+        device=device_pb2.Device(name=made.name, credentials=device_pb2.DeviceCredentials(access_token="t2")),
+        update_mask=field_mask_pb2.FieldMask(paths=["credentials"])), metadata=device.md)
+    assert fixed.state == device_pb2.Device.ACTIVE and fixed.has_credentials
+    await device.stub.UpdateDevice(pb.UpdateDeviceRequest(
+        device=device_pb2.Device(name=made.name, state=device_pb2.Device.PAUSED),
+        update_mask=field_mask_pb2.FieldMask(paths=["state"])), metadata=device.md)
+    assert paused_seen == [made.name]
+    await devices.sync_failed_for_user(user_id, device_id)  # a paused device stays PAUSED
+    assert (await device.stub.GetDevice(pb.GetDeviceRequest(name=made.name), metadata=device.md)).state == \
+        device_pb2.Device.PAUSED
+    await device.stub.DeleteDevice(pb.DeleteDeviceRequest(name=made.name), metadata=device.md)
+    assert deleted_seen == [made.name]
