@@ -202,63 +202,61 @@ class RevocationWatcher:
             log.warning("revocations: ignored a malformed notification")
 
     async def _listen_postgres(self) -> None:
-        import asyncpg
-
-        delay = 0.2
-        while True:
-            conn = None
-            try:
-                conn = await asyncpg.connect(self._database_url, timeout=5)
-                lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c: lost.set())
-                await conn.add_listener(PG_CHANNEL, lambda _c, _pid, _ch, payload: self._on_message(payload))
-                await self._catch_up("postgres")
-                delay = 0.2
-                while not lost.is_set() and not conn.is_closed():
-                    try:
-                        await asyncio.wait_for(lost.wait(), 5)
-                    except TimeoutError:
-                        await conn.execute("SELECT 1")  # a dead socket shows itself here
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("revocations: postgres listener lost: %s", type(exc).__name__)
-            finally:
-                self._listening.discard("postgres")
-                if conn is not None and not conn.is_closed():
-                    conn.terminate()
-            await asyncio.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, 10)
+        await self._keep_listening("postgres", self._postgres_once)
 
     async def _listen_redis(self) -> None:
-        import redis.asyncio as aioredis
+        await self._keep_listening("redis", self._redis_once)
 
+    async def _keep_listening(self, name: str, listen_once: Callable[[], Awaitable[None]]) -> None:
+        """Runs a listener until cancelled, reconnecting with jittered backoff when it is lost."""
         delay = 0.2
         while True:
-            client = aioredis.from_url(self._redis_url, socket_connect_timeout=1, health_check_interval=5)
             try:
-                async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(REDIS_CHANNEL)
-                    await self._catch_up("redis")
-                    delay = 0.2
-                    while True:
-                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
-                        if message is None:
-                            await pubsub.ping()  # a dead connection shows itself here
-                        elif message.get("type") == "message":
-                            self._on_message(message["data"])
+                await listen_once()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.info("revocations: redis listener lost: %s", type(exc).__name__)
-            finally:
-                self._listening.discard("redis")
-                try:
-                    await client.aclose()
-                except Exception:
-                    pass
+                log.info("revocations: %s listener lost: %s", name, type(exc).__name__)
+            if name in self._listening:
+                delay = 0.2  # it was up: a new outage starts with a short wait
+            self._listening.discard(name)
             await asyncio.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 10)
+
+    async def _postgres_once(self) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self._database_url, timeout=5)
+        try:
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _c: lost.set())
+            await conn.add_listener(PG_CHANNEL, lambda _c, _pid, _ch, payload: self._on_message(payload))
+            await self._catch_up("postgres")
+            while not lost.is_set() and not conn.is_closed():
+                try:
+                    await asyncio.wait_for(lost.wait(), 5)
+                except TimeoutError:
+                    await conn.execute("SELECT 1")  # a dead socket shows itself here
+        finally:
+            if not conn.is_closed():
+                conn.terminate()
+
+    async def _redis_once(self) -> None:
+        import redis.asyncio as aioredis
+
+        client = aioredis.from_url(self._redis_url, socket_connect_timeout=1, health_check_interval=5)
+        try:
+            async with client.pubsub() as pubsub:
+                await pubsub.subscribe(REDIS_CHANNEL)
+                await self._catch_up("redis")
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
+                    if message is None:
+                        await pubsub.ping()  # a dead connection shows itself here
+                    elif message.get("type") == "message":
+                        self._on_message(message["data"])
+        finally:
+            await client.aclose()
 
     async def _catch_up(self, listener: str) -> None:
         # Subscribed first, then read: nothing committed in between is missed.
