@@ -54,7 +54,9 @@ async def build(settings: Settings, clock: Clock = utcnow) -> Built:
     devices = DeviceService(repo, TrackingSampleTypes(runtime.peers), GrpcSampleWriter(runtime.peers), quotas,
                             DEVICE_TYPES, clock)
     syncs = build_syncs(settings, runtime, engine, repo, clock)  # its worker and scheduler run from here
-    devices.deleted_hooks.append(lambda device: syncs.service.device_stopped(device.user_id, device.id))
+    stop_syncs = lambda device: syncs.service.device_stopped(device.user_id, device.id)  # noqa: E731
+    devices.deleted_hooks.append(stop_syncs)  # deleting or pausing a device cancels its open syncs
+    devices.paused_hooks.append(stop_syncs)
     servicer = DeviceServicer(devices, RequestResults(engine, "device"),
                               PageTokens.from_config(settings.page_token_keys, settings.service_token),
                               syncs=syncs.service)

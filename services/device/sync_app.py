@@ -5,13 +5,15 @@
     telemetry = build_telemetry(..., sync_progress=syncs.progress)
     syncs.connect(telemetry.streams)
     # the servicer: class DeviceServicer(SyncRpcs, ...) with self.syncs = syncs.service
-The registry tells syncs when a device is paused or deleted: syncs.service.device_stopped(user, device).
+The registry tells syncs when a device is paused or deleted (its paused_hooks and deleted_hooks):
+syncs.service.device_stopped(user, device).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 
@@ -44,6 +46,12 @@ class RegistryDevices:
         device = await self._repo.get(user_id, device_id)
         if device is not None:
             await self._repo.save(device, credentials, True)
+
+    async def synced(self, user_id: uuid.UUID, device_id: uuid.UUID, at: dt.datetime) -> None:
+        await self._repo.synced(user_id, device_id, at)
+
+    async def set_error(self, user_id: uuid.UUID, device_id: uuid.UUID, now: dt.datetime) -> bool:
+        return await self._repo.set_error(user_id, device_id, now)
 
 
 class StreamRequests:

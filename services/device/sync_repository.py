@@ -217,20 +217,6 @@ class SqlSyncRepository:
                      "now": now, "deadline": now + deadline})).rowcount
         return added
 
-    async def device_synced(self, user_id: uuid.UUID, device_id: uuid.UUID, now: dt.datetime) -> None:
-        """The last sync succeeded now (the device was heard from, too); a device in ERROR is back to ACTIVE."""
-        async with self._engine.begin() as conn:
-            await conn.execute(text(
-                "UPDATE device.devices SET last_sync_time = :now, state = CASE WHEN state = 3 THEN 1 ELSE state END, "
-                "last_seen_time = GREATEST(last_seen_time, :now) "
-                "WHERE user_id = :u AND id = :d"), {"now": now, "u": user_id, "d": device_id})
-
-    async def device_in_error(self, user_id: uuid.UUID, device_id: uuid.UUID, now: dt.datetime) -> None:
-        """The last sync failed for a reason the user must fix; a PAUSED device stays PAUSED."""
-        async with self._engine.begin() as conn:
-            await conn.execute(text(
-                "UPDATE device.devices SET state = 3, update_time = :now WHERE user_id = :u AND id = :d AND state = 1"),
-                {"now": now, "u": user_id, "d": device_id})
 
 
 async def erase_user(conn, user_id: uuid.UUID) -> dict[str, int]:

@@ -51,6 +51,10 @@ class Devices(Protocol):
 
     async def replace_credentials(self, user_id: uuid.UUID, device_id: uuid.UUID, credentials: Credentials) -> None: ...
 
+    async def synced(self, user_id: uuid.UUID, device_id: uuid.UUID, at: dt.datetime) -> None: ...
+
+    async def set_error(self, user_id: uuid.UUID, device_id: uuid.UUID, now: dt.datetime) -> bool: ...
+
 
 class Streams(Protocol):
     """The open telemetry streams (services/device/telemetry*.py): sends a sync_request on the
@@ -162,7 +166,7 @@ class SyncService:
         sync = await self._repo.add_batch(user_id, device_id, sync_id, accepted, duplicate, updated, rejected,
                                           list(errors), complete, now)
         if sync is not None and sync.state == State.SUCCEEDED:
-            await self._repo.device_synced(user_id, device_id, now)
+            await self._devices.synced(user_id, device_id, now)
         return sync is not None
 
     # The workers.
@@ -252,7 +256,7 @@ class SyncService:
             return
         now = self._now()
         if await self._repo.finish(sync, State.SUCCEEDED, counts, now, owner=self._owner) is not None:
-            await self._repo.device_synced(sync.user_id, sync.device_id, now)
+            await self._devices.synced(sync.user_id, sync.device_id, now)
         log.info("sync %s succeeded: %d accepted, %d duplicate, %d updated, %d rejected", sync.id, counts.accepted,
                  counts.duplicate, counts.updated, counts.rejected)
 
@@ -267,4 +271,4 @@ class SyncService:
         log.warning("sync %s failed: %s", sync.id, exc.reason)
         await self._repo.finish(sync, State.FAILED, counts, now, exc.reason, exc.message, owner=self._owner)
         if exc.reason in USER_MUST_FIX:
-            await self._repo.device_in_error(sync.user_id, sync.device_id, now)
+            await self._devices.set_error(sync.user_id, sync.device_id, now)

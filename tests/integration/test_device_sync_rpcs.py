@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
+
+import asyncpg
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 from healthmesh.auth.v1 import auth_service_pb2_grpc
 from healthmesh.device.v1 import device_pb2, device_service_pb2 as pb, device_service_pb2_grpc, sync_pb2
@@ -159,3 +163,28 @@ async def test_bad_sync_calls_are_client_errors(world):
             ).code() == grpc.StatusCode.NOT_FOUND
     assert (await code(h.stub.ListSyncs(pb.ListSyncsRequest(parent=device.name, page_token="forged"), metadata=h.md))
             ).code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_pausing_or_deleting_a_device_cancels_its_open_sync(world, migrated_dsn):
+    h, _ = world
+    for stop in ("pause", "delete"):
+        device = await h.stub.CreateDevice(pb.CreateDeviceRequest(parent="users/me", device=device_pb2.Device(
+            display_name=f"Band to {stop}")), metadata=h.md)
+        sync = await h.stub.TriggerSync(pb.TriggerSyncRequest(name=device.name), metadata=h.md)
+        if stop == "pause":
+            await h.stub.UpdateDevice(pb.UpdateDeviceRequest(
+                device=device_pb2.Device(name=device.name, state=device_pb2.Device.PAUSED),
+                update_mask=field_mask_pb2.FieldMask(paths=["state"])), metadata=h.md)
+            assert (await h.stub.GetSync(pb.GetSyncRequest(name=sync.name), metadata=h.md)).state == Sync.CANCELLED
+        else:
+            await h.stub.DeleteDevice(pb.DeleteDeviceRequest(name=device.name), metadata=h.md)
+            with pytest.raises(grpc.aio.AioRpcError) as err:  # the device is gone, and its syncs with it
+                await h.stub.GetSync(pb.GetSyncRequest(name=sync.name), metadata=h.md)
+            assert err.value.code() == grpc.StatusCode.NOT_FOUND
+            conn = await asyncpg.connect(migrated_dsn)
+            try:  # kept as history, ended
+                state = await conn.fetchval("SELECT state FROM device.syncs WHERE id = $1",
+                                            uuid.UUID(sync.name.rsplit("/", 1)[1]))
+            finally:
+                await conn.close()
+            assert state == Sync.CANCELLED
