@@ -228,6 +228,9 @@ class SyncService:
         adapter = self._adapters.get(device.integration)
         credentials = await self._devices.credentials(sync.user_id, sync.device_id)
         counts = SyncCounts()
+        if sync.attempts > MAX_ATTEMPTS:  # its workers kept stopping mid-run (killed, or the lease lost)
+            await self._fail(sync, counts, SyncFailed("INTERRUPTED", "the sync was interrupted too often; retry it"))
+            return
         if adapter is None:
             await self._fail(sync, counts, SyncFailed("INTEGRATION_UNAVAILABLE",
                                                       f"no adapter runs {device.integration} syncs here"))
@@ -253,6 +256,10 @@ class SyncService:
                     sink, counts, on_refresh)
         except SyncFailed as exc:
             await self._fail(sync, counts, exc)
+            return
+        except Exception:  # a bug: said once, and the sync ends FAILED rather than run again and again
+            log.exception("sync %s stopped on an internal error", sync.id)
+            await self._fail(sync, counts, SyncFailed("INTERNAL", "the sync stopped on an internal error; retry it"))
             return
         now = self._now()
         if await self._repo.finish(sync, State.SUCCEEDED, counts, now, owner=self._owner) is not None:

@@ -238,6 +238,27 @@ async def test_vendor_outages_back_off_with_jitter_and_fail_after_the_last_attem
     assert (await registry.get(user, device)).state == DeviceState.ACTIVE  # not the user's to fix
 
 
+async def test_a_bug_in_a_run_ends_the_sync_failed_internal_and_a_crash_loop_ends_it_interrupted(world):
+    service, registry, streams, clock, _, conn = world
+
+    class Broken:
+        async def pull(self, *args, **kwargs) -> None:
+            raise KeyError("a bug")
+
+    broken = SyncService(service._repo, registry, {"oura": Broken()}, lambda device: MemorySink(), streams, clock)
+    device = await registry.add("oura", credentials=Credentials(access_token="access-1"))
+    user = await registry.user_of(device)
+    sync = await broken.trigger(user, device, None)
+    assert await broken.run_one()
+    failed = await service.get(user, device, sync.id)
+    assert (failed.state, failed.failure_reason) == (State.FAILED, "INTERNAL")
+
+    looping = await service.trigger(user, device, None)
+    await conn.execute("UPDATE device.syncs SET attempts = $2 WHERE id = $1", looping.id, MAX_ATTEMPTS)
+    await run_due(service)  # the claim makes it MAX_ATTEMPTS + 1 runs
+    assert (await service.get(user, device, looping.id)).failure_reason == "INTERRUPTED"
+
+
 async def test_a_pull_device_without_credentials_fails_credentials_missing(world):
     service, registry, *_ = world
     device = await registry.add("oura")
