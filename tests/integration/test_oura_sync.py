@@ -150,17 +150,18 @@ async def test_the_adapter_asks_each_collection_for_the_window_and_hands_every_r
     assert len(sink.samples) == 6 + 4 and len(sink.sleeps) == 1  # 6 heart rates, 2 days x (steps, energy)
     assert (counts.accepted, counts.rejected) == (11, 1)  # the heart-rate row without bpm
     daily = oura.gets("/v2/usercollection/daily_activity")[0].query
-    assert daily == {"start_date": "2025-05-25", "end_date": "2025-06-02"}
+    assert daily == {"start_date": "2025-05-24", "end_date": "2025-06-03"}  # a day wider on each side
     assert oura.gets("/v2/usercollection/sleep")[0].query == daily
 
 
-async def test_a_later_window_asks_only_for_its_own_days(oura):
+async def test_a_later_window_asks_for_its_times_and_the_days_around_them(oura):
     sink, counts = MemorySink(), SyncCounts()
     later = Window(dt.datetime(2025, 6, 1, 21, 12, tzinfo=dt.UTC), dt.datetime(2025, 6, 1, 23, 0, tzinfo=dt.UTC))
     await OuraAdapter(oura.url, policy=POLICY).pull(later, Tokens("access-1"), sink, counts)
     assert [s.value for s in sink.samples if s.type == "heart_rate"] == [52, 128, 80]  # from 21:15 on
-    assert {s.start.date() for s in sink.samples if s.type == "step_count"} == {dt.date(2025, 6, 1)}
-    assert sink.sleeps == []  # the night ends on June 2
+    assert oura.gets("/v2/usercollection/daily_activity")[0].query == {"start_date": "2025-05-31",
+                                                                       "end_date": "2025-06-02"}
+    assert len(sink.sleeps) == 1  # the night that ends on June 2, whose day Oura's filter needs the end for
 
 
 async def test_synced_into_tracking_twice_the_second_sync_adds_nothing_and_a_grown_day_is_updated(oura, tracking):

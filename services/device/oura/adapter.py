@@ -2,8 +2,11 @@
 that stores it in Tracking, page by page (memory stays at a page whatever the window).
 
 Heart rate is asked for by time (start_datetime/end_datetime), daily activity and sleep by day
-(start_date/end_date, the window's UTC days, both ends included); Tracking's natural keys and the
-sleep periods' request ids make the overlap of a later sync count as duplicates or updates.
+(start_date/end_date), a day wider than the window on each side: Oura filters those by their
+`day` with an exclusive start (sleep) or reads a bare end_date as its midnight (daily activity),
+so the window's own days would miss today's night and today's steps. Tracking's natural keys and
+the sleep periods' request ids make the extra days, and the overlap of a later sync, count as
+duplicates or updates.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from services.device.oura.client import OuraClient, RetryPolicy, Tokens
 from services.device.sync_domain import PulledSample, PulledSleep, SyncCounts, Window
 
 INTEGRATION = "oura"
+DAY = dt.timedelta(days=1)
 
 
 class SyncSink(Protocol):
@@ -44,8 +48,8 @@ class OuraAdapter:
         async with httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout) as http:
             oura = OuraClient(http, tokens, on_refresh, self._client_id, self._client_secret, self._policy, **extra)
             times = {"start_datetime": _iso(window.start), "end_datetime": _iso(window.end)}
-            days = {"start_date": window.start.astimezone(dt.UTC).date().isoformat(),
-                    "end_date": window.end.astimezone(dt.UTC).date().isoformat()}
+            days = {"start_date": (window.start.astimezone(dt.UTC).date() - DAY).isoformat(),
+                    "end_date": (window.end.astimezone(dt.UTC).date() + DAY).isoformat()}
             async for page in oura.pages("/v2/usercollection/heartrate", times):
                 await _samples(page, mapping.heart_rate, sink, counts)
             async for page in oura.pages("/v2/usercollection/daily_activity", days):
