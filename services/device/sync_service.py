@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Protocol
 
 from services.common import jobs
@@ -65,7 +65,8 @@ class Streams(Protocol):
 
 class PullAdapter(Protocol):
     async def pull(self, window: Window, tokens: Tokens, sink, counts: SyncCounts,
-                   on_refresh: Callable[[Tokens], Awaitable[None]] | None = None) -> None: ...
+                   on_refresh: Callable[[Tokens], Awaitable[None]] | None = None,
+                   types: Collection[str] = ()) -> None: ...
 
 
 class NoStreams:
@@ -253,7 +254,7 @@ class SyncService:
             async with jobs.heartbeat(self.LEASE, renew), self._sinks(device) as sink:
                 await adapter.pull(
                     sync.window, Tokens(credentials.access_token, credentials.refresh_token, credentials.expire_time),
-                    sink, counts, on_refresh)
+                    sink, counts, on_refresh, device.sync_settings.sample_types or device.capabilities)
         except SyncFailed as exc:
             await self._fail(sync, counts, exc)
             return

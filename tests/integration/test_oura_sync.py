@@ -154,6 +154,14 @@ async def test_the_adapter_asks_each_collection_for_the_window_and_hands_every_r
     assert oura.gets("/v2/usercollection/sleep")[0].query == daily
 
 
+async def test_only_the_sample_types_asked_for_are_taken_in(oura):
+    sink, counts = MemorySink(), SyncCounts()
+    await OuraAdapter(oura.url, policy=POLICY).pull(WINDOW, Tokens("access-1"), sink, counts, types={"step_count"})
+    assert {s.type for s in sink.samples} == {"step_count"} and len(sink.sleeps) == 1
+    assert oura.gets(HEARTRATE) == []  # not even asked for
+    assert (counts.accepted, counts.rejected) == (3, 0)  # 2 days of steps, 1 night
+
+
 async def test_a_later_window_asks_for_its_times_and_the_days_around_them(oura):
     sink, counts = MemorySink(), SyncCounts()
     later = Window(dt.datetime(2025, 6, 1, 21, 12, tzinfo=dt.UTC), dt.datetime(2025, 6, 1, 23, 0, tzinfo=dt.UTC))

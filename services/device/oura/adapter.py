@@ -12,7 +12,7 @@ duplicates or updates.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Protocol
 
 import httpx
@@ -42,18 +42,27 @@ class OuraAdapter:
         self._timeout = timeout_seconds
 
     async def pull(self, window: Window, tokens: Tokens, sink: SyncSink, counts: SyncCounts,
-                   on_refresh: Callable[[Tokens], Awaitable[None]] | None = None) -> None:
-        """Fetches the window into `sink`, adding to `counts`; raises SyncFailed when it cannot."""
+                   on_refresh: Callable[[Tokens], Awaitable[None]] | None = None,
+                   types: Collection[str] = ()) -> None:
+        """Fetches the window into `sink`, adding to `counts`; raises SyncFailed when it cannot.
+        With `types`, only those sample types are taken in (the rest are not asked for); sleep
+        sessions are records, not sample types, and always come."""
+        wanted = (lambda t: t in types) if types else (lambda t: True)
         extra = {"sleep": self._sleep} if self._sleep is not None else {}
         async with httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout) as http:
             oura = OuraClient(http, tokens, on_refresh, self._client_id, self._client_secret, self._policy, **extra)
             times = {"start_datetime": _iso(window.start), "end_datetime": _iso(window.end)}
             days = {"start_date": (window.start.astimezone(dt.UTC).date() - DAY).isoformat(),
                     "end_date": (window.end.astimezone(dt.UTC).date() + DAY).isoformat()}
-            async for page in oura.pages("/v2/usercollection/heartrate", times):
-                await _samples(page, mapping.heart_rate, sink, counts)
-            async for page in oura.pages("/v2/usercollection/daily_activity", days):
-                await _samples(page, mapping.daily_activity, sink, counts)
+            if wanted("heart_rate"):
+                async for page in oura.pages("/v2/usercollection/heartrate", times):
+                    await _samples(page, mapping.heart_rate, sink, counts)
+            if wanted("step_count") or wanted("active_energy"):
+                def daily(row: dict) -> list:
+                    return [s for s in mapping.daily_activity(row) if wanted(s.type)]
+
+                async for page in oura.pages("/v2/usercollection/daily_activity", days):
+                    await _samples(page, daily, sink, counts)
             async for page in oura.pages("/v2/usercollection/sleep", days):
                 sleeps, bad = mapping.read_all(page, mapping.sleep)
                 counts.add(0, 0, 0, bad)
