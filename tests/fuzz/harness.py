@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import grpc
-from google.protobuf import timestamp_pb2
+from google.protobuf import field_mask_pb2, message, timestamp_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from healthmesh.auth.v1 import api_key_pb2, auth_service_pb2, auth_service_pb2_grpc, user_pb2
 from healthmesh.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
@@ -224,6 +224,58 @@ class Mesh:
             keep(got.name)
         page = self.tracking.ListSamples(pb.ListSamplesRequest(parent="users/me", page_size=1), metadata=md)
         user.page_token = page.next_page_token
+
+
+def templates(user: User) -> list[message.Message]:
+    """Valid requests, which the fuzz mutates a field or two of: a random request seldom gets past
+    the first check, a mutated valid one reaches the services' own rules and their storage."""
+    def own(kind: str) -> str:
+        newest = (n for n in reversed(user.names) if f"/{kind}/" in n)  # the seeding after a Delete* test
+        return next(newest, f"users/me/{kind}/x").replace(f"users/{user.id}", "users/me")
+
+    at = [START + dt.timedelta(minutes=m) for m in range(3)]
+    sample = sample_pb2.Sample(type="heart_rate", unit="count/min", value=61, min=55, max=70, source="Watch",
+                               start_time=ts(START), end_time=ts(START + dt.timedelta(minutes=1)))
+    activity = activity_pb2.Activity(
+        type="running", display_name="Run", start_time=ts(START), end_time=ts(START + dt.timedelta(minutes=30)),
+        distance_meters=5000, active_energy_kcal=300, heart_rate=activity_pb2.HeartRateSummary(avg_bpm=140),
+        heart_rate_series=[activity_pb2.HeartRatePoint(time=ts(t), bpm=140) for t in at],
+        route=[activity_pb2.RoutePoint(time=ts(t), latitude=52.5, longitude=13.4, horizontal_accuracy_meters=5)
+               for t in at])
+    night = sleep_session_pb2.SleepSession(
+        start_time=ts(START - dt.timedelta(hours=8)), end_time=ts(START), notes="ok",
+        stages=[sleep_session_pb2.SleepStagePeriod(stage=2, start_time=ts(START - dt.timedelta(hours=8)),
+                                                   end_time=ts(START - dt.timedelta(hours=7)))])
+    food = nutrition_entry_pb2.NutritionEntry(food_name="Apple", consume_time=ts(START), calories_kcal=80)
+    goal = goal_pb2.Goal(display_name="Walk", metric="step_count", target_value=10_000, period=goal_pb2.Goal.DAILY)
+    window = dict(start_time=ts(START - dt.timedelta(days=7)), end_time=ts(START + dt.timedelta(days=1)))
+    found = [
+        auth_service_pb2.RegisterRequest(email=f"t{uuid.uuid4().hex[:8]}@example.org", password=PASSWORD,
+                                         display_name="T", birth_date="1990-04-01", sex=user_pb2.FEMALE),
+        auth_service_pb2.LoginRequest(email=user.email, password=PASSWORD + "!"),
+        auth_service_pb2.UpdateUserRequest(user=user_pb2.User(name="users/me", display_name="Ada", time_zone="UTC"),
+                                           update_mask=field_mask_pb2.FieldMask(paths=["display_name", "time_zone"])),
+        auth_service_pb2.CreateApiKeyRequest(parent="users/me", api_key=api_key_pb2.ApiKey(display_name="k")),
+        pb.CreateSampleRequest(parent="users/me", sample=sample),
+        pb.BatchCreateSamplesRequest(parent="users/me", samples=[sample, sample]),
+        pb.ListSamplesRequest(parent="users/me", type="heart_rate", page_size=2, **window),
+        pb.AggregateSamplesRequest(parent="users/me", type="step_count", interval=2, **window),
+        pb.GetLatestSamplesRequest(parent="users/me", types=["heart_rate"]),
+        pb.CreateActivityRequest(parent="users/me", activity=activity),
+        pb.UpdateActivityRequest(activity=activity_pb2.Activity(name=own("activities"), display_name="R2"),
+                                 update_mask=field_mask_pb2.FieldMask(paths=["display_name"])),
+        pb.CreateSleepSessionRequest(parent="users/me", sleep_session=night),
+        pb.AnalyzeSleepRequest(parent="users/me", **window),
+        pb.GetHeartRateZonesRequest(parent="users/me", **window),
+        pb.CreateNutritionEntryRequest(parent="users/me", nutrition_entry=food),
+        pb.SummarizeNutritionRequest(parent="users/me", start_date="2026-02-22", end_date="2026-03-01"),
+        pb.CreateGoalRequest(parent="users/me", goal=goal),
+        pb.UpdateGoalRequest(goal=goal_pb2.Goal(name=own("goals"), target_value=9000),
+                             update_mask=field_mask_pb2.FieldMask(paths=["target_value"])),
+        pb.GetGoalProgressRequest(name=own("goals"), history_periods=7),
+        ingest_service_pb2.IngestBatchRequest(parent="users/me", samples=[sample]),
+    ]
+    return found
 
 
 def public_rpcs() -> list:
