@@ -1,8 +1,9 @@
 """NaN, inf and -inf in every number a client may store: each valid create request below, with one
 double or float field at a time set to one of them (JSON accepts "NaN" for a double, and a
 domain rule such as `value < 0` lets NaN through), is INVALID_ARGUMENT with a field violation on
-exactly that field (a batch too, as for NUL in its strings), and nothing is stored. The fuzz suite finds these by chance; this finds every
-one on every run. Fields the server does not read (OUTPUT_ONLY) are left out."""
+exactly that field (in a batch too, as for NUL in its strings), and nothing is stored. The fuzz
+suite finds these by chance; this finds every one on every run. Fields the server does not read
+(OUTPUT_ONLY) are left out."""
 
 from __future__ import annotations
 

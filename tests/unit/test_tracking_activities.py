@@ -153,6 +153,17 @@ async def test_route_points_off_the_globe_or_outside_the_activity(service):
                               "activity.route[3].course_degrees"}
 
 
+@pytest.mark.parametrize("accuracy", [float("nan"), float("inf"), -1.0])
+async def test_a_route_point_accuracy_is_a_finite_number_not_negative(service, accuracy):
+    route = (RoutePoint(START, 48.8, 2.3, horizontal_accuracy_meters=accuracy),
+             RoutePoint(START, 48.8, 2.3, vertical_accuracy_meters=accuracy),
+             RoutePoint(START, 48.8, 2.3, 0.0, 0.0, 0.0, 0.0, 0.0))  # zeros are fine
+    with pytest.raises(InvalidArgument) as err:
+        await service.create(USER, run(route=route))
+    assert fields_of(err) == {"activity.route[0].horizontal_accuracy_meters",
+                              "activity.route[1].vertical_accuracy_meters"}
+
+
 async def test_too_many_points_is_one_violation(service):
     route = tuple(RoutePoint(START, 0.0, 0.0) for _ in range(domain.MAX_ROUTE_POINTS + 1))
     series = tuple(HeartRatePoint(START, 500.0) for _ in range(50))

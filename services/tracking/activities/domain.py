@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import uuid
 from dataclasses import dataclass
 
@@ -338,6 +339,6 @@ def _check_route(route, window, field: str, v: Violations) -> None:
             bad.add(i, ".course_degrees", "must lie between 0 and 360")
         for leaf in ("horizontal_accuracy_meters", "vertical_accuracy_meters"):
             value = getattr(pt, leaf)
-            if value is not None and value < 0:
-                bad.add(i, "." + leaf, "must not be negative")
+            if value is not None and not 0 <= value < math.inf:  # NaN fails it too, where `value < 0` did not
+                bad.add(i, "." + leaf, "must be a finite number, not negative")
     bad.close()
