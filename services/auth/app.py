@@ -46,9 +46,9 @@ async def build(settings: Settings) -> Built:
     async def local_jwks() -> list[dict]:
         return service.jwks()
 
-    async def local_api_key(secret: str) -> tuple[str, str]:
+    async def local_api_key(secret: str) -> tuple[str, str, str]:
         key = await service.authenticate_api_key(secret)
-        return str(key.user_id), f"users/{key.user_id}/apiKeys/{key.id}"
+        return str(key.user_id), f"users/{key.user_id}/apiKeys/{key.id}", key.device
 
     tokens = AccessTokenVerifier(local_jwks, settings.token_issuer, settings.jwks_cache_seconds)
 

@@ -57,7 +57,7 @@ def refresh_response(s: Session) -> auth_service_pb2.RefreshTokenResponse:
 def api_key(k: ApiKey) -> api_key_pb2.ApiKey:
     return api_key_pb2.ApiKey(
         name=f"users/{k.user_id}/apiKeys/{k.id}", display_name=k.display_name, secret_prefix=k.secret_prefix,
-        create_time=timestamp(k.create_time), last_use_time=timestamp(k.last_use_time),
+        create_time=timestamp(k.create_time), last_use_time=timestamp(k.last_use_time), device=k.device,
     )
 
 

@@ -62,6 +62,7 @@ class ApiKey:
     secret_prefix: str
     create_time: dt.datetime
     last_use_time: dt.datetime | None
+    device: str = ""  # users/{user}/devices/{device} for a device-scoped key
 
 
 @dataclass(frozen=True)

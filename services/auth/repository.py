@@ -41,6 +41,7 @@ class AuthRepository(Protocol):
     async def list_api_keys(self, user_id: uuid.UUID, limit: int, after: uuid.UUID | None) -> list[ApiKey]: ...
     async def revoke_api_key(self, user_id: uuid.UUID, key_id: uuid.UUID, now: dt.datetime) -> list[Revocation] | None: ...
     async def find_api_key(self, digest: bytes, now: dt.datetime) -> ApiKey | None: ...
+    async def revoke_device_api_keys(self, user_id: uuid.UUID, device: str, now: dt.datetime) -> list[Revocation]: ...
     async def signing_keys(self) -> list[tuple[str, bytes, dict, dt.datetime]]: ...
     async def add_signing_key_if_none(self, kid: str, sealed: bytes, jwk: dict, now: dt.datetime) -> None: ...
     async def append_audit(self, records: list[AuditRecord]) -> int: ...
@@ -58,7 +59,8 @@ def _refresh(row) -> RefreshToken:
 
 
 def _api_key(row) -> ApiKey:
-    return ApiKey(row.id, row.user_id, row.display_name, row.secret_prefix, row.create_time, row.last_use_time)
+    return ApiKey(row.id, row.user_id, row.display_name, row.secret_prefix, row.create_time, row.last_use_time,
+                  row.device)
 
 
 U, R, K, S, A = UserRow.__table__, RefreshTokenRow.__table__, ApiKeyRow.__table__, SigningKeyRow.__table__, AuditEventRow.__table__
@@ -202,6 +204,7 @@ class SqlAuthRepository:
             row = (await conn.execute(insert(K).values(
                 id=key.id, user_id=key.user_id, display_name=key.display_name, digest=digest,
                 secret_prefix=key.secret_prefix, request_id=request_id, create_time=key.create_time,
+                device=key.device,
             ).returning(K))).one()
         return _api_key(row)
 
@@ -224,6 +227,14 @@ class SqlAuthRepository:
                 update(K).where(K.c.id == key_id, K.c.user_id == user_id, K.c.revoke_time.is_(None))
                 .values(revoke_time=now).returning(K.c.id))).one_or_none()
             return await _revoke(conn, Kind.API_KEY, user_id, [key_id]) if row else None
+
+    async def revoke_device_api_keys(self, user_id: uuid.UUID, device: str, now: dt.datetime) -> list[Revocation]:
+        """Revokes the user's live keys bound to `device`, a revocation each."""
+        async with self._engine.begin() as conn:
+            ids = (await conn.execute(
+                update(K).where(K.c.user_id == user_id, K.c.device == device, K.c.revoke_time.is_(None))
+                .values(revoke_time=now).returning(K.c.id))).scalars().all()
+            return await _revoke(conn, Kind.API_KEY, user_id, list(ids))
 
     async def find_api_key(self, digest: bytes, now: dt.datetime) -> ApiKey | None:
         """The live key with this digest, its last-use time refreshed at most once a minute."""

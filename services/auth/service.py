@@ -15,7 +15,7 @@ from services.common.cache import Counters
 from services.common.clock import Clock, utcnow
 from services.common.config import Settings
 from services.common.errors import (
-    InvalidArgument, NotFound, ResourceExhausted, Unauthenticated, Violations,
+    InvalidArgument, NotFound, PermissionDenied, ResourceExhausted, Unauthenticated, Violations,
 )
 from services.common.ids import uuid7
 from services.common.revocation import Kind, Revocation, RevocationPublisher
@@ -189,16 +189,19 @@ class AuthService:
 
     # API keys.
 
-    async def create_api_key(self, user_id: uuid.UUID, display_name: str, request_id: str) -> tuple[ApiKey, str]:
+    async def create_api_key(self, user_id: uuid.UUID, display_name: str, request_id: str,
+                             device: str = "") -> tuple[ApiKey, str]:
         v = Violations()
         domain.validate_display_name(display_name, v, "api_key.display_name")
         checks.request_id(request_id, v)
+        device = key_device(device, user_id, v)
         v.raise_if_any()
         if await self._repo.count_live_api_keys(user_id) >= domain.MAX_LIVE_API_KEYS:
             raise ResourceExhausted(f"at most {domain.MAX_LIVE_API_KEYS} live API keys; revoke one first",
                                     "API_KEY_LIMIT")
         secret = secrets.new_api_key_secret()
-        key = ApiKey(uuid7(), user_id, display_name.strip(), secrets.api_key_prefix(secret), self._now(), None)
+        key = ApiKey(uuid7(), user_id, display_name.strip(), secrets.api_key_prefix(secret), self._now(), None,
+                     device)
         stored = await self._repo.add_api_key(key, secrets.api_key_digest(secret, self._settings.pepper_bytes),
                                               request_id or None)
         # A retried request gets the first key back; its secret was shown once and is gone.
@@ -210,6 +213,16 @@ class AuthService:
     async def revoke_api_key(self, user_id: uuid.UUID, key_id: uuid.UUID) -> None:
         if await self._published(self._repo.revoke_api_key(user_id, key_id, self._now())) is None:
             raise NotFound(f"users/{user_id}/apiKeys/{key_id} does not exist")
+
+    async def revoke_device_api_keys(self, device: str) -> int:
+        """Revokes the keys bound to a device (it was deleted); how many there were."""
+        parts = device.split("/")
+        if len(parts) != 4 or parts[0] != "users" or parts[2] != "devices" or not _is_uuid(parts[1]) \
+                or not _is_uuid(parts[3]):
+            raise InvalidArgument.field("device", "must be users/{user}/devices/{device}")
+        canonical = f"users/{uuid.UUID(parts[1])}/devices/{uuid.UUID(parts[3])}"
+        done = await self._published(self._repo.revoke_device_api_keys(uuid.UUID(parts[1]), canonical, self._now()))
+        return len(done or [])
 
     async def authenticate_api_key(self, secret: str) -> ApiKey:
         if not secret:
@@ -229,3 +242,26 @@ class AuthService:
     async def list_audit(self, user_id: uuid.UUID, limit: int,
                          after: uuid.UUID | None) -> list[tuple[uuid.UUID, AuditRecord]]:
         return await self._repo.list_audit(user_id, limit, after)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def key_device(device: str, user_id: uuid.UUID, v: Violations) -> str:
+    """An API key's device as stored: '' (a key of the user's own) or the canonical
+    `users/{user}/devices/{device}` of the key's user (`users/me` naming them). Another user's
+    device is PERMISSION_DENIED; a malformed name is a violation."""
+    if not device:
+        return ""
+    parts = device.split("/")
+    if len(parts) != 4 or parts[0] != "users" or parts[2] != "devices" or not _is_uuid(parts[3]):
+        v.add("api_key.device", "must be users/{user}/devices/{device}")
+        return ""
+    if parts[1] != "me" and not (_is_uuid(parts[1]) and uuid.UUID(parts[1]) == user_id):
+        raise PermissionDenied(f"users/{parts[1]} is not the caller's")
+    return f"users/{user_id}/devices/{uuid.UUID(parts[3])}"

@@ -83,7 +83,8 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
 
     async def CreateApiKey(self, request, context):
         user_id = caller_parent(request.parent)
-        key, secret = await self._svc.create_api_key(user_id, request.api_key.display_name, request.request_id)
+        key, secret = await self._svc.create_api_key(user_id, request.api_key.display_name, request.request_id,
+                                                     request.api_key.device)
         return auth_service_pb2.CreateApiKeyResponse(api_key=convert.api_key(key), secret=secret)
 
     async def ListApiKeys(self, request, context):
@@ -119,7 +120,11 @@ class AuthInternalServicer(auth_internal_service_pb2_grpc.AuthInternalServiceSer
         key = await self._svc.authenticate_api_key(request.secret)
         audit_subject.set(str(key.user_id))  # the caller is a service; the key's owner is whom it acts for
         return auth_internal_service_pb2.AuthenticateApiKeyResponse(
-            user=f"users/{key.user_id}", api_key=f"users/{key.user_id}/apiKeys/{key.id}")
+            user=f"users/{key.user_id}", api_key=f"users/{key.user_id}/apiKeys/{key.id}", device=key.device)
+
+    async def RevokeDeviceApiKeys(self, request, context):
+        revoked = await self._svc.revoke_device_api_keys(request.device)
+        return auth_internal_service_pb2.RevokeDeviceApiKeysResponse(revoked=revoked)
 
     async def ListRevocations(self, request, context):
         v = Violations()

@@ -55,6 +55,7 @@ class ApiKeyRow(Base):
     create_time: Mapped[dt.datetime] = mapped_column(TZ)
     last_use_time: Mapped[dt.datetime | None] = mapped_column(TZ)
     revoke_time: Mapped[dt.datetime | None] = mapped_column(TZ)
+    device: Mapped[str] = mapped_column(Text)  # '' unless the key is bound to a device
 
 
 class SigningKeyRow(Base):

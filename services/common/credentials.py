@@ -31,7 +31,8 @@ ACTING_USER_HEADER = "x-healthmesh-user"
 SERVICE_NAME_HEADER = "x-healthmesh-service"
 
 JwksSource = Callable[[], Awaitable[list[dict]]]
-ApiKeyLookup = Callable[[str], Awaitable[tuple[str, str]]]  # secret -> (user_id, api key name)
+# secret -> (user_id, api key name) or (user_id, api key name, device the key is bound to or '')
+ApiKeyLookup = Callable[[str], Awaitable[tuple[str, ...]]]
 
 
 class AccessTokenVerifier:
@@ -120,7 +121,8 @@ class Authenticator:
         cache_key = hashlib.sha256(secret.encode()).digest()
         hit = self._cache.get(cache_key)
         if hit is None:
-            user_id, key_name = await self._api_keys(secret)
-            hit = Principal("api_key", user_id, key_name, api_key=key_name.rsplit("/", 1)[-1])
+            user_id, key_name, *device = await self._api_keys(secret)
+            hit = Principal("api_key", user_id, key_name, api_key=key_name.rsplit("/", 1)[-1],
+                            device=device[0] if device else "")
             self._cache.put(cache_key, hit)
         return hit  # type: ignore[return-value]

@@ -206,6 +206,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             raise PermissionDenied("internal method: only healthmesh services may call it", "INTERNAL_METHOD")
         if not principal.authenticated and not anonymous_ok:
             raise Unauthenticated("this call needs 'authorization: Bearer <access token or API key>'")
+        if principal.device and call.method not in self._spec.device_key_methods:
+            call.principal = principal  # audited as the key that tried
+            raise PermissionDenied(f"this API key is bound to {principal.device}: it may only stream, upload and "
+                                   "report health for that device", "DEVICE_SCOPED_KEY")
         call.principal = principal
         current_principal.set(principal)
 

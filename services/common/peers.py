@@ -60,7 +60,7 @@ class Peers:
         jwks = await stub.GetJwks(auth_service_pb2.GetJwksRequest(), timeout=5.0)
         return [json_format.MessageToDict(k, preserving_proto_field_name=True) for k in jwks.keys]
 
-    async def authenticate_api_key(self, secret: str) -> tuple[str, str]:
+    async def authenticate_api_key(self, secret: str) -> tuple[str, str, str]:
         stub = auth_internal_grpc.AuthInternalServiceStub(self.channel("auth"))
         try:
             reply = await stub.AuthenticateApiKey(
@@ -69,7 +69,7 @@ class Peers:
             if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
                 raise Unauthenticated("the API key is unknown or revoked", "API_KEY_INVALID") from None
             raise Unavailable("auth is unavailable, try again") from None
-        return reply.user.removeprefix("users/"), reply.api_key
+        return reply.user.removeprefix("users/"), reply.api_key, reply.device
 
     async def list_revocations(self, after: int, since: dt.datetime | None = None, kind: Kind | None = None,
                                page_size: int = 10_000) -> list[Revocation]:

@@ -16,6 +16,7 @@ class Principal:
     actor: str = "anonymous"  # users/{u}, users/{u}/apiKeys/{k}, services/{name}, anonymous
     session: str = ""  # an access token's session (its refresh-token family), for revocation
     api_key: str = ""  # an API key's id, for revocation
+    device: str = ""  # users/{u}/devices/{d} for an API key bound to a device: only that device's own calls
 
     @property
     def authenticated(self) -> bool:

@@ -38,6 +38,9 @@ class ServiceSpec:
     internal_services: tuple[str, ...] = ()
     anonymous_methods: frozenset[str] = frozenset()  # full paths callable without credentials
     unaudited_methods: frozenset[str] = frozenset()
+    # The full paths a device-scoped API key may call (each checks the key's device itself); any
+    # other call with such a key is PERMISSION_DENIED, in every service.
+    device_key_methods: frozenset[str] = frozenset()
 
     @property
     def public_service(self) -> str:

@@ -143,7 +143,7 @@ class DeviceService:
     async def for_device_call(self, principal: Principal, user_id: uuid.UUID, device_id: uuid.UUID) -> Device:
         """The device, when the caller may send its data: PERMISSION_DENIED for a key scoped to
         another device, NOT_FOUND for an unknown or deleted device."""
-        scoped = getattr(principal, "device", "")
+        scoped = principal.device
         if scoped and scoped != f"users/{user_id}/devices/{device_id}":
             raise PermissionDenied(f"this API key is bound to {scoped} and may not act for another device",
                                    "DEVICE_SCOPED_KEY")

@@ -27,7 +27,7 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n healthmesh/auth/v1/api_key.proto\x12\x12healthmesh.auth.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x97\x02\n\x06\x41piKey\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rsecret_prefix\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x37\n\rlast_use_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:P\xea\x41M\n\x1a\x61uth.healthmesh.dev/ApiKey\x12\x1eusers/{user}/apiKeys/{api_key}*\x07\x61piKeys2\x06\x61piKeyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n healthmesh/auth/v1/api_key.proto\x12\x12healthmesh.auth.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xad\x02\n\x06\x41piKey\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rsecret_prefix\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x37\n\rlast_use_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x14\n\x06\x64\x65vice\x18\x06 \x01(\tB\x04\xe2\x41\x01\x05:P\xea\x41M\n\x1a\x61uth.healthmesh.dev/ApiKey\x12\x1eusers/{user}/apiKeys/{api_key}*\x07\x61piKeys2\x06\x61piKeyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,8 +44,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APIKEY'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_APIKEY'].fields_by_name['last_use_time']._loaded_options = None
   _globals['_APIKEY'].fields_by_name['last_use_time']._serialized_options = b'\342A\001\003'
+  _globals['_APIKEY'].fields_by_name['device']._loaded_options = None
+  _globals['_APIKEY'].fields_by_name['device']._serialized_options = b'\342A\001\005'
   _globals['_APIKEY']._loaded_options = None
   _globals['_APIKEY']._serialized_options = b'\352AM\n\032auth.healthmesh.dev/ApiKey\022\036users/{user}/apiKeys/{api_key}*\007apiKeys2\006apiKey'
   _globals['_APIKEY']._serialized_start=150
-  _globals['_APIKEY']._serialized_end=429
+  _globals['_APIKEY']._serialized_end=451
 # @@protoc_insertion_point(module_scope)

@@ -27,33 +27,39 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.healthmesh/auth/v1/auth_internal_service.proto\x12\x12healthmesh.auth.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa6\x01\n\x16ListRevocationsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\x12.\n\nsince_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x04kind\x18\x03 \x01(\x0e\x32#.healthmesh.auth.v1.Revocation.Kind\x12\x11\n\tpage_size\x18\x04 \x01(\x05\"N\n\x17ListRevocationsResponse\x12\x33\n\x0brevocations\x18\x01 \x03(\x0b\x32\x1e.healthmesh.auth.v1.Revocation\"\xe3\x01\n\nRevocation\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x31\n\x04kind\x18\x02 \x01(\x0e\x32#.healthmesh.auth.v1.Revocation.Kind\x12\x0c\n\x04user\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12/\n\x0brevoke_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x08\n\x04USER\x10\x01\x12\x0b\n\x07SESSION\x10\x02\x12\x0b\n\x07\x41PI_KEY\x10\x03\"1\n\x19\x41uthenticateApiKeyRequest\x12\x14\n\x06secret\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\";\n\x1a\x41uthenticateApiKeyResponse\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\"K\n\x17WriteAuditEventsRequest\x12\x30\n\x07records\x18\x01 \x03(\x0b\x32\x1f.healthmesh.auth.v1.AuditRecord\"\xe0\x01\n\x0b\x41uditRecord\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x14\n\x06\x61\x63tion\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x10\n\x08resource\x18\x04 \x01(\t\x12\x0f\n\x07outcome\x18\x05 \x01(\t\x12\x16\n\x0e\x63lient_address\x18\x06 \x01(\t\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x12\x0f\n\x07service\x18\x08 \x01(\t\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\n\n\x02id\x18\n \x01(\t2\xcf\x02\n\x13\x41uthInternalService\x12s\n\x12\x41uthenticateApiKey\x12-.healthmesh.auth.v1.AuthenticateApiKeyRequest\x1a..healthmesh.auth.v1.AuthenticateApiKeyResponse\x12W\n\x10WriteAuditEvents\x12+.healthmesh.auth.v1.WriteAuditEventsRequest\x1a\x16.google.protobuf.Empty\x12j\n\x0fListRevocations\x12*.healthmesh.auth.v1.ListRevocationsRequest\x1a+.healthmesh.auth.v1.ListRevocationsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.healthmesh/auth/v1/auth_internal_service.proto\x12\x12healthmesh.auth.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"2\n\x1aRevokeDeviceApiKeysRequest\x12\x14\n\x06\x64\x65vice\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\".\n\x1bRevokeDeviceApiKeysResponse\x12\x0f\n\x07revoked\x18\x01 \x01(\x05\"\xa6\x01\n\x16ListRevocationsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\x12.\n\nsince_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x04kind\x18\x03 \x01(\x0e\x32#.healthmesh.auth.v1.Revocation.Kind\x12\x11\n\tpage_size\x18\x04 \x01(\x05\"N\n\x17ListRevocationsResponse\x12\x33\n\x0brevocations\x18\x01 \x03(\x0b\x32\x1e.healthmesh.auth.v1.Revocation\"\xe3\x01\n\nRevocation\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x31\n\x04kind\x18\x02 \x01(\x0e\x32#.healthmesh.auth.v1.Revocation.Kind\x12\x0c\n\x04user\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12/\n\x0brevoke_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x08\n\x04USER\x10\x01\x12\x0b\n\x07SESSION\x10\x02\x12\x0b\n\x07\x41PI_KEY\x10\x03\"1\n\x19\x41uthenticateApiKeyRequest\x12\x14\n\x06secret\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"K\n\x1a\x41uthenticateApiKeyResponse\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x03 \x01(\t\"K\n\x17WriteAuditEventsRequest\x12\x30\n\x07records\x18\x01 \x03(\x0b\x32\x1f.healthmesh.auth.v1.AuditRecord\"\xe0\x01\n\x0b\x41uditRecord\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x14\n\x06\x61\x63tion\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x10\n\x08resource\x18\x04 \x01(\t\x12\x0f\n\x07outcome\x18\x05 \x01(\t\x12\x16\n\x0e\x63lient_address\x18\x06 \x01(\t\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x12\x0f\n\x07service\x18\x08 \x01(\t\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\n\n\x02id\x18\n \x01(\t2\xc7\x03\n\x13\x41uthInternalService\x12s\n\x12\x41uthenticateApiKey\x12-.healthmesh.auth.v1.AuthenticateApiKeyRequest\x1a..healthmesh.auth.v1.AuthenticateApiKeyResponse\x12W\n\x10WriteAuditEvents\x12+.healthmesh.auth.v1.WriteAuditEventsRequest\x1a\x16.google.protobuf.Empty\x12j\n\x0fListRevocations\x12*.healthmesh.auth.v1.ListRevocationsRequest\x1a+.healthmesh.auth.v1.ListRevocationsResponse\x12v\n\x13RevokeDeviceApiKeys\x12..healthmesh.auth.v1.RevokeDeviceApiKeysRequest\x1a/.healthmesh.auth.v1.RevokeDeviceApiKeysResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'healthmesh.auth.v1.auth_internal_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_REVOKEDEVICEAPIKEYSREQUEST'].fields_by_name['device']._loaded_options = None
+  _globals['_REVOKEDEVICEAPIKEYSREQUEST'].fields_by_name['device']._serialized_options = b'\342A\001\002'
   _globals['_AUTHENTICATEAPIKEYREQUEST'].fields_by_name['secret']._loaded_options = None
   _globals['_AUTHENTICATEAPIKEYREQUEST'].fields_by_name['secret']._serialized_options = b'\342A\001\002'
   _globals['_AUDITRECORD'].fields_by_name['action']._loaded_options = None
   _globals['_AUDITRECORD'].fields_by_name['action']._serialized_options = b'\342A\001\002'
-  _globals['_LISTREVOCATIONSREQUEST']._serialized_start=166
-  _globals['_LISTREVOCATIONSREQUEST']._serialized_end=332
-  _globals['_LISTREVOCATIONSRESPONSE']._serialized_start=334
-  _globals['_LISTREVOCATIONSRESPONSE']._serialized_end=412
-  _globals['_REVOCATION']._serialized_start=415
-  _globals['_REVOCATION']._serialized_end=642
-  _globals['_REVOCATION_KIND']._serialized_start=578
-  _globals['_REVOCATION_KIND']._serialized_end=642
-  _globals['_AUTHENTICATEAPIKEYREQUEST']._serialized_start=644
-  _globals['_AUTHENTICATEAPIKEYREQUEST']._serialized_end=693
-  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_start=695
-  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_end=754
-  _globals['_WRITEAUDITEVENTSREQUEST']._serialized_start=756
-  _globals['_WRITEAUDITEVENTSREQUEST']._serialized_end=831
-  _globals['_AUDITRECORD']._serialized_start=834
-  _globals['_AUDITRECORD']._serialized_end=1058
-  _globals['_AUTHINTERNALSERVICE']._serialized_start=1061
-  _globals['_AUTHINTERNALSERVICE']._serialized_end=1396
+  _globals['_REVOKEDEVICEAPIKEYSREQUEST']._serialized_start=165
+  _globals['_REVOKEDEVICEAPIKEYSREQUEST']._serialized_end=215
+  _globals['_REVOKEDEVICEAPIKEYSRESPONSE']._serialized_start=217
+  _globals['_REVOKEDEVICEAPIKEYSRESPONSE']._serialized_end=263
+  _globals['_LISTREVOCATIONSREQUEST']._serialized_start=266
+  _globals['_LISTREVOCATIONSREQUEST']._serialized_end=432
+  _globals['_LISTREVOCATIONSRESPONSE']._serialized_start=434
+  _globals['_LISTREVOCATIONSRESPONSE']._serialized_end=512
+  _globals['_REVOCATION']._serialized_start=515
+  _globals['_REVOCATION']._serialized_end=742
+  _globals['_REVOCATION_KIND']._serialized_start=678
+  _globals['_REVOCATION_KIND']._serialized_end=742
+  _globals['_AUTHENTICATEAPIKEYREQUEST']._serialized_start=744
+  _globals['_AUTHENTICATEAPIKEYREQUEST']._serialized_end=793
+  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_start=795
+  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_end=870
+  _globals['_WRITEAUDITEVENTSREQUEST']._serialized_start=872
+  _globals['_WRITEAUDITEVENTSREQUEST']._serialized_end=947
+  _globals['_AUDITRECORD']._serialized_start=950
+  _globals['_AUDITRECORD']._serialized_end=1174
+  _globals['_AUTHINTERNALSERVICE']._serialized_start=1177
+  _globals['_AUTHINTERNALSERVICE']._serialized_end=1632
 # @@protoc_insertion_point(module_scope)

@@ -12,6 +12,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class RevokeDeviceApiKeysRequest(_message.Message):
+    __slots__ = ("device",)
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    device: str
+    def __init__(self, device: _Optional[str] = ...) -> None: ...
+
+class RevokeDeviceApiKeysResponse(_message.Message):
+    __slots__ = ("revoked",)
+    REVOKED_FIELD_NUMBER: _ClassVar[int]
+    revoked: int
+    def __init__(self, revoked: _Optional[int] = ...) -> None: ...
+
 class ListRevocationsRequest(_message.Message):
     __slots__ = ("after_sequence", "since_time", "kind", "page_size")
     AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
@@ -61,12 +73,14 @@ class AuthenticateApiKeyRequest(_message.Message):
     def __init__(self, secret: _Optional[str] = ...) -> None: ...
 
 class AuthenticateApiKeyResponse(_message.Message):
-    __slots__ = ("user", "api_key")
+    __slots__ = ("user", "api_key", "device")
     USER_FIELD_NUMBER: _ClassVar[int]
     API_KEY_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
     user: str
     api_key: str
-    def __init__(self, user: _Optional[str] = ..., api_key: _Optional[str] = ...) -> None: ...
+    device: str
+    def __init__(self, user: _Optional[str] = ..., api_key: _Optional[str] = ..., device: _Optional[str] = ...) -> None: ...
 
 class WriteAuditEventsRequest(_message.Message):
     __slots__ = ("records",)

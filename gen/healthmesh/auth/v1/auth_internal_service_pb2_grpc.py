@@ -52,6 +52,11 @@ class AuthInternalServiceStub:
                 request_serializer=healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.ListRevocationsRequest.SerializeToString,
                 response_deserializer=healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.ListRevocationsResponse.FromString,
                 _registered_method=True)
+        self.RevokeDeviceApiKeys = channel.unary_unary(
+                '/healthmesh.auth.v1.AuthInternalService/RevokeDeviceApiKeys',
+                request_serializer=healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.RevokeDeviceApiKeysRequest.SerializeToString,
+                response_deserializer=healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.RevokeDeviceApiKeysResponse.FromString,
+                _registered_method=True)
 
 
 class AuthInternalServiceServicer:
@@ -91,6 +96,17 @@ class AuthInternalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RevokeDeviceApiKeys(self, request, context):
+        """Revokes every live API key bound to a device (Device calls it when the device is deleted),
+        with a revocation each, as DeleteApiKey makes one. Revoking a device's keys again, or a
+        device without keys, revokes nothing and succeeds.
+        Errors: INVALID_ARGUMENT for a device that is not `users/{user}/devices/{device}`;
+        PERMISSION_DENIED without a valid service credential.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthInternalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -108,6 +124,11 @@ def add_AuthInternalServiceServicer_to_server(servicer, server):
                     servicer.ListRevocations,
                     request_deserializer=healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.ListRevocationsRequest.FromString,
                     response_serializer=healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.ListRevocationsResponse.SerializeToString,
+            ),
+            'RevokeDeviceApiKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeDeviceApiKeys,
+                    request_deserializer=healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.RevokeDeviceApiKeysRequest.FromString,
+                    response_serializer=healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.RevokeDeviceApiKeysResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -193,6 +214,33 @@ class AuthInternalService:
             '/healthmesh.auth.v1.AuthInternalService/ListRevocations',
             healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.ListRevocationsRequest.SerializeToString,
             healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.ListRevocationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeDeviceApiKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthmesh.auth.v1.AuthInternalService/RevokeDeviceApiKeys',
+            healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.RevokeDeviceApiKeysRequest.SerializeToString,
+            healthmesh_dot_auth_dot_v1_dot_auth__internal__service__pb2.RevokeDeviceApiKeysResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -227,9 +227,11 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateApiKey(self, request, context):
-        """Creates an API key. The secret is in the response only; store it then.
-        Errors: INVALID_ARGUMENT for a missing or too long display_name; PERMISSION_DENIED for
-        another user; RESOURCE_EXHAUSTED above 100 live keys.
+        """Creates an API key, for the user or bound to one of their devices (ApiKey.device). The
+        secret is in the response only; store it then.
+        Errors: INVALID_ARGUMENT for a missing or too long display_name, or a device that is not
+        `users/{user}/devices/{device}`; PERMISSION_DENIED for another user, another user's device, or
+        a caller with a device-scoped key; RESOURCE_EXHAUSTED above 100 live keys.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
