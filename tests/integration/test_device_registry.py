@@ -360,3 +360,15 @@ async def test_syncs_and_hooks_reach_the_registry(device):
         device_pb2.Device.PAUSED
     await device.stub.DeleteDevice(pb.DeleteDeviceRequest(name=made.name), metadata=device.md)
     assert deleted_seen == [made.name]
+
+
+async def test_an_upload_retried_with_its_request_id_gets_the_first_answer(device):
+    made = await create(device)
+    request = pb.UploadDeviceDataRequest(name=made.name, request_id="3d6f4a1e-9b2c-4c1d-8e7f-0a1b2c3d4e5f",
+                                         samples=[sample("heart_rate", T0, 61, "count/min")])
+    first = await device.stub.UploadDeviceData(request, metadata=device.md)
+    again = await device.stub.UploadDeviceData(request, metadata=device.md)
+    assert first.accepted == 1 and again == first  # the first answer, not "1 duplicate"
+    fresh = await device.stub.UploadDeviceData(pb.UploadDeviceDataRequest(name=made.name, samples=request.samples),
+                                               metadata=device.md)
+    assert fresh.duplicate == 1
