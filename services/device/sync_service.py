@@ -78,7 +78,7 @@ class NoStreams:
 
 class SyncService:
     LEASE = dt.timedelta(seconds=60)
-    POLL = dt.timedelta(seconds=30)  # a push sync without a stream looks for one again after this
+    POLL = dt.timedelta(seconds=5)  # a push sync without a stream looks for one again after this
 
     def __init__(self, repo: SqlSyncRepository, devices: Devices, adapters: dict[str, PullAdapter],
                  sinks: Callable[[Device], object], streams: Streams | None = None, clock: Clock = utcnow,

@@ -295,8 +295,9 @@ async def test_a_push_sync_waits_for_a_stream_and_fails_device_disconnected_afte
     sync = await service.trigger(user, device, None)
     await run_due(service)
     assert (await service.get(user, device, sync.id)).state == State.PENDING  # no stream yet
-    clock.now += dt.timedelta(seconds=5)
+    clock.now += dt.timedelta(seconds=1)  # before its next look (POLL)
     streams.open.add(device)
+    assert await run_due(service) == 0
     await service.stream_opened(user, device)  # due at once, not at the next poll
     assert await run_due(service) == 1 and len(streams.asked) == 1
 
