@@ -3,7 +3,7 @@
     syncs = build_syncs(settings, runtime, engine, device_repository, clock)
     ERASE_PARTS.append(sync_repository.erase_user); closers.append(syncs.close)
     telemetry = build_telemetry(..., sync_progress=syncs.progress)
-    syncs.connect(telemetry.streams)
+    syncs.connect(telemetry)
     # the servicer: class DeviceServicer(SyncRpcs, ...) with self.syncs = syncs.service
 The registry tells syncs when a device is paused or deleted (its paused_hooks and deleted_hooks):
 syncs.service.device_stopped(user, device).
@@ -91,8 +91,14 @@ class Syncs:
     progress: StreamProgress
     _tasks: list[asyncio.Task]
 
-    def connect(self, streams) -> None:
-        self.service.streams = StreamRequests(streams)
+    def connect(self, telemetry) -> None:
+        """Push syncs go over the telemetry streams (services/device/telemetry_app.py's Telemetry),
+        and a sync waiting for its device's stream runs as soon as one opens."""
+        self.service.streams = StreamRequests(telemetry.streams)
+        telemetry.service.seen.append(self._stream_seen)
+
+    async def _stream_seen(self, device) -> None:
+        await self.service.stream_opened(device.user_id, device.device_id)
 
     async def close(self) -> None:
         for task in self._tasks:
