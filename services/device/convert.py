@@ -52,7 +52,8 @@ def health_report(r: device_service_pb2.ReportDeviceHealthRequest) -> HealthRepo
         return getattr(r, field) if r.HasField(field) else None
 
     return HealthReport(
-        battery_percent=opt("battery_percent"), charging=opt("charging"), signal_strength_dbm=opt("signal_strength_dbm"),
+        battery_percent=opt("battery_percent"), charging=opt("charging"),
+        signal_strength_dbm=opt("signal_strength_dbm"),
         firmware_version=r.firmware_version, storage_used_percent=opt("storage_used_percent"),
         uptime_seconds=opt("uptime_seconds"),
         errors=tuple(DeviceError(e.code, e.message, _time(e, "occur_time")) for e in r.errors),

@@ -29,8 +29,8 @@ SECRET_KEY = "vendor-api-key-77aa55cc33ee11ff"
 
 async def create(harness, md=None, **fields) -> device_pb2.Device:
     fields.setdefault("display_name", "Anna's band")
-    return await harness.stub.CreateDevice(pb.CreateDeviceRequest(parent="users/me", device=device_pb2.Device(**fields)),
-                                           metadata=md or harness.md)
+    return await harness.stub.CreateDevice(
+        pb.CreateDeviceRequest(parent="users/me", device=device_pb2.Device(**fields)), metadata=md or harness.md)
 
 
 async def fails(call, code: grpc.StatusCode) -> grpc.aio.AioRpcError:
@@ -269,7 +269,8 @@ async def test_health_reports_set_status_battery_and_last_seen(device):
     assert ok.status == device_health_pb2.DeviceHealth.OK and ok.battery_percent == 80
     assert ok.report_time.ToDatetime(dt.UTC) == device.clock.now  # receipt time when not given
     assert (await report(battery_percent=19)).status == device_health_pb2.DeviceHealth.WARNING
-    assert (await report(battery_percent=50, storage_used_percent=91.0)).status == device_health_pb2.DeviceHealth.WARNING
+    full = await report(battery_percent=50, storage_used_percent=91.0)
+    assert full.status == device_health_pb2.DeviceHealth.WARNING
     errs = await report(battery_percent=50, errors=[
         device_health_pb2.DeviceError(code="OLD", occur_time=ts(T0)),
         device_health_pb2.DeviceError(code="NEW", occur_time=ts(T0 + dt.timedelta(hours=1)))])
