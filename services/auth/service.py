@@ -17,7 +17,7 @@ from services.common.config import Settings
 from services.common.errors import (
     InvalidArgument, NotFound, PermissionDenied, ResourceExhausted, Unauthenticated, Violations,
 )
-from services.common.ids import uuid7
+from services.common.ids import is_uuid, uuid7
 from services.common.revocation import Kind, Revocation, RevocationPublisher
 
 
@@ -217,8 +217,8 @@ class AuthService:
     async def revoke_device_api_keys(self, device: str) -> int:
         """Revokes the keys bound to a device (it was deleted); how many there were."""
         parts = device.split("/")
-        if len(parts) != 4 or parts[0] != "users" or parts[2] != "devices" or not _is_uuid(parts[1]) \
-                or not _is_uuid(parts[3]):
+        if len(parts) != 4 or parts[0] != "users" or parts[2] != "devices" or not is_uuid(parts[1]) \
+                or not is_uuid(parts[3]):
             raise InvalidArgument.field("device", "must be users/{user}/devices/{device}")
         canonical = f"users/{uuid.UUID(parts[1])}/devices/{uuid.UUID(parts[3])}"
         done = await self._published(self._repo.revoke_device_api_keys(uuid.UUID(parts[1]), canonical, self._now()))
@@ -244,13 +244,6 @@ class AuthService:
         return await self._repo.list_audit(user_id, limit, after)
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
 
 def key_device(device: str, user_id: uuid.UUID, v: Violations) -> str:
     """An API key's device as stored: '' (a key of the user's own) or the canonical
@@ -259,9 +252,9 @@ def key_device(device: str, user_id: uuid.UUID, v: Violations) -> str:
     if not device:
         return ""
     parts = device.split("/")
-    if len(parts) != 4 or parts[0] != "users" or parts[2] != "devices" or not _is_uuid(parts[3]):
+    if len(parts) != 4 or parts[0] != "users" or parts[2] != "devices" or not is_uuid(parts[3]):
         v.add("api_key.device", "must be users/{user}/devices/{device}")
         return ""
-    if parts[1] != "me" and not (_is_uuid(parts[1]) and uuid.UUID(parts[1]) == user_id):
+    if parts[1] != "me" and not (is_uuid(parts[1]) and uuid.UUID(parts[1]) == user_id):
         raise PermissionDenied(f"users/{parts[1]} is not the caller's")
     return f"users/{user_id}/devices/{uuid.UUID(parts[3])}"

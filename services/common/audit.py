@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from services.common.ids import uuid7
+from services.common.ids import is_uuid, uuid7
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def as_received(records: list[AuditRecord]) -> list[AuditRecord]:
     out, unreadable = [], 0
     for record in records:
         record = clean(record)
-        if record.subject_user_id and not _is_uuid(record.subject_user_id):
+        if record.subject_user_id and not is_uuid(record.subject_user_id):
             record = dataclasses.replace(record, subject_user_id="")
             unreadable += 1
         out.append(record)
@@ -103,13 +103,6 @@ def as_received(records: list[AuditRecord]) -> list[AuditRecord]:
         log.warning("audit records whose subject is not a user id, stored without a subject: %d", unreadable)
     return out
 
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def backoff_seconds(failures: int, base: float = 0.2, cap: float = 10.0) -> float:

@@ -30,3 +30,12 @@ def uuid7() -> uuid.UUID:
     rand_b = int.from_bytes(os.urandom(8), "big") & 0x3FFF_FFFF_FFFF_FFFF
     value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | seq << 64 | 0b10 << 62 | rand_b
     return uuid.UUID(int=value)
+
+
+def is_uuid(value: str) -> bool:
+    """Whether `value` reads as a UUID (any version), as names and ids from clients must."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

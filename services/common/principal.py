@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from services.common.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
+from services.common.ids import is_uuid
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def parse_name(name: str, pattern: str, principal: Principal, field: str = "name
     if user is not None:
         values["user"] = owned_user(user, principal)
     for key, value in values.items():
-        if key != "user" and not _is_uuid(value):
+        if key != "user" and not is_uuid(value):
             raise NotFound(f"{name} does not exist")
     return values
 
@@ -62,13 +63,6 @@ def owned_user(user: str, principal: Principal) -> str:
         return caller
     raise PermissionDenied(f"users/{user} is not the caller's")
 
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def caller_parent(parent: str, field: str = "parent") -> uuid.UUID:
