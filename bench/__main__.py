@@ -7,7 +7,7 @@ import asyncio
 import importlib
 import sys
 
-BENCHMARKS = {"tracking": "bench.tracking", "ingest": "bench.ingest"}
+BENCHMARKS = {"tracking": "bench.tracking", "ingest": "bench.ingest", "telemetry": "bench.telemetry"}
 
 
 def main(argv: list[str]) -> int:

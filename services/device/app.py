@@ -26,6 +26,8 @@ from services.device.service import DeviceService, KeyRevocations
 from services.device.servicer import DeviceServicer
 from services.device import sync_repository
 from services.device.sync_app import build_syncs
+from services.device import telemetry_repository
+from services.device.telemetry_app import RegistryAccess, build_telemetry
 from services.device.tracking import GrpcSampleWriter, TrackingSampleTypes
 
 # What a device-scoped API key may call: its device's own stream, uploads and health reports.
@@ -34,7 +36,7 @@ DEVICE_KEY_METHODS = frozenset(f"/healthmesh.device.v1.DeviceService/{m}"
 SPEC = ServiceSpec("device", device_key_methods=DEVICE_KEY_METHODS)
 
 # Each part of Device that keeps rows of a user adds its EraseUser here.
-ERASE_PARTS: list[EraseUser] = [repository.erase_user, sync_repository.erase_user]
+ERASE_PARTS: list[EraseUser] = [repository.erase_user, sync_repository.erase_user, telemetry_repository.erase_user]
 
 
 async def erase_user(conn: AsyncConnection, user_id: uuid.UUID) -> dict[str, int]:
@@ -59,10 +61,17 @@ async def build(settings: Settings, clock: Clock = utcnow) -> Built:
     devices = DeviceService(repo, TrackingSampleTypes(runtime.peers), GrpcSampleWriter(runtime.peers), quotas,
                             DEVICE_TYPES, clock, key_revocations)
     syncs = build_syncs(settings, runtime, engine, repo, clock)  # its worker and scheduler run from here
-    devices.deleted_hooks.append(lambda device: syncs.service.device_stopped(device.user_id, device.id))
+    stop_syncs = lambda device: syncs.service.device_stopped(device.user_id, device.id)  # noqa: E731
+    devices.deleted_hooks.append(stop_syncs)  # deleting or pausing a device cancels its open syncs
+    devices.paused_hooks.append(stop_syncs)
+    telemetry = build_telemetry(runtime, engine, RegistryAccess(devices), clock=clock,
+                                sync_progress=syncs.progress)
+    syncs.connect(telemetry)
+    devices.deleted_hooks.append(telemetry.device_deleted)
     servicer = DeviceServicer(devices, RequestResults(engine, "device"),
                               PageTokens.from_config(settings.page_token_keys, settings.service_token),
-                              syncs=syncs.service)
+                              syncs=syncs.service,
+                              telemetry=telemetry.service)
 
     def add_servicers(server) -> None:
         device_service_pb2_grpc.add_DeviceServiceServicer_to_server(servicer, server)
@@ -70,4 +79,4 @@ async def build(settings: Settings, clock: Clock = utcnow) -> Built:
     stop_erasures = consume_erasures(runtime, engine, erase_user)
     key_revocations.start()
     return Built(runtime, add_servicers, [engine.dispose, quotas.close, stop_erasures, key_revocations.close,
-                                          syncs.close])
+                                          syncs.close, telemetry.close])

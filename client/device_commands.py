@@ -1,0 +1,153 @@
+"""`healthmesh devices` and `healthmesh simulate`: a user's devices, and a device streaming by hand.
+
+    healthmesh devices list                           (name, kind, state, battery, last seen)
+    healthmesh devices add --name "Polar H10" --type CHEST_STRAP --capability heart_rate
+    healthmesh devices health <device id>
+    healthmesh devices remove <device id>
+    healthmesh simulate <device id> --rate 50 --seconds 60     (synthetic heart rate, live ack count)
+
+Devices go over REST; simulate streams over gRPC (StreamTelemetry) to the same address, with the
+telemetry client (client/telemetry.py), so a stopped or restarted server is resumed from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sys
+import time
+from urllib.parse import urlparse
+
+import httpx
+from healthmesh.tracking.v1 import tracking_internal_service_pb2
+
+from client.telemetry import TelemetryClient, TelemetryError
+
+def _device_name(device: str) -> str:
+    return device if device.startswith("users/") else f"users/me/devices/{device}"
+
+
+def _http(args):
+    from client import cli
+    return httpx.Client(base_url=cli._server(args), headers={"authorization": f"Bearer {cli._token()}"}, timeout=30)
+
+
+def _checked(reply: httpx.Response, doing: str) -> dict:
+    from client import cli
+    if reply.status_code != 200:
+        raise cli.CliError(f"{doing} failed: {cli._error(reply)}")
+    return reply.json()
+
+
+def devices_list(args) -> None:
+    with _http(args) as http:
+        found = _checked(http.get("/v1/users/me/devices", params={"pageSize": 1000}), "listing devices")
+    print(f"{'id':<38}{'name':<24}{'type':<14}{'state':<9}{'battery':>8}  last seen")
+    for d in found.get("devices", []):
+        battery = f"{d['batteryPercent']}%" if "batteryPercent" in d else "-"
+        print(f"{d['name'].rsplit('/', 1)[-1]:<38}{d.get('displayName', '')[:23]:<24}"
+              f"{d.get('deviceType', '-'):<14}{d.get('state', '-'):<9}{battery:>8}  {d.get('lastSeenTime', '-')}")
+
+
+def devices_add(args) -> None:
+    device = {"displayName": args.name, "capabilities": args.capability or ["heart_rate"]}
+    if args.type:
+        device["deviceType"] = args.type
+    if args.hardware_id:
+        device["hardwareId"] = args.hardware_id
+    with _http(args) as http:
+        made = _checked(http.post("/v1/users/me/devices", json=device), "adding the device")
+    print(made["name"])
+
+
+def devices_remove(args) -> None:
+    with _http(args) as http:
+        _checked(http.delete(f"/v1/{_device_name(args.device)}"), "removing the device")
+    print(f"removed {_device_name(args.device)} (its samples stay)")
+
+
+def devices_health(args) -> None:
+    with _http(args) as http:
+        health = _checked(http.get(f"/v1/{_device_name(args.device)}/health"), "reading the device's health")
+    for key, value in health.items():
+        print(f"{key:<22}{value}")
+
+
+def heart_rate_columns(start_us: int, first: int, n: int, step_us: int) -> tracking_internal_service_pb2.SampleColumns:
+    """n synthetic heart-rate points from `first` on: a slow wave around 70/min."""
+    return tracking_internal_service_pb2.SampleColumns(
+        strings=["heart_rate", "count/min", ""], type=[0] * n, unit=[1] * n, source=[2] * n,
+        start_time_micros=[start_us + (first + i) * step_us for i in range(n)], utc_offset_minutes=[0] * n,
+        value=[round(70 + 15 * math.sin((first + i) / 300), 1) for i in range(n)])
+
+
+def grpc_target(url: str) -> str:
+    parsed = urlparse(url)
+    return f"{parsed.hostname}:{parsed.port or (443 if parsed.scheme == 'https' else 80)}"
+
+
+async def _simulate(args, out) -> int:
+    from client import cli
+    rate, batch = args.rate, max(1, args.batch)
+    total = int(rate * args.seconds) if args.seconds else None
+    start_us = int(time.time() * 1_000_000) - int((total or 0) / rate * 1_000_000)  # ends about now
+    step_us = int(1_000_000 / rate)
+    acked = 0
+
+    def on_ack(ack, _latency) -> None:
+        nonlocal acked
+        acked += ack.accepted + ack.duplicate + ack.updated + ack.rejected
+
+    client = TelemetryClient(grpc_target(cli._server(args)), _device_name(args.device), cli._token, on_ack=on_ack)
+    await client.start()
+    sent, started = 0, time.monotonic()
+    try:
+        while total is None or sent < total:
+            n = batch if total is None else min(batch, total - sent)
+            await client.send(columns=heart_rate_columns(start_us, sent, n, step_us))
+            sent += n
+            out.write(f"\rsent {sent:>9,}  acked {acked:>9,}  reconnects {client.totals.reconnects}")
+            out.flush()
+            await asyncio.sleep(max(0.0, started + sent / rate - time.monotonic()))  # keep to the rate
+        await client.close()
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        await client.abort()
+    out.write(f"\rsent {sent:>9,}  acked {acked:>9,}  reconnects {client.totals.reconnects}\n")
+    t = client.totals
+    print(f"{t.batches} batches acked: {t.accepted} accepted, {t.duplicate} duplicate, {t.updated} updated, "
+          f"{t.rejected} rejected")
+    return acked
+
+
+def simulate(args) -> None:
+    from client import cli
+    try:
+        asyncio.run(_simulate(args, sys.stderr))
+    except TelemetryError as exc:
+        raise cli.CliError(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+
+
+def add_commands(commands) -> None:
+    p_devices = commands.add_parser("devices", help="list, add and remove devices, and show their health")
+    actions = p_devices.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="your devices").set_defaults(run=devices_list)
+    p_add = actions.add_parser("add", help="register a device")
+    p_add.add_argument("--name", required=True)
+    p_add.add_argument("--type", help="WATCH, RING, CHEST_STRAP, SCALE, ... (the contract's DeviceType)")
+    p_add.add_argument("--hardware-id")
+    p_add.add_argument("--capability", action="append", help="a sample type it measures (repeatable)")
+    p_add.set_defaults(run=devices_add)
+    p_remove = actions.add_parser("remove", help="delete a device (its samples stay)")
+    p_remove.add_argument("device", help="the device id or name")
+    p_remove.set_defaults(run=devices_remove)
+    p_health = actions.add_parser("health", help="a device's latest health report")
+    p_health.add_argument("device", help="the device id or name")
+    p_health.set_defaults(run=devices_health)
+    p_sim = commands.add_parser("simulate", help="stream synthetic heart rate for a device, showing the acks")
+    p_sim.add_argument("device", help="the device id or name")
+    p_sim.add_argument("--rate", type=float, default=50.0, help="samples per second (default 50)")
+    p_sim.add_argument("--seconds", type=float, default=0, help="how long; 0 streams until Ctrl-C")
+    p_sim.add_argument("--batch", type=int, default=100, help="samples per batch (default 100)")
+    p_sim.set_defaults(run=simulate)
