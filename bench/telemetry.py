@@ -153,10 +153,10 @@ async def stream(target: str, fleet: list[tuple[str, str]], rows: bool, seconds:
         marks["rss"] = device_rss.memory_info().rss
         marks["cpu"] = cpu.read()
 
-    async def drive(client: TelemetryClient) -> None:
+    async def drive(k: int, client: TelemetryClient) -> None:
         batches = Batches(rows)
         interval = DEVICES * BATCH / paced_rate if paced_rate else 0.0
-        due = time.monotonic()
+        due = time.monotonic() + k * interval / DEVICES  # staggered: the devices' batches do not come in bursts
         while time.monotonic() < until:
             if interval:
                 due += interval
@@ -164,7 +164,7 @@ async def stream(target: str, fleet: list[tuple[str, str]], rows: bool, seconds:
             await client.send(**batches.make())
 
     marker = asyncio.create_task(mark_start())
-    await asyncio.gather(*(drive(c) for c in clients))
+    await asyncio.gather(*(drive(k, c) for k, c in enumerate(clients)))
     await marker
     after_cpu, after_rss = cpu.read(), device_rss.memory_info().rss
     for c in clients:
@@ -177,6 +177,8 @@ async def stream(target: str, fleet: list[tuple[str, str]], rows: bool, seconds:
 
 
 async def run() -> None:
+    # 61 users register from 127.0.0.1 (a user per device and run, plus the ceiling's)
+    os.environ.setdefault("HEALTHMESH_REGISTRATIONS_PER_ADDRESS", "100000")
     with private_mesh() as mesh:
         endpoints = mesh.endpoints()
         http_url, target = endpoints["http"], endpoints["grpc"]

@@ -1,7 +1,7 @@
 """`healthmesh devices` and `healthmesh simulate`: a user's devices, and a device streaming by hand.
 
     healthmesh devices list                           (name, kind, state, battery, last seen)
-    healthmesh devices add --name "Polar H10" --type CHEST_STRAP --capability heart_rate
+    healthmesh devices add --name "Polar H10" --type BAND --capability heart_rate
     healthmesh devices health <device id>
     healthmesh devices remove <device id>
     healthmesh simulate <device id> --rate 50 --seconds 60     (synthetic heart rate, live ack count)
@@ -135,7 +135,7 @@ def add_commands(commands) -> None:
     actions.add_parser("list", help="your devices").set_defaults(run=devices_list)
     p_add = actions.add_parser("add", help="register a device")
     p_add.add_argument("--name", required=True)
-    p_add.add_argument("--type", help="WATCH, RING, CHEST_STRAP, SCALE, ... (the contract's DeviceType)")
+    p_add.add_argument("--type", help="WATCH, BAND, RING, SCALE, ... (the contract's DeviceType)")
     p_add.add_argument("--hardware-id")
     p_add.add_argument("--capability", action="append", help="a sample type it measures (repeatable)")
     p_add.set_defaults(run=devices_add)
