@@ -15,6 +15,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from services.common.cache import Counters
+from services.runner.mesh import real_clock_env
 
 
 def _binaries() -> list[str]:
@@ -39,7 +40,7 @@ def redis_url(request, tmp_path):
         port = s.getsockname()[1]
     proc = subprocess.Popen([request.param, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no", "--dir", str(tmp_path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=real_clock_env())
     deadline = time.monotonic() + 10
     while True:
         try:
