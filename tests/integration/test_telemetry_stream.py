@@ -280,9 +280,11 @@ async def test_client_resumes_after_the_device_server_goes_away(auth_harness, mi
             await client.send(samples=heart_rate_samples(n * 50, 50))
         await until(lambda: _true(client.totals.batches >= 5))
         await stop_device(first, grace=0)  # streams end UNAVAILABLE; batches in flight are resent
+        # At once on the same port: while it is free another process may be given it (and gRPC
+        # binds with SO_REUSEPORT, so both would serve it).
+        second = await start_device(migrated_dsn, auth_harness.port, tracking.port, devices, port=port)
         for n in range(20, 40):
             await client.send(samples=heart_rate_samples(n * 50, 50))
-        second = await start_device(migrated_dsn, auth_harness.port, tracking.port, devices, port=port)
         await client.close()
         assert client.totals.reconnects >= 1
         assert await stored(migrated_dsn, user_id) == 2000, client.totals
