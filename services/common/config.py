@@ -91,11 +91,6 @@ class Settings(BaseSettings):
     oura_api_url: str = "https://api.ouraring.com"
     oura_client_id: str = ""
     oura_client_secret: str = ""
-    # The Oura API v2, for devices whose integration is `oura` (tests point it at a local server);
-    # the client id and secret are healthmesh's own, for renewing a user's access token.
-    oura_api_url: str = "https://api.ouraring.com"
-    oura_client_id: str = ""
-    oura_client_secret: str = ""
 
     # Shutdown: how long open streams get to finish after SIGTERM.
     shutdown_grace_seconds: float = 10.0
