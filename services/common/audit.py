@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from services.common.background import cancel
 from services.common.ids import is_uuid, uuid7
 
 log = logging.getLogger(__name__)
@@ -196,13 +197,7 @@ class AuditLog:
     async def close(self, drain_seconds: float = 5.0) -> None:
         """Flushes the buffer, then gives the forwarder until the deadline to reach Auth; what it
         does not send stays in the outbox for the next start."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel(*self._tasks)
         self._tasks.clear()
         deadline = time.monotonic() + drain_seconds
         failures = 0

@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.audit import AuditLog, AuditRecord
+from services.common.background import cancel
 from services.common.revocation import Kind, Revocation
 
 log = logging.getLogger(__name__)
@@ -62,12 +63,7 @@ class ErasureConsumer:
         self._task = asyncio.create_task(self._run(), name="erasure")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel(self._task)
 
     async def _run(self) -> None:
         while True:

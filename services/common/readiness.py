@@ -18,6 +18,7 @@ import asyncpg
 from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer
 
+from services.common.background import cancel
 from services.common.db import MIGRATIONS_DIR
 
 log = logging.getLogger(__name__)
@@ -85,13 +86,8 @@ class Readiness:
             self._task = asyncio.create_task(self._watch(stop), name="readiness")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def _watch(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from services.common.background import cancel
 from services.common.clock import Clock, utcnow
 from services.common.errors import Unauthenticated, Unavailable
 from services.common.principal import Principal
@@ -155,13 +156,7 @@ class RevocationWatcher:
             self._tasks.append(asyncio.create_task(self._listen_redis(), name="revocations-redis"))
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel(*self._tasks)
         self._tasks.clear()
 
     async def sync(self) -> None:

@@ -12,13 +12,13 @@ syncs.service.device_stopped(user, device).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.background import cancel
 from services.common.clock import Clock, utcnow
 from services.common.config import Settings
 from services.common.server import Runtime
@@ -101,11 +101,7 @@ class Syncs:
         await self.service.stream_opened(device.user_id, device.device_id)
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel(*self._tasks)
 
 
 def build_syncs(settings: Settings, runtime: Runtime, engine: AsyncEngine, device_repository,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from healthmesh.ingest.v1 import ingest_service_pb2_grpc
 
 from services.common import readiness
 from services.common.app import Built, consume_erasures, remote_runtime
+from services.common.background import cancel
 from services.common.config import Settings
 from services.common.db import create_engine
 from services.common.pagination import PageTokens
@@ -39,9 +39,7 @@ async def build(settings: Settings) -> Built:
     jobs = asyncio.create_task(service.run_jobs(runtime.shutdown), name="ingest-jobs")
 
     async def stop_jobs() -> None:
-        jobs.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await jobs
+        await cancel(jobs)
 
     def add_servicers(server) -> None:
         ingest_service_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(service, page_tokens), server)
