@@ -488,3 +488,44 @@ async def test_each_sample_keeps_what_produced_it_by_the_fast_and_the_upsert_pat
         assert [(r["name"], r["n"]) for r in stored] == [(first, 50), (second, 100), (None, 10)]
     finally:
         await engine.dispose()
+
+
+
+async def test_a_connection_left_in_a_transaction_is_not_handed_on(migrated_dsn):
+    """A bulk write cut short inside asyncpg's own transaction (a call cancelled while a query is in
+    flight, as when a device is killed mid-stream) can leave its connection in that transaction,
+    which SQLAlchemy's pool cannot roll back. Handed on, every later write on it would sit in the
+    uncommitted transaction holding the user's rollups lock: seen as a telemetry stream that hung,
+    its acked rows never visible. The repository closes such a connection instead."""
+    import asyncpg
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from services.common.convert import to_micros
+    from services.tracking.samples import repository
+    from services.tracking.samples.bulk import check_columns
+    from services.tracking.samples.columns import SampleColumns
+
+    engine = create_async_engine("postgresql+asyncpg://" + migrated_dsn.removeprefix("postgresql://"),
+                                 pool_size=1, max_overflow=0)  # the next write gets the same connection
+    repo = repository.SqlSampleRepository(engine, lambda type_: "/min")
+    user, now = uuid.uuid4(), dt.datetime(2026, 8, 1, 12, 0, tzinfo=dt.UTC)
+    start = to_micros(dt.datetime(2026, 8, 1, 10, 0, tzinfo=dt.UTC))
+    n = 5
+    rows = check_columns(SampleColumns(
+        strings=["heart_rate", "count/min", "Band"], type=[0] * n, unit=[1] * n, source=[2] * n,
+        start_us=[start + m * 60_000_000 for m in range(n)], end_us=[None] * n, offset=[0] * n,
+        value=[70.0] * n, min=[None] * n, max=[None] * n, value2=[None] * n, meal_context=[0] * n),
+        now, lambda t: 0).rows
+    other = await asyncpg.connect(migrated_dsn)
+    try:
+        async with repo._connection() as raw:  # what a cut-short write leaves: a transaction never ended
+            await raw.transaction().start()
+            await raw.execute("SELECT pg_advisory_xact_lock(hashtext('tracking.rollups'), hashtext($1))", str(user))
+        # (bounded: a write on the connection left behind waits for ever on a lock of its own)
+        assert await asyncio.wait_for(repo.write_counts(user, rows, "", now), 30) == (5, 0, 0)
+        assert await other.fetchval("SELECT count(*) FROM tracking.samples WHERE user_id = $1", user) == 5
+        assert await other.fetchval("SELECT pg_try_advisory_lock(hashtext('tracking.rollups'), hashtext($1))",
+                                    str(user))
+    finally:
+        await other.close()
+        await engine.dispose()

@@ -346,7 +346,16 @@ class SqlSampleRepository:
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
         async with self._engine.connect() as conn:
-            yield (await conn.get_raw_connection()).driver_connection
+            raw = (await conn.get_raw_connection()).driver_connection
+            try:
+                yield raw
+            finally:
+                if raw.is_in_transaction():
+                    # asyncpg's own transaction, cut short (a call cancelled mid-write): SQLAlchemy
+                    # cannot roll back what it did not begin, and its pool would hand the connection
+                    # on still in that transaction, its rollups lock held and every later write on it
+                    # never committed. Closing the connection ends the transaction instead.
+                    await conn.invalidate()
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[asyncpg.Connection]:
