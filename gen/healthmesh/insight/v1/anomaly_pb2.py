@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from healthmesh.insight.v1 import severity_pb2 as healthmesh_dot_insight_dot_v1_dot_severity__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#healthmesh/insight/v1/anomaly.proto\x12\x15healthmesh.insight.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$healthmesh/insight/v1/severity.proto\"\xab\x02\n\x07\x41nomaly\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\x12\n\nlocal_date\x18\x03 \x01(\t\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05value\x18\x06 \x01(\x01\x12\x14\n\x0c\x65xpected_min\x18\x07 \x01(\x01\x12\x14\n\x0c\x65xpected_max\x18\x08 \x01(\x01\x12\x0f\n\x07z_score\x18\t \x01(\x01\x12\x31\n\x08severity\x18\n \x01(\x0e\x32\x1f.healthmesh.insight.v1.Severity\x12\x13\n\x0b\x64\x65scription\x18\x0b \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#healthmesh/insight/v1/anomaly.proto\x12\x15healthmesh.insight.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$healthmesh/insight/v1/severity.proto\"\xdb\x02\n\x07\x41nomaly\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\x12\n\nlocal_date\x18\x03 \x01(\t\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05value\x18\x06 \x01(\x01\x12\x14\n\x0c\x65xpected_min\x18\x07 \x01(\x01\x12\x14\n\x0c\x65xpected_max\x18\x08 \x01(\x01\x12\x0f\n\x07z_score\x18\t \x01(\x01\x12\x31\n\x08severity\x18\n \x01(\x0e\x32\x1f.healthmesh.insight.v1.Severity\x12\x13\n\x0b\x64\x65scription\x18\x0b \x01(\t\x12\x17\n\x0f\x62\x61seline_median\x18\x0c \x01(\x01\x12\x15\n\rbaseline_days\x18\r \x01(\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,5 +34,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'healthmesh.insight.v1.anoma
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ANOMALY']._serialized_start=134
-  _globals['_ANOMALY']._serialized_end=433
+  _globals['_ANOMALY']._serialized_end=481
 # @@protoc_insertion_point(module_scope)

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Anomaly(_message.Message):
-    __slots__ = ("type", "unit", "local_date", "start_time", "end_time", "value", "expected_min", "expected_max", "z_score", "severity", "description")
+    __slots__ = ("type", "unit", "local_date", "start_time", "end_time", "value", "expected_min", "expected_max", "z_score", "severity", "description", "baseline_median", "baseline_days")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     UNIT_FIELD_NUMBER: _ClassVar[int]
     LOCAL_DATE_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,8 @@ class Anomaly(_message.Message):
     Z_SCORE_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_MEDIAN_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_DAYS_FIELD_NUMBER: _ClassVar[int]
     type: str
     unit: str
     local_date: str
@@ -33,4 +35,6 @@ class Anomaly(_message.Message):
     z_score: float
     severity: _severity_pb2.Severity
     description: str
-    def __init__(self, type: _Optional[str] = ..., unit: _Optional[str] = ..., local_date: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., value: _Optional[float] = ..., expected_min: _Optional[float] = ..., expected_max: _Optional[float] = ..., z_score: _Optional[float] = ..., severity: _Optional[_Union[_severity_pb2.Severity, str]] = ..., description: _Optional[str] = ...) -> None: ...
+    baseline_median: float
+    baseline_days: int
+    def __init__(self, type: _Optional[str] = ..., unit: _Optional[str] = ..., local_date: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., value: _Optional[float] = ..., expected_min: _Optional[float] = ..., expected_max: _Optional[float] = ..., z_score: _Optional[float] = ..., severity: _Optional[_Union[_severity_pb2.Severity, str]] = ..., description: _Optional[str] = ..., baseline_median: _Optional[float] = ..., baseline_days: _Optional[int] = ...) -> None: ...

@@ -244,7 +244,8 @@ class InsightServiceServicer:
     def GetRecommendations(self, request, context):
         """Computes up to 5 recommendations from the user's data over the last `days` days, most
         severe first, with the numbers behind each; thresholds follow the user's age and sex where
-        the guideline does. Results are cached per user and window until new samples arrive.
+        the guideline does. Results are cached per user and window for up to an hour, and dropped
+        as soon as the user's samples of a type the rules read change.
         Errors: INVALID_ARGUMENT for days outside 1 to 365; PERMISSION_DENIED for another user.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -252,8 +253,8 @@ class InsightServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetTrends(self, request, context):
-        """Computes the trend of one sample type, or of every type with data, over the last `days`
-        days.
+        """Computes the trend of one sample type (or `sleep_asleep`), or of every type with data, over
+        the last `days` days. Cached for up to 10 minutes, dropped when the user's samples change.
         Errors: INVALID_ARGUMENT for an unknown type or days outside 7 to 365; PERMISSION_DENIED for
         another user.
         """
@@ -262,8 +263,9 @@ class InsightServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListAnomalies(self, request, context):
-        """Finds the daily values of the last `days` days that lie far outside the user's usual range,
-        newest first.
+        """Finds the daily values of the last `days` days that lie far outside the user's usual range
+        (|modified z| of 3.5 or more against the 90 days up to each), newest first. Cached for up
+        to 10 minutes, dropped when the user's samples change.
         Errors: INVALID_ARGUMENT for an unknown type, days outside 1 to 365, a negative page_size
         or a page_token from another query; PERMISSION_DENIED for another user.
         """
@@ -273,7 +275,9 @@ class InsightServiceServicer:
 
     def ListCorrelations(self, request, context):
         """Finds pairs of metrics whose daily values moved together over the last `days` days,
-        strongest first. Only pairs with at least 14 day pairs and a p-value below 0.05 are listed.
+        strongest first. Only pairs with at least 14 day pairs, |rho| of 0.3 or more and a p-value
+        below 0.05 are listed. Cached for up to 10 minutes, dropped when the user's samples of a
+        correlated type change.
         Errors: INVALID_ARGUMENT for an unknown type, days outside 14 to 365, a negative page_size
         or a page_token from another query; PERMISSION_DENIED for another user.
         """
@@ -283,7 +287,7 @@ class InsightServiceServicer:
 
     def GetSummary(self, request, context):
         """Summarizes one day, ISO week or month per metric, against the period before, with the goals
-        met in it.
+        met in it. Cached for up to 5 minutes, dropped when the user's samples change.
         Errors: INVALID_ARGUMENT for a date that is not `YYYY-MM-DD` or lies in the future;
         PERMISSION_DENIED for another user.
         """

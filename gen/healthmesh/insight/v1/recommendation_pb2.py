@@ -27,7 +27,7 @@ from healthmesh.insight.v1 import category_pb2 as healthmesh_dot_insight_dot_v1_
 from healthmesh.insight.v1 import severity_pb2 as healthmesh_dot_insight_dot_v1_dot_severity__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*healthmesh/insight/v1/recommendation.proto\x12\x15healthmesh.insight.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$healthmesh/insight/v1/category.proto\x1a$healthmesh/insight/v1/severity.proto\"\x9d\x02\n\x0eRecommendation\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x31\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x1f.healthmesh.insight.v1.Category\x12\x31\n\x08severity\x18\x04 \x01(\x0e\x32\x1f.healthmesh.insight.v1.Severity\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x14\n\x0c\x61\x63tion_steps\x18\x06 \x03(\t\x12\x31\n\x08\x65vidence\x18\x07 \x03(\x0b\x32\x1f.healthmesh.insight.v1.Evidence\x12\x31\n\rgenerate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"b\n\x08\x45vidence\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x11\n\tthreshold\x18\x04 \x01(\x01\x12\x16\n\x0e\x64\x61ys_with_data\x18\x05 \x01(\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*healthmesh/insight/v1/recommendation.proto\x12\x15healthmesh.insight.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$healthmesh/insight/v1/category.proto\x1a$healthmesh/insight/v1/severity.proto\"\x9d\x02\n\x0eRecommendation\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x31\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x1f.healthmesh.insight.v1.Category\x12\x31\n\x08severity\x18\x04 \x01(\x0e\x32\x1f.healthmesh.insight.v1.Severity\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x14\n\x0c\x61\x63tion_steps\x18\x06 \x03(\t\x12\x31\n\x08\x65vidence\x18\x07 \x03(\x0b\x32\x1f.healthmesh.insight.v1.Evidence\x12\x31\n\rgenerate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf7\x01\n\x08\x45vidence\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x11\n\tthreshold\x18\x04 \x01(\x01\x12\x16\n\x0e\x64\x61ys_with_data\x18\x05 \x01(\x05\x12\x13\n\x0bwindow_days\x18\x06 \x01(\x05\x12>\n\ncomparison\x18\x07 \x01(\x0e\x32*.healthmesh.insight.v1.Evidence.Comparison\">\n\nComparison\x12\x1a\n\x16\x43OMPARISON_UNSPECIFIED\x10\x00\x12\t\n\x05\x42\x45LOW\x10\x01\x12\t\n\x05\x41\x42OVE\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RECOMMENDATION']._serialized_start=179
   _globals['_RECOMMENDATION']._serialized_end=464
-  _globals['_EVIDENCE']._serialized_start=466
-  _globals['_EVIDENCE']._serialized_end=564
+  _globals['_EVIDENCE']._serialized_start=467
+  _globals['_EVIDENCE']._serialized_end=714
+  _globals['_EVIDENCE_COMPARISON']._serialized_start=652
+  _globals['_EVIDENCE_COMPARISON']._serialized_end=714
 # @@protoc_insertion_point(module_scope)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!healthmesh/insight/v1/trend.proto\x12\x15healthmesh.insight.v1\"\xd3\x02\n\x05Trend\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\x39\n\tdirection\x18\x03 \x01(\x0e\x32&.healthmesh.insight.v1.Trend.Direction\x12\x15\n\rslope_per_day\x18\x04 \x01(\x01\x12\x16\n\x0e\x63hange_percent\x18\x05 \x01(\x01\x12\x0f\n\x07\x61verage\x18\x06 \x01(\x01\x12\x16\n\x0e\x64\x61ys_with_data\x18\x07 \x01(\x05\x12\x12\n\nstart_date\x18\x08 \x01(\t\x12\x10\n\x08\x65nd_date\x18\t \x01(\t\x12\x31\n\x06points\x18\n \x03(\x0b\x32!.healthmesh.insight.v1.TrendPoint\"B\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x06\n\x02UP\x10\x01\x12\x08\n\x04\x44OWN\x10\x02\x12\x08\n\x04\x46LAT\x10\x03\"E\n\nTrendPoint\x12\x12\n\nlocal_date\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x14\n\x0csample_count\x18\x03 \x01(\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!healthmesh/insight/v1/trend.proto\x12\x15healthmesh.insight.v1\"\xc1\x03\n\x05Trend\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\x39\n\tdirection\x18\x03 \x01(\x0e\x32&.healthmesh.insight.v1.Trend.Direction\x12\x15\n\rslope_per_day\x18\x04 \x01(\x01\x12\x16\n\x0e\x63hange_percent\x18\x05 \x01(\x01\x12\x0f\n\x07\x61verage\x18\x06 \x01(\x01\x12\x16\n\x0e\x64\x61ys_with_data\x18\x07 \x01(\x05\x12\x12\n\nstart_date\x18\x08 \x01(\t\x12\x10\n\x08\x65nd_date\x18\t \x01(\t\x12\x31\n\x06points\x18\n \x03(\x0b\x32!.healthmesh.insight.v1.TrendPoint\x12\x1e\n\x11slope_low_per_day\x18\x0b \x01(\x01H\x00\x88\x01\x01\x12\x1f\n\x12slope_high_per_day\x18\x0c \x01(\x01H\x01\x88\x01\x01\"B\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x06\n\x02UP\x10\x01\x12\x08\n\x04\x44OWN\x10\x02\x12\x08\n\x04\x46LAT\x10\x03\x42\x14\n\x12_slope_low_per_dayB\x15\n\x13_slope_high_per_day\"E\n\nTrendPoint\x12\x12\n\nlocal_date\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x14\n\x0csample_count\x18\x03 \x01(\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,9 +32,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'healthmesh.insight.v1.trend
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TREND']._serialized_start=61
-  _globals['_TREND']._serialized_end=400
-  _globals['_TREND_DIRECTION']._serialized_start=334
-  _globals['_TREND_DIRECTION']._serialized_end=400
-  _globals['_TRENDPOINT']._serialized_start=402
-  _globals['_TRENDPOINT']._serialized_end=471
+  _globals['_TREND']._serialized_end=510
+  _globals['_TREND_DIRECTION']._serialized_start=399
+  _globals['_TREND_DIRECTION']._serialized_end=465
+  _globals['_TRENDPOINT']._serialized_start=512
+  _globals['_TRENDPOINT']._serialized_end=581
 # @@protoc_insertion_point(module_scope)

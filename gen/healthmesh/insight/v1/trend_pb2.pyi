@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Trend(_message.Message):
-    __slots__ = ("type", "unit", "direction", "slope_per_day", "change_percent", "average", "days_with_data", "start_date", "end_date", "points")
+    __slots__ = ("type", "unit", "direction", "slope_per_day", "change_percent", "average", "days_with_data", "start_date", "end_date", "points", "slope_low_per_day", "slope_high_per_day")
     class Direction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         DIRECTION_UNSPECIFIED: _ClassVar[Trend.Direction]
@@ -29,6 +29,8 @@ class Trend(_message.Message):
     START_DATE_FIELD_NUMBER: _ClassVar[int]
     END_DATE_FIELD_NUMBER: _ClassVar[int]
     POINTS_FIELD_NUMBER: _ClassVar[int]
+    SLOPE_LOW_PER_DAY_FIELD_NUMBER: _ClassVar[int]
+    SLOPE_HIGH_PER_DAY_FIELD_NUMBER: _ClassVar[int]
     type: str
     unit: str
     direction: Trend.Direction
@@ -39,7 +41,9 @@ class Trend(_message.Message):
     start_date: str
     end_date: str
     points: _containers.RepeatedCompositeFieldContainer[TrendPoint]
-    def __init__(self, type: _Optional[str] = ..., unit: _Optional[str] = ..., direction: _Optional[_Union[Trend.Direction, str]] = ..., slope_per_day: _Optional[float] = ..., change_percent: _Optional[float] = ..., average: _Optional[float] = ..., days_with_data: _Optional[int] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., points: _Optional[_Iterable[_Union[TrendPoint, _Mapping]]] = ...) -> None: ...
+    slope_low_per_day: float
+    slope_high_per_day: float
+    def __init__(self, type: _Optional[str] = ..., unit: _Optional[str] = ..., direction: _Optional[_Union[Trend.Direction, str]] = ..., slope_per_day: _Optional[float] = ..., change_percent: _Optional[float] = ..., average: _Optional[float] = ..., days_with_data: _Optional[int] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., points: _Optional[_Iterable[_Union[TrendPoint, _Mapping]]] = ..., slope_low_per_day: _Optional[float] = ..., slope_high_per_day: _Optional[float] = ...) -> None: ...
 
 class TrendPoint(_message.Message):
     __slots__ = ("local_date", "value", "sample_count")
