@@ -6,8 +6,11 @@ which is the documented degradation, not an error.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+
+from services.common.background import cancel
 
 log = logging.getLogger(__name__)
 
@@ -141,3 +144,140 @@ class TtlCache:
         if len(self._items) >= self.max_entries:
             self._items.clear()
         self._items[key] = (time.monotonic() + self.ttl, value)
+
+
+class Stamp:
+    """The generation a cached value was read under, handed back to GenerationCache.put."""
+
+    __slots__ = ("redis", "local")
+
+    def __init__(self, redis: bytes | None, local: int) -> None:
+        self.redis, self.local = redis, local
+
+
+
+class GenerationCache:
+    """Values per scope (a user), all dropped at once by bumping the scope's generation: one INCR.
+
+    In Redis: `{prefix}:gen:{scope}` counts (no expiry, so a generation never starts over while a
+    value tagged with an old number lives), and each value is stored tagged with the generation it
+    was computed under; a read fetches both with one MGET and a tag that is not the current
+    generation is a miss. A value computed while its scope was bumped is therefore never served.
+
+    Without Redis, or while it fails, the same happens in this process, and values live at most
+    `local_ttl_seconds` there: another replica's bumps cannot reach this process's memory, so the
+    short life bounds how stale it can be. A bump that fails to reach Redis is kept and sent again
+    before Redis is read next (and by a retry loop), so values stored in Redis before an outage
+    are not served after it. Redis down is slower, never wrong.
+    """
+
+    def __init__(self, redis_url: str = "", prefix: str = "cache", local_ttl_seconds: float = 1.0,
+                 max_local: int = 10_000, retry_seconds: float = 0.5) -> None:
+        self._prefix = prefix
+        self._local_ttl = local_ttl_seconds
+        self._max_local = max_local
+        self._retry = retry_seconds
+        self._generations: dict[str, int] = {}
+        self._values: dict[tuple[str, str], tuple[float, int, bytes]] = {}
+        self._pending: set[str] = set()  # scopes whose bump has not reached Redis yet
+        self._down_until = 0.0
+        self._warned = False
+        self._redis = None
+        self._flusher = None
+        if redis_url:
+            import redis.asyncio as aioredis
+
+            self._redis = aioredis.from_url(redis_url, socket_timeout=0.2, socket_connect_timeout=0.2)
+
+    def _gen_key(self, scope: str) -> str:
+        return f"{self._prefix}:gen:{scope}"
+
+    def _value_key(self, scope: str, key: str) -> str:
+        return f"{self._prefix}:val:{scope}:{key}"
+
+    def _redis_usable(self) -> bool:
+        return self._redis is not None and time.monotonic() >= self._down_until
+
+    def _failed(self, exc: Exception) -> None:
+        self._down_until = time.monotonic() + self._retry
+        if not self._warned:
+            log.warning("redis unavailable, caching in-process for now: %s", type(exc).__name__)
+            self._warned = True
+
+    async def _flush_pending(self) -> bool:
+        """Sends the bumps Redis missed; False while it still fails."""
+        if not self._pending:
+            return True
+        scopes = list(self._pending)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for scope in scopes:
+                    pipe.incr(self._gen_key(scope))
+                await pipe.execute()
+        except Exception as exc:
+            self._failed(exc)
+            return False
+        self._pending.difference_update(scopes)
+        return True
+
+    async def get(self, scope: str, key: str) -> tuple[bytes | None, Stamp]:
+        local_gen = self._generations.get(scope, 0)
+        if self._redis_usable() and await self._flush_pending():
+            try:
+                generation, tagged = await self._redis.mget(self._gen_key(scope), self._value_key(scope, key))
+            except Exception as exc:
+                self._failed(exc)
+            else:
+                generation = generation or b"0"
+                if tagged is not None:
+                    tag, _, value = tagged.partition(b"|")
+                    if tag == generation:
+                        return value, Stamp(generation, local_gen)
+                return None, Stamp(generation, local_gen)
+        hit = self._values.get((scope, key))
+        if hit is not None and hit[0] > time.monotonic() and hit[1] == local_gen:
+            return hit[2], Stamp(None, local_gen)
+        return None, Stamp(None, local_gen)
+
+    async def put(self, scope: str, key: str, value: bytes, ttl_seconds: float, stamp: Stamp) -> None:
+        if stamp.redis is not None and self._redis_usable():
+            try:
+                await self._redis.set(self._value_key(scope, key), stamp.redis + b"|" + value,
+                                      px=max(1, int(ttl_seconds * 1000)))
+                return
+            except Exception as exc:
+                self._failed(exc)
+        if stamp.local != self._generations.get(scope, 0):
+            return  # bumped while it was computed
+        if len(self._values) >= self._max_local:
+            now = time.monotonic()
+            self._values = {k: v for k, v in self._values.items() if v[0] > now}
+            if len(self._values) >= self._max_local:
+                self._values.clear()
+        self._values[(scope, key)] = (time.monotonic() + min(ttl_seconds, self._local_ttl), stamp.local, value)
+
+    async def invalidate(self, scope: str) -> None:
+        """Drops every value of the scope, here at once and in Redis with one INCR."""
+        self._generations[scope] = self._generations.get(scope, 0) + 1
+        if self._redis is None:
+            return
+        self._pending.add(scope)
+        if self._redis_usable() and await self._flush_pending():
+            return
+        self._retry_later()
+
+    def _retry_later(self) -> None:
+        if self._flusher is not None and not self._flusher.done():
+            return
+
+        async def flush() -> None:
+            while self._pending:
+                await asyncio.sleep(self._retry)
+                await self._flush_pending()
+
+        self._flusher = asyncio.get_running_loop().create_task(flush())
+
+    async def close(self) -> None:
+        await cancel(self._flusher)
+        if self._redis is not None:
+            await self._redis.aclose()
