@@ -12,6 +12,7 @@ TODAY = dt.date(2026, 3, 31)
 TYPES = {
     "step_count": TypeInfo("step_count", "{count}", True, "Steps", 0, 200_000),
     "active_energy": TypeInfo("active_energy", "kcal", True, "Active energy", 0, 20_000),
+    "heart_rate": TypeInfo("heart_rate", "/min", False, "Heart rate", 20, 300),
     "resting_heart_rate": TypeInfo("resting_heart_rate", "/min", False, "Resting heart rate", 20, 250),
     "hrv": TypeInfo("hrv", "ms", False, "Heart rate variability (SDNN)", 0, 1000),
     "weight": TypeInfo("weight", "kg", False, "Weight", 0.5, 700),
