@@ -66,12 +66,19 @@ def fit_line(x: Sequence[float], y: Sequence[float]) -> LineFit | None:
     return LineFit(slope, intercept, stderr, slope - half, slope + half, n)
 
 
+def _median_of_sorted(v: list[float]) -> float:
+    n = len(v)
+    mid = n // 2
+    return v[mid] if n % 2 else (v[mid - 1] + v[mid]) / 2
+
+
 def median_and_mad(values: Sequence[float]) -> tuple[float, float, float]:
-    """The median, the median absolute deviation and the mean absolute deviation (about the median)."""
-    v = np.asarray(values, dtype=float)
-    median = float(np.median(v))
-    deviations = np.abs(v - median)
-    return median, float(np.median(deviations)), float(deviations.mean())
+    """The median, the median absolute deviation and the mean absolute deviation (about the
+    median). Plain Python: for the ~90 values of a baseline it is ten times numpy's speed, and
+    anomalies score every day of every type."""
+    median = _median_of_sorted(sorted(values))
+    deviations = sorted(abs(x - median) for x in values)
+    return median, _median_of_sorted(deviations), math.fsum(deviations) / len(deviations)
 
 
 @dataclass(frozen=True)
