@@ -7,7 +7,8 @@ import asyncio
 import importlib
 import sys
 
-BENCHMARKS = {"tracking": "bench.tracking", "ingest": "bench.ingest", "telemetry": "bench.telemetry"}
+BENCHMARKS = {"tracking": "bench.tracking", "ingest": "bench.ingest", "telemetry": "bench.telemetry",
+              "insight": "bench.insight"}
 
 
 def main(argv: list[str]) -> int:

@@ -43,6 +43,7 @@ class Ttls:
 RECOMMENDATION_TYPES = frozenset(rules.RULE_TYPES) | {rules.HEIGHT}
 CORRELATION_TYPES = frozenset(correlation_rules.CORRELATED_TYPES)
 SCOPE_RECOMMENDATIONS, SCOPE_CORRELATIONS, SCOPE_ALL = "rec", "corr", "all"
+ACTIVITY = "activity"  # what Tracking's outbox names a changed workout
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,8 @@ class AnalyticsService:
             known = await self._known_types()
         except Exception:  # without the catalog, assume the worst
             known = {}
-        unknown = any(t not in known for t in types)  # (a sleep change, say): drop everything
+        # A type of no catalog (a newer Tracking's): drop everything. Activities feed no analysis.
+        unknown = any(t not in known and t != ACTIVITY for t in types)
         scopes = [SCOPE_ALL]
         if unknown or types & RECOMMENDATION_TYPES:
             scopes.append(SCOPE_RECOMMENDATIONS)
