@@ -9,7 +9,6 @@ import datetime as dt
 import grpc
 import numpy as np
 import pytest
-from google.protobuf import timestamp_pb2
 from healthmesh.auth.v1 import user_pb2
 from healthmesh.insight.v1 import insight_service_pb2 as pb, severity_pb2, summary_pb2, trend_pb2
 from healthmesh.tracking.v1 import goal_pb2, sleep_session_pb2, tracking_service_pb2

@@ -363,11 +363,12 @@ def poor_nutrition(f: Facts) -> list[Recommendation]:
         mean = s.mean() or 0.0
         if (mean < threshold) if comparison == BELOW else (mean > threshold):
             word = "under" if comparison == BELOW else "over"
-            found.append((Evidence(type, mean, s.info.unit, threshold, len(s), f.window.days, comparison),
-                          f"{amount(mean, s.info.unit)} of {s.info.display_name.lower()} a day {_mean_over(s, f.window)}"
-                          f" ({word} {amount(threshold, s.info.unit)})", action))
+            text = (f"{amount(mean, s.info.unit)} of {s.info.display_name.lower()} a day {_mean_over(s, f.window)}"
+                    f" ({word} {amount(threshold, s.info.unit)})")
+            found.append((Evidence(type, mean, s.info.unit, threshold, len(s), f.window.days, comparison), text, action))
     if not found:
-        return [_missing("poor_nutrition", "Eat better", "NUTRITION", missing[0], f.window, "nutrition")] if missing else []
+        return [_missing("poor_nutrition", "Eat better", "NUTRITION", missing[0], f.window, "nutrition")
+                ] if missing else []
     return [Recommendation(
         "poor_nutrition", "Eat better", "NUTRITION", WARNING,
         "You averaged " + "; ".join(text for _, text, _ in found) + ".",

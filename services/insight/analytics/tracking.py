@@ -172,7 +172,8 @@ class AuthProfiles:
             user = await self._stub.GetUser(auth_service_pb2.GetUserRequest(name="users/me"),
                                             metadata=self._peers.metadata(str(user_id)), timeout=TIMEOUT_SECONDS)
         except grpc.aio.AioRpcError as exc:
-            raise Unavailable(f"the user's profile could not be read from auth ({exc.code().name}); try again") from None
+            raise Unavailable(f"the user's profile could not be read from auth ({exc.code().name}); "
+                              "try again") from None
         try:
             birth = _date(user.birth_date)
         except ValueError:
