@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     oura_client_id: str = ""
     oura_client_secret: str = ""
 
+    # Outbox relays (services/common/outbox.py) wake on NOTIFY at once; this poll is their fallback
+    # for a notification missed while reconnecting, and the standby's look at the relay's lock.
+    outbox_poll_seconds: float = 1.0
+
     # Shutdown: how long open streams get to finish after SIGTERM.
     shutdown_grace_seconds: float = 10.0
     audit_flush_seconds: float = 0.5

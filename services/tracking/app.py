@@ -9,6 +9,7 @@ from services.common.app import Built, consume_erasures, remote_runtime
 from services.common.config import Settings
 from services.common.db import create_engine
 from services.common.idempotency import RequestResults
+from services.common.outbox import OutboxRelay
 from services.common.pagination import PageTokens
 from services.common.server import ServiceSpec
 from services.tracking.activities.repository import SqlActivityRepository
@@ -19,8 +20,10 @@ from services.tracking.goals.domain import MetricSpec
 from services.tracking.goals.repository import SqlGoalRepository
 from services.tracking.goals.service import GoalService
 from services.tracking.heart_rate.service import HeartRateService
+from services.tracking.insight import InsightNotifier
 from services.tracking.nutrition.repository import SqlNutritionRepository
 from services.tracking.nutrition.service import NutritionService
+from services.tracking.outbox import OUTBOX
 from services.tracking.profiles import AuthProfiles
 from services.tracking.samples.catalog import CATALOG
 from services.tracking.samples.repository import SqlSampleRepository
@@ -65,4 +68,8 @@ async def build(settings: Settings) -> Built:
             TrackingInternalServicer(samples, activities, sleep, runtime.shutdown), server)
 
     stop_erasures = consume_erasures(runtime, engine, erase_user)
-    return Built(runtime, add_servicers, [engine.dispose, stop_erasures])
+    # What changed goes on to Insight from the outbox; with Insight down the rows wait there.
+    relay = OutboxRelay(settings.database_url, OUTBOX, InsightNotifier(runtime.peers),
+                        poll_seconds=settings.outbox_poll_seconds)
+    relay.start()
+    return Built(runtime, add_servicers, [engine.dispose, stop_erasures, relay.close])

@@ -15,7 +15,7 @@ TABLES = [
     "sleep_stages", "sleep_sessions",
     "achievements", "goals", "nutrition_entries",
     "samples", "sample_hours", "sample_days",
-    "request_results",
+    "request_results", "outbox",
 ]
 
 

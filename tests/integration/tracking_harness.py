@@ -24,10 +24,12 @@ class TrackingServer:
     channel: grpc.aio.Channel
 
 
-async def start_tracking(dsn: str, auth_port: int) -> TrackingServer:
+async def start_tracking(dsn: str, auth_port: int, **settings) -> TrackingServer:
+    """`settings`: any other Settings, e.g. insight_addr for the outbox relay's peer."""
     from services.tracking.app import build
 
-    built = await build(Settings(DATABASE_URL=dsn, service_token=SERVICE_TOKEN, auth_addr=f"127.0.0.1:{auth_port}"))
+    built = await build(Settings(DATABASE_URL=dsn, service_token=SERVICE_TOKEN, auth_addr=f"127.0.0.1:{auth_port}",
+                                 **settings))
     server, port = await create_server(built.runtime, built.add_servicers)
     return TrackingServer(built, server, port, grpc.aio.insecure_channel(f"127.0.0.1:{port}"))
 

@@ -19,6 +19,7 @@ from services.tracking.activities.domain import (
     Activity, ActivityFields, ActivityFilter, HeartRatePoint, HeartRateSummary, RoutePoint, Weather,
 )
 from services.tracking.activities.tables import ActivityHeartRatePointRow, ActivityRoutePointRow, ActivityRow
+from services.tracking.outbox import ACTIVITY, record_in
 
 A = ActivityRow.__table__
 H = ActivityHeartRatePointRow.__table__
@@ -64,6 +65,10 @@ def _values(a: Activity) -> dict:
         weather_conditions=w.conditions if w else None,
         notes=f.notes, source=f.source, update_time=a.update_time,
     )
+
+
+def _span(a: Activity) -> tuple[dt.datetime, dt.datetime]:
+    return a.fields.start_time, a.fields.end_time
 
 
 def _activity(row, series: tuple[HeartRatePoint, ...] = (), route: tuple[RoutePoint, ...] = (),
@@ -170,6 +175,7 @@ class SqlActivityRepository:
                 return found
             await _write_series(conn, [activity])
             await _write_route(conn, [activity])
+            await record_in(conn, activity.user_id, ACTIVITY, [_span(activity)])
         return activity
 
     async def create_many(self, activities: list[tuple[Activity, str]]) -> list[bool]:
@@ -187,6 +193,8 @@ class SqlActivityRepository:
             new = [a for a, _ in activities if a.id in stored]
             await _write_series(conn, new)
             await _write_route(conn, new)
+            if new:
+                await record_in(conn, new[0].user_id, ACTIVITY, [_span(a) for a in new])
         return [a.id in stored for a, _ in activities]
 
     async def get(self, user_id: uuid.UUID, activity_id: uuid.UUID, full: bool) -> Activity | None:
@@ -226,11 +234,14 @@ class SqlActivityRepository:
 
     async def update(self, activity: Activity, replace_series: bool, replace_route: bool) -> Activity | None:
         key = (A.c.user_id == activity.user_id, A.c.id == activity.id)
+        old = A.alias("old")  # the row as it was: the outbox names the old times and the new
         async with self._engine.begin() as conn:
             row = (await conn.execute(
-                update(A).where(*key).values(**_values(activity)).returning(A.c.id))).one_or_none()
+                update(A).where(*key, old.c.user_id == A.c.user_id, old.c.id == A.c.id)
+                .values(**_values(activity)).returning(old.c.start_time, old.c.end_time))).one_or_none()
             if row is None:
                 return None
+            await record_in(conn, activity.user_id, ACTIVITY, [(row.start_time, row.end_time), _span(activity)])
             if replace_series:
                 await conn.execute(delete(H).where(H.c.user_id == activity.user_id, H.c.activity_id == activity.id))
                 await _write_series(conn, [activity])
@@ -243,5 +254,7 @@ class SqlActivityRepository:
         # Series and route go with it (ON DELETE CASCADE).
         async with self._engine.begin() as conn:
             row = (await conn.execute(delete(A).where(A.c.user_id == user_id, A.c.id == activity_id)
-                                      .returning(A.c.id))).one_or_none()
+                                      .returning(A.c.start_time, A.c.end_time))).one_or_none()
+            if row is not None:
+                await record_in(conn, user_id, ACTIVITY, [(row.start_time, row.end_time)])
         return row is not None

@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.convert import from_micros
+from services.tracking import outbox
 from services.tracking.samples import batches
 from services.tracking.samples.batches import DAY_MICROS
 from services.tracking.samples.columns import CheckedColumns
@@ -71,10 +72,10 @@ up AS (
     WHERE (s.end_time, s.utc_offset_minutes, s.value, s.min, s.max, s.value2, s.meal_context)
           IS DISTINCT FROM (EXCLUDED.end_time, EXCLUDED.utc_offset_minutes, EXCLUDED.value, EXCLUDED.min,
                             EXCLUDED.max, EXCLUDED.value2, EXCLUDED.meal_context)
-    RETURNING s.type, s.start_time, s.source, s.id, s.create_time, s.update_time, s.utc_offset_minutes
+    RETURNING s.type, s.start_time, s.source, s.id, s.create_time, s.update_time, s.utc_offset_minutes, s.end_time
 ),
 changed AS (
-    SELECT up.type, up.source, up.start_time, up.utc_offset_minutes AS offset_now,
+    SELECT up.type, up.source, up.start_time, up.end_time, up.utc_offset_minutes AS offset_now,
            old.utc_offset_minutes AS offset_before, old.id IS NULL AS inserted
     FROM up LEFT JOIN old USING (type, start_time, source)
 )
@@ -101,13 +102,14 @@ LEFT JOIN old USING (type, start_time, source)
 ORDER BY i.n)
 UNION ALL""" + HOURS.format(nulls="NULL::bigint, NULL::uuid, NULL::timestamptz, NULL::timestamptz, NULL::text")
 
-# Only the counts and the touched buckets, for bulk writers that need no more: a few rows back
-# instead of one per sample.
+# Only the counts, the span of the changed rows (for the outbox) and the touched buckets, for bulk
+# writers that need no more: a few rows back instead of one per sample.
 UPSERT_COUNTS = UPSERT_CTES + """
 SELECT 'counts' AS kind, count(*) FILTER (WHERE inserted) AS accepted, count(*) FILTER (WHERE NOT inserted) AS updated,
+       min(start_time) AS first_start, max(end_time) AS last_end,
        NULL::text AS type, NULL::text AS source, NULL::timestamp AS local_hour, NULL::int2 AS utc_offset_minutes
 FROM changed
-UNION ALL""" + HOURS.format(nulls="NULL::bigint, NULL::bigint")
+UNION ALL""" + HOURS.format(nulls="NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::timestamptz")
 
 # Recomputes hourly rollups for the given (type, source, local hour, offset) keys from the rows.
 RECOMPUTE_HOURS = """
@@ -273,6 +275,14 @@ def _span(rows: CheckedColumns) -> tuple[list[str], dt.datetime, dt.datetime]:
     return types, from_micros(int(starts.min())), from_micros(int(starts.max()))
 
 
+def _changes(rows: CheckedColumns, positions: list[int] | None = None) -> tuple[list[str], dt.datetime, dt.datetime]:
+    """The types, first start and last end of these rows (all of them without `positions`), for the outbox."""
+    pick = slice(None) if positions is None else np.array(positions, dtype=np.int64)
+    types = {rows.strings[t] for t in np.unique(np.asarray(rows.type)[pick]).tolist()}
+    return (sorted(types), from_micros(int(np.asarray(rows.start_us)[pick].min())),
+            from_micros(int(np.asarray(rows.end_us)[pick].max())))
+
+
 def _upsert_args(user_id: uuid.UUID, rows: CheckedColumns, origin: int | None, now: dt.datetime) -> list:
     return [user_id, rows.strings, origin, now, *_span(rows)]
 
@@ -406,6 +416,9 @@ class SqlSampleRepository:
             await _load(raw, rows)
             found = await raw.fetch(UPSERT_ROWS, *_upsert_args(user_id, rows, origin, now))
             await self._recompute(raw, user_id, _hours(found))
+            changed = [r["n"] for r in found if r["kind"] == "row" and r["outcome"] != "duplicate"]
+            if changed:
+                await outbox.record(raw, user_id, *_changes(rows, changed))
         return [(r["outcome"], r["id"], r["create_time"], r["update_time"])
                 for r in sorted((r for r in found if r["kind"] == "row"), key=lambda r: r["n"])]
 
@@ -438,6 +451,9 @@ class SqlSampleRepository:
                 found = await raw.fetch(UPSERT_COUNTS, *_upsert_args(user_id, rows, origin, now))
                 counts = next(r for r in found if r["kind"] == "counts")
                 await self._recompute(raw, user_id, _hours(found))
+                if counts["first_start"] is not None:  # some row changed
+                    await outbox.record(raw, user_id, {h[0] for h in _hours(found)}, counts["first_start"],
+                                        counts["last_end"])
         accepted, updated = counts["accepted"], counts["updated"]
         return accepted, total - accepted - updated, updated
 
@@ -453,6 +469,7 @@ class SqlSampleRepository:
                 added = batches.rollup_rows(arrays)
                 await _lock_rollups(raw, user_id)
                 await raw.execute(ADD_TO_ROLLUPS, user_id, *added.hours, *added.days)
+                await outbox.record(raw, user_id, *_changes(rows))
         except asyncpg.UniqueViolationError:  # (from the copy: the rollups' insert has ON CONFLICT)
             return False
         return True
@@ -482,13 +499,14 @@ class SqlSampleRepository:
         async with self._transaction() as raw:
             row = await raw.fetchrow(
                 "DELETE FROM tracking.samples WHERE user_id = $1 AND start_time >= $2 AND start_time < $3 AND id = $4 "
-                "RETURNING type, source, start_time, utc_offset_minutes",
+                "RETURNING type, source, start_time, end_time, utc_offset_minutes",
                 user_id, start, start + dt.timedelta(milliseconds=1), sample_id)
             if row is None:
                 return False
             await self._recompute(raw, user_id, {(row["type"], row["source"],
                                                   _local_hour(row["start_time"], row["utc_offset_minutes"]),
                                                   row["utc_offset_minutes"])})
+            await outbox.record(raw, user_id, [row["type"]], row["start_time"], row["end_time"])
         return True
 
     async def delete_keys(self, user_id: uuid.UUID, keys: list[tuple[str, dt.datetime, str]]) -> int:
@@ -502,11 +520,14 @@ class SqlSampleRepository:
                 "AS k(type, start_time, source) WHERE s.user_id = $1 AND s.type = k.type "
                 "AND s.start_time = k.start_time AND s.source = k.source "
                 "AND s.start_time >= $5 AND s.start_time <= $6 "
-                "RETURNING s.type, s.source, s.start_time, s.utc_offset_minutes",
+                "RETURNING s.type, s.source, s.start_time, s.end_time, s.utc_offset_minutes",
                 user_id, types, starts, sources, min(starts), max(starts))
             await self._recompute(raw, user_id, {(r["type"], r["source"],
                                                   _local_hour(r["start_time"], r["utc_offset_minutes"]),
                                                   r["utc_offset_minutes"]) for r in rows})
+            if rows:
+                await outbox.record(raw, user_id, {r["type"] for r in rows}, min(r["start_time"] for r in rows),
+                                    max(r["end_time"] for r in rows))
         return len(rows)
 
     async def list(self, user_id: uuid.UUID, type: str, source: str | None, start: dt.datetime | None,

@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.tracking.outbox import SLEEP_ASLEEP, record_in
 from services.tracking.sleep.domain import SleepFields, SleepFilter, SleepSession, StagePeriod
 from services.tracking.sleep.tables import SleepSessionRow, SleepStageRow
 
@@ -54,6 +55,10 @@ def _values(s: SleepSession) -> dict:
                 local_date=s.local_date, time_in_bed_seconds=s.figures.time_in_bed_seconds,
                 asleep_seconds=s.figures.asleep_seconds, score=f.score, notes=f.notes, source=f.source,
                 update_time=s.update_time)
+
+
+def _span(s: SleepSession) -> tuple[dt.datetime, dt.datetime]:
+    return s.fields.start_time, s.fields.end_time
 
 
 def _session(row, stages: list[StagePeriod]) -> SleepSession:
@@ -110,6 +115,7 @@ class SqlSleepRepository:
                     S.c.user_id == session.user_id, S.c.request_id == request_id))).one()
                 return (await _with_stages(conn, session.user_id, [first]))[0]
             await _write_stages(conn, [session])
+            await record_in(conn, session.user_id, SLEEP_ASLEEP, [_span(session)])
         return session
 
     async def create_many(self, sessions: list[tuple[SleepSession, str]]) -> list[bool]:
@@ -124,7 +130,10 @@ class SqlSleepRepository:
             stored = set((await conn.execute(
                 pg_insert(S).on_conflict_do_nothing(constraint="uq_sleep_sessions_user_id_request_id")
                 .returning(S.c.id), rows)).scalars())
-            await _write_stages(conn, [s for s, _ in sessions if s.id in stored])
+            new = [s for s, _ in sessions if s.id in stored]
+            await _write_stages(conn, new)
+            if new:
+                await record_in(conn, new[0].user_id, SLEEP_ASLEEP, [_span(s) for s in new])
         return [s.id in stored for s, _ in sessions]
 
     async def get(self, user_id: uuid.UUID, session_id: uuid.UUID) -> SleepSession | None:
@@ -149,23 +158,31 @@ class SqlSleepRepository:
             return await _with_stages(conn, user_id, rows)
 
     async def update(self, session: SleepSession, replace_stages: bool) -> SleepSession | None:
+        old = S.alias("old")  # the row as it was: the outbox names the old times and the new
         async with self._engine.begin() as conn:
             row = (await conn.execute(
-                update(S).where(S.c.user_id == session.user_id, S.c.id == session.id)
-                .values(**_values(session)).returning(S))).one_or_none()
+                update(S).where(S.c.user_id == session.user_id, S.c.id == session.id,
+                                old.c.user_id == S.c.user_id, old.c.id == S.c.id)
+                .values(**_values(session))
+                .returning(*S.c, old.c.start_time.label("old_start"), old.c.end_time.label("old_end")))
+                   ).one_or_none()
             if row is None:
                 return None
             if replace_stages:
                 await conn.execute(delete(T).where(T.c.user_id == session.user_id,
                                                    T.c.sleep_session_id == session.id))
                 await _write_stages(conn, [session])
+            await record_in(conn, session.user_id, SLEEP_ASLEEP,
+                            [(row.old_start, row.old_end), (row.start_time, row.end_time)])
             return (await _with_stages(conn, session.user_id, [row]))[0]
 
     async def delete(self, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:
         # Stages go with it (ON DELETE CASCADE).
         async with self._engine.begin() as conn:
             row = (await conn.execute(delete(S).where(S.c.user_id == user_id, S.c.id == session_id)
-                                      .returning(S.c.id))).one_or_none()
+                                      .returning(S.c.start_time, S.c.end_time))).one_or_none()
+            if row is not None:
+                await record_in(conn, user_id, SLEEP_ASLEEP, [(row.start_time, row.end_time)])
         return row is not None
 
     async def asleep_by_night(self, user_id: uuid.UUID, first: dt.date, last: dt.date) -> dict[dt.date, int]:
