@@ -58,12 +58,17 @@ class OutboxTable:
     channel: str  # the NOTIFY channel
 
 
-def record_statement(outbox: OutboxTable, values: dict[str, str], key: str) -> str:
+def record_statement(outbox: OutboxTable, values: dict[str, str], key: str, first: str = "") -> str:
     """The INSERT of one event (`values`: column -> SQL expression, e.g. a placeholder) under the
-    lock of `key` (a text expression), with its NOTIFY; see the module docstring."""
-    return (f"WITH ordered AS MATERIALIZED (SELECT pg_advisory_xact_lock(hashtext('{outbox.table}'), hashtext({key}))),"
-            f" added AS (INSERT INTO {outbox.table} ({', '.join(values)}) SELECT {', '.join(values.values())}"
-            f" FROM ordered RETURNING 1) SELECT pg_notify('{outbox.channel}', '') FROM added")
+    lock of `key` (a text expression), with its NOTIFY; see the module docstring. `first`: a
+    SELECT of one row to run before, in the same statement (a lock of the writer's own, saving a
+    round trip)."""
+    lock = f"SELECT pg_advisory_xact_lock(hashtext('{outbox.table}'), hashtext({key}))"
+    ordered = f"writer AS MATERIALIZED ({first}), ordered AS MATERIALIZED ({lock} FROM writer)" if first else \
+        f"ordered AS MATERIALIZED ({lock})"
+    return (f"WITH {ordered}, added AS (INSERT INTO {outbox.table} ({', '.join(values)})"
+            f" SELECT {', '.join(values.values())} FROM ordered RETURNING 1)"
+            f" SELECT pg_notify('{outbox.channel}', '') FROM added")
 
 
 class OutboxRelay:

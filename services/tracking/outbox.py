@@ -22,6 +22,7 @@ The names in `sample_types`:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterable
 
@@ -37,9 +38,14 @@ ACTIVITY = "activity"
 OUTBOX = OutboxTable("tracking.outbox", columns=("event_id", "user_id", "sample_types", "start_time", "end_time",
                                                  "commit_time"), channel="tracking_outbox")
 
-_RECORD = record_statement(OUTBOX, {"user_id": "$1::uuid", "sample_types": "$2::text[]",
-                                    "start_time": "$3::timestamptz", "end_time": "$4::timestamptz"},
-                           key="$1::uuid::text")
+
+@functools.cache
+def _record(first: str) -> str:
+    return record_statement(OUTBOX, {"user_id": "$1::uuid", "sample_types": "$2::text[]",
+                                     "start_time": "$3::timestamptz", "end_time": "$4::timestamptz"},
+                            key="$1::uuid::text", first=first)
+
+
 _RECORD_SQLALCHEMY = text(record_statement(
     OUTBOX, {"user_id": "CAST(:user_id AS uuid)", "sample_types": "CAST(:types AS text[])",
              "start_time": "CAST(:start AS timestamptz)", "end_time": "CAST(:end AS timestamptz)"},
@@ -47,9 +53,10 @@ _RECORD_SQLALCHEMY = text(record_statement(
 
 
 async def record(raw: asyncpg.Connection, user_id: uuid.UUID, types: Iterable[str], start: dt.datetime,
-                 end: dt.datetime) -> None:
-    """Adds the write's row, on a connection inside the write's transaction (asyncpg's own)."""
-    await raw.execute(_RECORD, user_id, sorted(set(types)), start, max(start, end))
+                 end: dt.datetime, first: str = "") -> None:
+    """Adds the write's row, on a connection inside the write's transaction (asyncpg's own);
+    `first` runs before in the same statement (a SELECT of one row, its user $1)."""
+    await raw.execute(_record(first), user_id, sorted(set(types)), start, max(start, end))
 
 
 async def record_in(conn: AsyncConnection, user_id: uuid.UUID, type: str,

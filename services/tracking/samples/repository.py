@@ -331,10 +331,16 @@ async def _stored_exactly(raw: asyncpg.Connection, user_id: uuid.UUID, rows: Che
     return [r["i"] - 1 for r in found]
 
 
-async def _lock_rollups(raw: asyncpg.Connection, user_id: uuid.UUID) -> None:
+Change = tuple[Iterable[str], dt.datetime, dt.datetime]  # a write's types, first start and last end
+
+LOCK_ROLLUPS = "SELECT pg_advisory_xact_lock(hashtext('tracking.rollups'), hashtext($1::uuid::text))"
+
+
+async def _lock_rollups(raw: asyncpg.Connection, user_id: uuid.UUID, change: Change) -> None:
     """A per-user lock, held to the commit, orders the writers of a user's rollups: a recompute
-    sees every row committed before it, and an addition counts only rows nobody counted yet."""
-    await raw.execute("SELECT pg_advisory_xact_lock(hashtext('tracking.rollups'), hashtext($1))", str(user_id))
+    sees every row committed before it, and an addition counts only rows nobody counted yet.
+    The same statement adds the write's outbox row (what it changed): one round trip for both."""
+    await outbox.record(raw, user_id, *change, first=LOCK_ROLLUPS)
 
 
 def _without(rows: CheckedColumns, positions: list[int]) -> CheckedColumns:
@@ -415,10 +421,8 @@ class SqlSampleRepository:
         async with self._transaction() as raw:
             await _load(raw, rows)
             found = await raw.fetch(UPSERT_ROWS, *_upsert_args(user_id, rows, origin, now))
-            await self._recompute(raw, user_id, _hours(found))
             changed = [r["n"] for r in found if r["kind"] == "row" and r["outcome"] != "duplicate"]
-            if changed:
-                await outbox.record(raw, user_id, *_changes(rows, changed))
+            await self._recompute(raw, user_id, _hours(found), _changes(rows, changed) if changed else None)
         return [(r["outcome"], r["id"], r["create_time"], r["update_time"])
                 for r in sorted((r for r in found if r["kind"] == "row"), key=lambda r: r["n"])]
 
@@ -450,10 +454,9 @@ class SqlSampleRepository:
                 await _load(raw, rows)
                 found = await raw.fetch(UPSERT_COUNTS, *_upsert_args(user_id, rows, origin, now))
                 counts = next(r for r in found if r["kind"] == "counts")
-                await self._recompute(raw, user_id, _hours(found))
-                if counts["first_start"] is not None:  # some row changed
-                    await outbox.record(raw, user_id, {h[0] for h in _hours(found)}, counts["first_start"],
-                                        counts["last_end"])
+                hours = _hours(found)
+                await self._recompute(raw, user_id, hours,
+                                      ({h[0] for h in hours}, counts["first_start"], counts["last_end"]))
         accepted, updated = counts["accepted"], counts["updated"]
         return accepted, total - accepted - updated, updated
 
@@ -467,19 +470,20 @@ class SqlSampleRepository:
                 await _copy(raw, "samples", batches.SAMPLE_COLUMNS, batches.sample_rows(arrays, user_id, origin, now),
                             schema="tracking")
                 added = batches.rollup_rows(arrays)
-                await _lock_rollups(raw, user_id)
+                await _lock_rollups(raw, user_id, _changes(rows))
                 await raw.execute(ADD_TO_ROLLUPS, user_id, *added.hours, *added.days)
-                await outbox.record(raw, user_id, *_changes(rows))
         except asyncpg.UniqueViolationError:  # (from the copy: the rollups' insert has ON CONFLICT)
             return False
         return True
 
     async def _recompute(self, raw: asyncpg.Connection, user_id: uuid.UUID,
-                         hours: set[tuple[str, str, dt.datetime, int]]) -> None:
-        """Rebuilds the hourly and daily rollups of these (type, source, local hour, offset) buckets."""
+                         hours: set[tuple[str, str, dt.datetime, int]], change: Change | None) -> None:
+        """Rebuilds the hourly and daily rollups of these (type, source, local hour, offset) buckets,
+        after the outbox row of the change that touched them."""
         if not hours:
             return
-        await _lock_rollups(raw, user_id)
+        assert change is not None
+        await _lock_rollups(raw, user_id, change)
         columns = list(zip(*hours))
         await raw.execute(RECOMPUTE_HOURS, user_id, list(columns[0]), list(columns[1]), list(columns[2]),
                           list(columns[3]))
@@ -505,8 +509,8 @@ class SqlSampleRepository:
                 return False
             await self._recompute(raw, user_id, {(row["type"], row["source"],
                                                   _local_hour(row["start_time"], row["utc_offset_minutes"]),
-                                                  row["utc_offset_minutes"])})
-            await outbox.record(raw, user_id, [row["type"]], row["start_time"], row["end_time"])
+                                                  row["utc_offset_minutes"])},
+                                  ([row["type"]], row["start_time"], row["end_time"]))
         return True
 
     async def delete_keys(self, user_id: uuid.UUID, keys: list[tuple[str, dt.datetime, str]]) -> int:
@@ -522,12 +526,11 @@ class SqlSampleRepository:
                 "AND s.start_time >= $5 AND s.start_time <= $6 "
                 "RETURNING s.type, s.source, s.start_time, s.end_time, s.utc_offset_minutes",
                 user_id, types, starts, sources, min(starts), max(starts))
+            change = ({r["type"] for r in rows}, min(r["start_time"] for r in rows),
+                      max(r["end_time"] for r in rows)) if rows else None
             await self._recompute(raw, user_id, {(r["type"], r["source"],
                                                   _local_hour(r["start_time"], r["utc_offset_minutes"]),
-                                                  r["utc_offset_minutes"]) for r in rows})
-            if rows:
-                await outbox.record(raw, user_id, {r["type"] for r in rows}, min(r["start_time"] for r in rows),
-                                    max(r["end_time"] for r in rows))
+                                                  r["utc_offset_minutes"]) for r in rows}, change)
         return len(rows)
 
     async def list(self, user_id: uuid.UUID, type: str, source: str | None, start: dt.datetime | None,
