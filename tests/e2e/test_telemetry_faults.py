@@ -107,12 +107,7 @@ def kill_and_restart(mesh: Mesh, name: str):
     return fault
 
 
-# Known bug, open in the Device issue: about one run in four, a kill -9 of Device loses one acked
-# batch (199,500 of 200,000 stored). Kept running, so its figures show; it must pass strictly again.
-KNOWN_LOSS = pytest.mark.xfail(reason="kill -9 of Device can lose one acked batch (open bug)", strict=False)
-
-
-@pytest.mark.parametrize("victim", [pytest.param("device", marks=KNOWN_LOSS), "tracking"])
+@pytest.mark.parametrize("victim", ["device", "tracking"])
 async def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(mesh, victim):
     user_id, token, device = device_of(mesh)
     client = await stream(mesh, token, device, SAMPLES, fault_at=SAMPLES // BATCH // 3,

@@ -491,9 +491,13 @@ async def test_each_sample_keeps_what_produced_it_by_the_fast_and_the_upsert_pat
 
 
 
-async def test_a_connection_left_in_a_transaction_is_not_handed_on(migrated_dsn):
+@pytest.mark.parametrize("left", ["in_transaction", "begin_cut_short"])
+async def test_a_connection_left_in_a_transaction_is_not_handed_on(migrated_dsn, left):
     """A bulk write cut short inside asyncpg's own transaction (a call cancelled while a query is in
     flight, as when a device is killed mid-stream) can leave its connection in that transaction,
+    or, cut short while its BEGIN was on the wire, with asyncpg's transaction registered though
+    none is reported yet (`begin_cut_short`: the next write's transaction was then a SAVEPOINT
+    inside it, its rows acked and never committed: the kill -9 of Device losing one batch),
     which SQLAlchemy's pool cannot roll back. Handed on, every later write on it would sit in the
     uncommitted transaction holding the user's rollups lock: seen as a telemetry stream that hung,
     its acked rows never visible. The repository closes such a connection instead."""
@@ -519,8 +523,12 @@ async def test_a_connection_left_in_a_transaction_is_not_handed_on(migrated_dsn)
     other = await asyncpg.connect(migrated_dsn)
     try:
         async with repo._connection() as raw:  # what a cut-short write leaves: a transaction never ended
-            await raw.transaction().start()
-            await raw.execute("SELECT pg_advisory_xact_lock(hashtext('tracking.rollups'), hashtext($1))", str(user))
+            if left == "in_transaction":
+                await raw.transaction().start()
+                await raw.execute("SELECT pg_advisory_xact_lock(hashtext('tracking.rollups'), hashtext($1))",
+                                  str(user))
+            else:  # what asyncpg's Transaction.start() leaves when cancelled during its BEGIN:
+                raw._top_xact = raw.transaction()  # registered, and no transaction reported yet
         # (bounded: a write on the connection left behind waits for ever on a lock of its own)
         assert await asyncio.wait_for(repo.write_counts(user, rows, "", now), 30) == (5, 0, 0)
         assert await other.fetchval("SELECT count(*) FROM tracking.samples WHERE user_id = $1", user) == 5

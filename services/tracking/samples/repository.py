@@ -366,7 +366,11 @@ class SqlSampleRepository:
             try:
                 yield raw
             finally:
-                if raw.is_in_transaction():
+                # `_top_xact`: a call cancelled while its BEGIN was on the wire leaves asyncpg's
+                # transaction registered (and the server's about to begin) though it does not yet
+                # report one: the next transaction() on it would be a mere SAVEPOINT, its "commit"
+                # a release inside a transaction nobody commits, and its acked rows later lost.
+                if raw.is_in_transaction() or raw._top_xact is not None:
                     # asyncpg's own transaction, cut short (a call cancelled mid-write): SQLAlchemy
                     # cannot roll back what it did not begin, and its pool would hand the connection
                     # on still in that transaction, its rollups lock held and every later write on it
