@@ -8,6 +8,36 @@ from collections.abc import Collection
 
 from services.common.errors import Violations, shown
 
+# The most characters a string field may hold; longer text is legitimate only in the fields named
+# in LONG_TEXT. Lengths count characters (code points), as the contracts do.
+MAX_TEXT = 256
+LONG_TEXT: dict[str, int] = {
+    "notes": 4096,
+    "description": 4096,
+    "page_token": 4096,
+    "password": 1024,
+    "refresh_token": 4096,
+    "access_token": 4096,  # a device's credentials at its vendor (OAuth tokens, often JWTs)
+    "api_key": 4096,
+    "value": 4096,  # the values of a device credential's `extra` map
+}
+
+NUL = "\x00"
+
+
+def text_problem(value: str, limit: int = MAX_TEXT) -> str | None:
+    """What is wrong with a string a client sent, or None: the same rule for every way in (a
+    request field, a string in an uploaded file, a streamed sample's source)."""
+    if len(value) > limit:
+        return f"must have at most {limit:,} characters, got {len(value):,}"
+    if NUL in value:
+        return "must not contain NUL (U+0000)"
+    return None
+
+
+def text_limit(field_name: str) -> int:
+    return LONG_TEXT.get(field_name, MAX_TEXT)
+
 
 def request_id(value: str, v: Violations) -> None:
     """AIP-155: a request id, when given, is a UUID."""

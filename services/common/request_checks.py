@@ -23,21 +23,8 @@ from typing import NamedTuple
 import grpc
 from google.protobuf import descriptor, message
 
+from services.common.checks import NUL, text_limit, text_problem
 from services.common.errors import FieldViolation, InvalidArgument, shown
-
-# The most characters a string field may hold; longer text is legitimate only in the fields named
-# in LONG_TEXT. Lengths count characters (code points), as the contracts do.
-MAX_TEXT = 256
-LONG_TEXT: dict[str, int] = {
-    "notes": 4096,
-    "description": 4096,
-    "page_token": 4096,
-    "password": 1024,
-    "refresh_token": 4096,
-    "access_token": 4096,  # a device's credentials at its vendor (OAuth tokens, often JWTs)
-    "api_key": 4096,
-    "value": 4096,  # the values of a device credential's `extra` map
-}
 
 # Timestamps a request may carry. Far wider than any rule of the domain (samples start in 1900 or
 # later, and a batch reports an earlier one per item, which a bound of 1900 here would stop), and
@@ -51,22 +38,14 @@ _MAX_NANOS = 999_999_999
 
 MAX_VIOLATIONS = 100  # reported per request; the walk stops there (one bad batch of 10,000 says enough)
 
-NUL = "\x00"
+# Fields whose items the service checks one by one and answers per item (the rejected samples of
+# a telemetry ack or an upload, with index and reason), so that one bad sample neither ends a
+# stream nor sinks its batch: the walk leaves them to Tracking's sample checks
+# (services/tracking/samples/columns.py), which apply the same rules per sample.
+PER_ITEM = frozenset({"healthmesh.device.v1.TelemetryBatch.samples", "healthmesh.device.v1.TelemetryBatch.columns",
+                      "healthmesh.device.v1.UploadDeviceDataRequest.samples"})
+
 TIMESTAMP = "google.protobuf.Timestamp"
-
-
-def text_problem(value: str, limit: int = MAX_TEXT) -> str | None:
-    """What is wrong with a string a client sent, or None: the same rule for every way in (a
-    request field here, a string in an uploaded file in Ingest)."""
-    if len(value) > limit:
-        return f"must have at most {limit:,} characters, got {len(value):,}"
-    if NUL in value:
-        return "must not contain NUL (U+0000)"
-    return None
-
-
-def text_limit(field_name: str) -> int:
-    return LONG_TEXT.get(field_name, MAX_TEXT)
 
 
 # Kinds of field worth a look.
@@ -107,6 +86,8 @@ def _build(desc: descriptor.Descriptor) -> dict:
 
 
 def _rule(fd: descriptor.FieldDescriptor) -> _Rule | None:
+    if fd.full_name in PER_ITEM:
+        return None
     repeated = fd.is_repeated
     t = fd.type
     if t == fd.TYPE_STRING:

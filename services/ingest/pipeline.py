@@ -13,7 +13,7 @@ from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 
 from services.common.convert import from_micros
-from services.common.request_checks import MAX_TEXT, NUL, text_limit, text_problem
+from services.common.checks import MAX_TEXT, NUL, text_limit, text_problem
 from services.ingest.domain import Tally
 from services.ingest.records import (
     ProfileRecord, Record, Rejected, SampleRecord, SampleRows, Skipped, SleepRecord, SleepStage, WorkoutRecord,

@@ -187,14 +187,16 @@ async def test_upload_checks_capabilities_and_is_idempotent(device):
     samples = [sample("heart_rate", T0, 61, "count/min", source=""),
                sample("step_count", T0, 100, "count"),
                sample("heart_rate", T0 + dt.timedelta(minutes=1), 900, "count/min"),
-               sample("heart_rate", T0 + dt.timedelta(minutes=2), 63, "count/min")]
+               sample("heart_rate", T0 + dt.timedelta(minutes=2), 63, "count/min"),
+               sample("heart_rate", T0 + dt.timedelta(minutes=3), 64, "count/min", source="Band\x00")]
     reply = await device.stub.UploadDeviceData(pb.UploadDeviceDataRequest(name=made.name, samples=samples),
                                                metadata=device.md)
-    assert (reply.accepted, reply.duplicate, reply.updated, reply.rejected) == (2, 0, 0, 2)
-    assert [(e.index, e.reason) for e in reply.errors] == [(1, "TYPE_NOT_IN_CAPABILITIES"), (2, "VALUE_OUT_OF_RANGE")]
+    assert (reply.accepted, reply.duplicate, reply.updated, reply.rejected) == (2, 0, 0, 3)
+    assert [(e.index, e.reason) for e in reply.errors] == [(1, "TYPE_NOT_IN_CAPABILITIES"), (2, "VALUE_OUT_OF_RANGE"),
+                                                            (4, "INVALID_TEXT")]  # per sample, not the whole upload
     again = await device.stub.UploadDeviceData(pb.UploadDeviceDataRequest(name=made.name, samples=samples),
                                                metadata=device.md)
-    assert (again.accepted, again.duplicate, again.rejected) == (0, 2, 2)
+    assert (again.accepted, again.duplicate, again.rejected) == (0, 2, 3)
     tracking = tracking_service_pb2_grpc.TrackingServiceStub(device.tracking.channel)
     stored = await tracking.ListSamples(tracking_service_pb2.ListSamplesRequest(
         parent="users/me", type="heart_rate", start_time=ts(T0 - dt.timedelta(hours=1)),

@@ -125,6 +125,44 @@ async def test_a_bad_sample_is_rejected_in_the_ack_and_the_stream_goes_on(stack)
     assert await stored(stack.dsn, user_id) == 9
 
 
+async def test_bad_text_or_numbers_in_a_sample_are_rejected_in_the_ack_and_the_stream_goes_on(stack):
+    """The request walk would end the stream for one NUL; streamed samples are checked per sample."""
+    user_id, login = await new_user(stack.auth)
+    device = stack.devices.add(user_id)
+    call, _ = await opened(stack, login.access_token, device.name)
+    few = heart_rate_samples(0, 6)  # checked row by row
+    few[1].source = "Watch\x00"
+    few[3].source = "x" * 300
+    few[4].value = float("nan")
+    few[5].min = float("nan")  # a min sent as NaN is refused, not read as no min
+    await call.write(pb.StreamTelemetryRequest(batch=pb.TelemetryBatch(sequence=1, samples=few)))
+    many = heart_rate_samples(100, 70)  # checked with arrays
+    many[3].source = "Watch\x00"
+    many[65].min = float("inf")
+    many[66].min = float("nan")
+    await call.write(pb.StreamTelemetryRequest(batch=pb.TelemetryBatch(sequence=2, samples=many)))
+    columns = heart_rate_columns(200, 100)
+    columns.strings.append("Bad\x00Watch")
+    for i in range(10, 20):
+        columns.source[i] = 3
+    columns.min.extend([float("nan")] * 100)  # NaN in the columns form means none (its contract)
+    await call.write(pb.StreamTelemetryRequest(batch=pb.TelemetryBatch(sequence=3, columns=columns)))
+    acks = [(await call.read()).ack for _ in range(3)]
+    assert [(e.index, e.field, e.reason) for e in acks[0].errors] == [
+        (1, "source", "INVALID_TEXT"), (3, "source", "INVALID_TEXT"), (4, "value", "INVALID_VALUE"),
+        (5, "min", "INVALID_VALUE")]
+    assert "NUL" in acks[0].errors[0].message and "256" in acks[0].errors[1].message
+    assert [(e.index, e.field, e.reason) for e in acks[1].errors] == [
+        (3, "source", "INVALID_TEXT"), (65, "min", "INVALID_VALUE"), (66, "min", "INVALID_VALUE")]
+    assert [(e.index, e.reason) for e in acks[2].errors] == [(i, "INVALID_TEXT") for i in range(10, 20)]
+    assert [(a.accepted, a.rejected) for a in acks] == [(2, 4), (67, 3), (90, 10)]
+    await call.write(batch(4, 400, 5))
+    assert (await call.read()).ack.accepted == 5
+    await call.done_writing()
+    assert await ended_with(call) == grpc.StatusCode.OK
+    assert await stored(stack.dsn, user_id) == 2 + 67 + 90 + 5
+
+
 async def test_columns_are_stored_like_samples_and_default_to_the_device_source(stack):
     user_id, login = await new_user(stack.auth)
     device = stack.devices.add(user_id)

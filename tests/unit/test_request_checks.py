@@ -11,8 +11,9 @@ from healthmesh.device.v1 import device_service_pb2
 from healthmesh.tracking.v1 import activity_pb2, tracking_service_pb2 as pb
 
 from services.common import request_checks
+from services.common.checks import MAX_TEXT
 from services.common.errors import InvalidArgument
-from services.common.request_checks import EARLIEST, LATEST, MAX_TEXT, MAX_VIOLATIONS, check, plan_of, violations
+from services.common.request_checks import EARLIEST, LATEST, MAX_VIOLATIONS, check, plan_of, violations
 
 SOUND_SECONDS = 1_772_352_000  # 2026-03-01
 

@@ -17,7 +17,7 @@ from services.common.convert import to_micros
 from services.tracking.samples.batches import Groups
 from services.tracking.samples.columns import (
     MAX_OFFSET_MINUTES, MEAL_CONTEXTS, MIN_MICROS, ONE_DAY, CheckedColumns, Checks, ItemError, SampleColumns,
-    _check_row, _conversion, check_rows, row_hashes,
+    _check_row, _conversion, check_rows, row_hashes, source_error,
 )
 
 ARRAYS_FROM = 64  # rows: below this the row path is as quick
@@ -82,10 +82,13 @@ def _check_arrays(c: SampleColumns, now: dt.datetime, default_offset: Callable[[
     def canonical(raw: np.ndarray) -> np.ndarray:
         return np.where(fraction & (raw >= -1.0) & (raw <= 1.0), raw * 100.0, raw * factor + shift)
 
+    given = _ints(c.source)
+    bad_source = np.array([source_error(x) is not None for x in strings], dtype=bool)[given]
+
     latest = to_micros(now + ONE_DAY)
     canonical_value = canonical(value)
     with np.errstate(invalid="ignore"):  # NaN and inf compare False, which is what the rules want
-        bad = (~usable | (start < MIN_MICROS) | (start > latest) | (end < start) | (end > latest)
+        bad = (~usable | bad_source | (start < MIN_MICROS) | (start > latest) | (end < start) | (end > latest)
                | (offset < -MAX_OFFSET_MINUTES) | (offset > MAX_OFFSET_MINUTES)
                | ~((canonical_value >= lowest) & (canonical_value <= highest))
                | (needs_value2 == np.isnan(value2)) | (meal < 0) | (meal >= MEAL_CONTEXTS))
@@ -101,6 +104,8 @@ def _check_arrays(c: SampleColumns, now: dt.datetime, default_offset: Callable[[
     for i in np.flatnonzero(bad).tolist():
         conv = conversions[pair_of[i]]
         found = conv.type_error or _check_row(listed, i, conv, latest, default_offset)
+        if type(found) is not tuple and bad_source[i]:
+            found = source_error(strings[given[i]])
         if type(found) is not tuple:
             return None  # the rules disagree with the row check: the row check decides
         errors.append(ItemError(i, *found))
@@ -108,7 +113,7 @@ def _check_arrays(c: SampleColumns, now: dt.datetime, default_offset: Callable[[
     good = np.flatnonzero(~bad)
     type_index = np.array([first[strings[int(p) >> 32]] for p in pairs], dtype=np.int64)[pair_of][good]
     # Stored sources: trimmed, defaulted, and given string indices in the order the rows use them.
-    given = _ints(c.source)[good]
+    given = given[good]
     uses, first_use = np.unique(given, return_index=True)
     stored_source: dict[int, int] = {}
     for s in uses[np.argsort(first_use)].tolist():

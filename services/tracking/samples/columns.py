@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from services.common.convert import StringIndex, from_micros, to_micros
+from services.common.checks import text_problem
 from services.common.errors import shown
 from services.tracking.samples.catalog import CATALOG, SampleType
 
@@ -197,6 +198,13 @@ def _conversion(type_: str, unit: str) -> _Conversion:
                        spec.fraction_percent and unit in ("%", ""))
 
 
+def source_error(source: str) -> tuple[str, str, str] | None:
+    """(field, reason, message) for a source no row may carry (NUL, too long): batches that skip
+    the request walk (a telemetry stream's, an upload's) have it checked here, per sample."""
+    problem = text_problem(source)
+    return None if problem is None else ("source", "INVALID_TEXT", f"source {problem}")
+
+
 def check_rows(c: SampleColumns, now: dt.datetime, default_offset: Callable[[dt.datetime], int],
                default_source: str = "") -> Checks:
     """Checks every row and converts it to its type's canonical unit, one row at a time (bulk.py
@@ -220,6 +228,8 @@ def check_rows(c: SampleColumns, now: dt.datetime, default_offset: Callable[[dt.
         if conv is None:
             conv = conversions[ti << 32 | ui] = _conversion(strings[ti], strings[ui])
         good = conv.type_error or _check_row(c, i, conv, latest, default_offset)
+        if type(good) is not tuple and c.source[i] not in sources:
+            good = source_error(strings[c.source[i]]) or good  # once per source string
         if type(good) is tuple:
             errors.append(ItemError(i, *good))
             continue

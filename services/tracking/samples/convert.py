@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from healthmesh.tracking.v1 import sample_pb2, sample_type_pb2, tracking_internal_service_pb2, tracking_service_pb2
 
@@ -36,12 +38,18 @@ def sample_rows(samples) -> SampleColumns:
         start.append(_micros(s.start_time) if has("start_time") else None)
         end.append(_micros(s.end_time) if has("end_time") else None)
         offset.append(s.utc_offset_minutes if has("utc_offset_minutes") else None)
-        low.append(s.min if has("min") else None)
-        high.append(s.max if has("max") else None)
-        value2.append(s.value2 if has("value2") else None)
+        low.append(_given(s.min) if has("min") else None)
+        high.append(_given(s.max) if has("max") else None)
+        value2.append(_given(s.value2) if has("value2") else None)
     return SampleColumns(strings=strings.strings(), type=type_, unit=unit, source=source, start_us=start, end_us=end,
                          offset=offset, value=[s.value for s in samples], min=low, max=high, value2=value2,
                          meal_context=[s.meal_context for s in samples])
+
+
+def _given(x: float) -> float:
+    """An optional value that was sent. The checks read NaN in these columns as none, so a NaN
+    sent is passed on as infinity, to be refused as not finite rather than dropped."""
+    return x if x == x else math.inf
 
 
 def _micros(t) -> int:
