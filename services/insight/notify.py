@@ -1,0 +1,69 @@
+"""NotifySamplesWritten's use case: Tracking's outbox says which users' samples changed.
+
+Each change is checked, then handed to the change listeners (the analytics' cache invalidation)
+in the order Tracking committed them. A listener may see a change twice (the outbox delivers at
+least once), so listeners must be idempotent; dropping a cached answer twice is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from services.common.errors import Violations
+
+ChangeListener = Callable[[uuid.UUID, frozenset[str]], Awaitable[None]]
+
+MAX_CHANGES = 1000
+
+
+@dataclass(frozen=True)
+class SamplesWritten:
+    event_id: str
+    user: str  # users/{user}
+    sample_types: tuple[str, ...]
+    start_time: dt.datetime | None
+    end_time: dt.datetime | None
+
+
+def _user_id(name: str) -> uuid.UUID | None:
+    prefix, _, rest = name.partition("/")
+    try:
+        return uuid.UUID(rest) if prefix == "users" and rest else None
+    except ValueError:
+        return None
+
+
+class NotifyService:
+    def __init__(self) -> None:
+        self.listeners: list[ChangeListener] = []
+
+    @staticmethod
+    def check(changes: list[SamplesWritten]) -> list[tuple[uuid.UUID, frozenset[str]]]:
+        v = Violations()
+        if not changes:
+            v.add("changes", "at least one change is required")
+        if len(changes) > MAX_CHANGES:
+            v.add("changes", f"at most {MAX_CHANGES} changes, got {len(changes)}")
+        checked = []
+        for i, c in enumerate(changes[:MAX_CHANGES]):
+            user_id = _user_id(c.user)
+            if not c.event_id:
+                v.add(f"changes[{i}].event_id", "is required")
+            if user_id is None:
+                v.add(f"changes[{i}].user", "must be users/{user} with a user id")
+            if not c.sample_types:
+                v.add(f"changes[{i}].sample_types", "at least one sample type is required")
+            if c.start_time and c.end_time and c.start_time > c.end_time:
+                v.add(f"changes[{i}].start_time", "is after end_time")
+            if user_id is not None:
+                checked.append((user_id, frozenset(c.sample_types)))
+        v.raise_if_any()
+        return checked
+
+    async def samples_written(self, changes: list[SamplesWritten]) -> None:
+        for user_id, types in self.check(changes):
+            for listener in self.listeners:
+                await listener(user_id, types)
