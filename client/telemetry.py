@@ -37,6 +37,7 @@ from healthmesh.tracking.v1 import sample_pb2, tracking_internal_service_pb2
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 60.0
+MAX_UNEXPECTED = 10  # breaks in a row without a gRPC status before the client gives up (a bug, not a network)
 # Codes after which the same batches, sent again on a new stream, can succeed.
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL,
              grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -253,6 +254,7 @@ class TelemetryClient:
 
     async def _run(self) -> None:
         refused = False  # the last stream was refused UNAUTHENTICATED: the next one gets a fresh token
+        unexpected = 0  # breaks in a row, before a stream opened, by an exception that is no gRPC status
         while True:
             self._session_opened = False
             try:
@@ -276,6 +278,15 @@ class TelemetryClient:
             except TelemetryError as exc:
                 self._fail(exc)
                 return
+            except Exception as exc:  # noqa: BLE001 - e.g. a write racing the server's end of the call
+                # (grpc raises InvalidStateError or UsageError there, not the call's status): the
+                # stream broke, and the unacked batches are resent like after any break.
+                unexpected = 1 if self._session_opened else unexpected + 1
+                if unexpected > MAX_UNEXPECTED:
+                    self._fail(TelemetryError(f"telemetry stream kept failing: {type(exc).__name__}: {exc}"))
+                    return
+                delay = self._backoff.next()
+                log.warning("telemetry: stream broke (%s); resuming in %.2f s", type(exc).__name__, delay)
             self.totals.reconnects += 1
             self._sent = 0
             await asyncio.sleep(delay)
