@@ -4,17 +4,8 @@ record without an offset takes the offset of the user's profile time zone (DESIG
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
-def zone(time_zone: str) -> dt.tzinfo:
-    """The IANA zone; UTC when the name is empty or unknown."""
-    if not time_zone:
-        return dt.UTC
-    try:
-        return ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
+from services.common.clock import zone
 
 
 def offset_minutes(time_zone: str, instant: dt.datetime) -> int:
@@ -26,7 +17,3 @@ def offset_minutes(time_zone: str, instant: dt.datetime) -> int:
 def local_date(instant: dt.datetime, offset: int) -> dt.date:
     return (instant.astimezone(dt.UTC) + dt.timedelta(minutes=offset)).date()
 
-
-def today_in(time_zone: str, now: dt.datetime) -> dt.date:
-    """The user's local date now."""
-    return now.astimezone(zone(time_zone)).date()

@@ -14,13 +14,12 @@ import msgspec
 
 from services.common.background import cancel
 from services.common.cache import GenerationCache
-from services.common.clock import Clock, utcnow
+from services.common.clock import Clock, today_in, utcnow
 from services.common.errors import InvalidArgument
 from services.insight.analytics import anomalies as anomaly_rules
 from services.insight.analytics import correlations as correlation_rules
 from services.insight.analytics import rules, summary as summaries, trends as trend_rules
 from services.insight.analytics.daily import SLEEP_ASLEEP, SLEEP_TYPE, Series, TypeInfo, Window
-from services.insight.analytics.local_time import today_in
 from services.insight.analytics.ports import Finding, InsightsStore, Profile, Profiles, Tracking
 
 log = logging.getLogger(__name__)

@@ -8,12 +8,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
 from services.common import checks
-from services.common.clock import Clock, utcnow
+from services.common.clock import Clock, today_in, utcnow
 from services.common.errors import (
     FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted, Violations, shown,
 )
 from services.common.ids import uuid7
-from services.tracking import local_time
 from services.tracking.goals import domain
 from services.tracking.goals.domain import (
     Achievement, AchievementKind, Comparison, Goal, GoalFields, MetricSpec, Period, PeriodResult, Progress, State,
@@ -51,7 +50,7 @@ class GoalService:
         return domain.SLEEP_SPEC if metric == domain.SLEEP_DURATION else self._metric_of(metric)
 
     async def _today(self, user_id: uuid.UUID) -> dt.date:
-        return local_time.today_in((await self._profiles.profile(user_id)).time_zone, self._now())
+        return today_in((await self._profiles.profile(user_id)).time_zone, self._now())
 
     # CRUD.
 

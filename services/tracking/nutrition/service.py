@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from services.common import checks
-from services.common.clock import Clock, utcnow
+from services.common.clock import Clock, today_in, utcnow
 from services.common.errors import InvalidArgument, NotFound, Violations, shown
 from services.common.ids import uuid7
 from services.tracking import local_time
@@ -141,7 +141,7 @@ class NutritionService:
         """Every local date of the range, oldest first, zeros where there is nothing."""
         now = self._now()
         profile = await self._profiles.profile(user_id)
-        start, end = domain.summary_range(start_date, end_date, local_time.today_in(profile.time_zone, now))
+        start, end = domain.summary_range(start_date, end_date, today_in(profile.time_zone, now))
         days = {start + dt.timedelta(days=i): DailyNutrition(start + dt.timedelta(days=i))
                 for i in range((end - start).days + 1)}
         for total in await self._repo.daily(user_id, start, end):
