@@ -1,0 +1,1 @@
+"""Insight alert rules: when a rule fires, free of grpc and SQL."""
