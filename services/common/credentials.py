@@ -115,7 +115,8 @@ class Authenticator:
         if credential.startswith(API_KEY_PREFIX):
             return await self._api_key(credential)
         claims = await self._tokens.verify(credential)
-        return Principal("user", str(claims["sub"]), f"users/{claims['sub']}", session=str(claims.get("sid", "")))
+        return Principal("user", str(claims["sub"]), f"users/{claims['sub']}", session=str(claims.get("sid", "")),
+                         expire_time=float(claims["exp"]))
 
     async def _api_key(self, secret: str) -> Principal:
         cache_key = hashlib.sha256(secret.encode()).digest()

@@ -160,3 +160,22 @@ class PageTokens:
     @staticmethod
     def _mac(key: bytes, signed: bytes) -> bytes:
         return hmac.new(key, signed, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def offset_position(tokens: PageTokens, request, query: dict) -> tuple[int, int]:
+    """(offset, size) of a page of a computed list, checked before anything is computed. The
+    token holds the offset of the next item, signed and bound to the query (a list computed
+    again may have moved, as any page of live data may)."""
+    size = page_size(request.page_size)
+    cursor = tokens.decode(request.page_token, query)
+    try:
+        offset = int(cursor[0]) if cursor else 0
+    except (ValueError, IndexError):
+        raise InvalidArgument.field("page_token", "is not a token this API issued") from None
+    return max(offset, 0), size
+
+
+def offset_page(tokens: PageTokens, position: tuple[int, int], query: dict, items: list) -> tuple[list, str]:
+    offset, size = position
+    more = offset + size < len(items)
+    return items[offset:offset + size], tokens.encode([str(offset + size)], query) if more else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.common.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
@@ -18,6 +19,7 @@ class Principal:
     session: str = ""  # an access token's session (its refresh-token family), for revocation
     api_key: str = ""  # an API key's id, for revocation
     device: str = ""  # users/{u}/devices/{d} for an API key bound to a device: only that device's own calls
+    expire_time: float = 0.0  # an access token's exp (Unix seconds), so a long stream ends with it; 0: none
 
     @property
     def authenticated(self) -> bool:
@@ -35,7 +37,8 @@ ANONYMOUS = Principal("anonymous")
 current_principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal", default=ANONYMOUS)
 
 
-def parse_name(name: str, pattern: str, principal: Principal, field: str = "name") -> dict[str, str]:
+def parse_name(name: str, pattern: str, principal: Principal, field: str = "name",
+               id_ok: Callable[[str], bool] = is_uuid) -> dict[str, str]:
     """Matches `name` against a pattern like `users/{user}/apiKeys/{api_key}`.
 
     `users/me` resolves to the caller. Another user's name is PERMISSION_DENIED whether or not the
@@ -52,7 +55,7 @@ def parse_name(name: str, pattern: str, principal: Principal, field: str = "name
     if user is not None:
         values["user"] = owned_user(user, principal)
     for key, value in values.items():
-        if key != "user" and not is_uuid(value):
+        if key != "user" and not id_ok(value):
             raise NotFound(f"{name} does not exist")
     return values
 

@@ -1,8 +1,9 @@
 """NotifySamplesWritten's use case: Tracking's outbox says which users' samples changed.
 
-Each change is checked, then handed to the change listeners (the analytics' cache invalidation)
-in the order Tracking committed them. A listener may see a change twice (the outbox delivers at
-least once), so listeners must be idempotent; dropping a cached answer twice is.
+Each change is checked, then handed to the change listeners (the analytics' cache invalidation,
+the alert rules' evaluation) in the order Tracking committed them. A listener may see a change
+twice (the outbox delivers at least once), so listeners must be idempotent: dropping a cached
+answer twice is, and the alerts' evaluation claims each event id once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 
 from services.common.errors import Violations
 
-ChangeListener = Callable[[uuid.UUID, frozenset[str]], Awaitable[None]]
 
 MAX_CHANGES = 1000
 
@@ -26,6 +26,20 @@ class SamplesWritten:
     sample_types: tuple[str, ...]
     start_time: dt.datetime | None
     end_time: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A checked change: the user's id parsed, the types as a set."""
+
+    event_id: str
+    user_id: uuid.UUID
+    sample_types: frozenset[str]
+    start_time: dt.datetime | None
+    end_time: dt.datetime | None
+
+
+ChangeListener = Callable[[Change], Awaitable[None]]
 
 
 def _user_id(name: str) -> uuid.UUID | None:
@@ -41,7 +55,7 @@ class NotifyService:
         self.listeners: list[ChangeListener] = []
 
     @staticmethod
-    def check(changes: list[SamplesWritten]) -> list[tuple[uuid.UUID, frozenset[str]]]:
+    def check(changes: list[SamplesWritten]) -> list[Change]:
         v = Violations()
         if not changes:
             v.add("changes", "at least one change is required")
@@ -59,11 +73,11 @@ class NotifyService:
             if c.start_time and c.end_time and c.start_time > c.end_time:
                 v.add(f"changes[{i}].start_time", "is after end_time")
             if user_id is not None:
-                checked.append((user_id, frozenset(c.sample_types)))
+                checked.append(Change(c.event_id, user_id, frozenset(c.sample_types), c.start_time, c.end_time))
         v.raise_if_any()
         return checked
 
     async def samples_written(self, changes: list[SamplesWritten]) -> None:
-        for user_id, types in self.check(changes):
+        for change in self.check(changes):
             for listener in self.listeners:
-                await listener(user_id, types)
+                await listener(change)

@@ -6,17 +6,26 @@ from google.protobuf import empty_pb2
 from healthmesh.insight.v1 import insight_internal_service_pb2_grpc, insight_service_pb2_grpc
 
 from services.common.convert import from_timestamp
+from services.common.idempotency import RequestResults
 from services.common.pagination import PageTokens
+from services.insight.alerts.rpc import AlertRpcs
+from services.insight.alerts.service import AlertService
+from services.insight.alerts.watch import AlertWatch
 from services.insight.analytics.rpc import AnalyticsRpcs
 from services.insight.analytics.service import AnalyticsService
+from services.insight.insights.repository import SqlInsights
+from services.insight.insights.rpc import InsightRpcs
 from services.insight.notify import NotifyService, SamplesWritten
 
 
-class InsightServicer(AnalyticsRpcs, insight_service_pb2_grpc.InsightServiceServicer):
-    """The analyses; insights, alert rules and alerts still answer UNIMPLEMENTED (the base class)."""
-
-    def __init__(self, analytics: AnalyticsService, page_tokens: PageTokens) -> None:
+class InsightServicer(AnalyticsRpcs, InsightRpcs, AlertRpcs, insight_service_pb2_grpc.InsightServiceServicer):
+    def __init__(self, analytics: AnalyticsService, insights: SqlInsights, alerts: AlertService, watch: AlertWatch,
+                 request_results: RequestResults, page_tokens: PageTokens) -> None:
         self.analytics = analytics
+        self.insights = insights
+        self.alerts = alerts
+        self.watch = watch
+        self.request_results = request_results
         self.page_tokens = page_tokens
 
 

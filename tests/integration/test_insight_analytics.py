@@ -14,6 +14,7 @@ from healthmesh.insight.v1 import insight_service_pb2 as pb, severity_pb2, summa
 from healthmesh.tracking.v1 import goal_pb2, sleep_session_pb2, tracking_service_pb2
 from scipy import stats
 
+from services.insight.notify import Change
 from tests.integration.insight_harness import sample, start_insight_mesh, ts
 from tests.integration.mesh_harness import bad_request, traceback_free
 
@@ -235,5 +236,5 @@ async def test_answers_are_cached_until_the_users_data_changes(env):
     assert [r.id for r in first.recommendations] == ["low_steps"]
     await env.write(md, [sample("step_count", _at(d, 15), 6000, "count") for d in days])
     assert await env.insight.GetRecommendations(request, metadata=md) == first  # cached
-    await env.analytics.on_samples_written(user_id, frozenset({"step_count"}))  # what the outbox tells
+    await env.analytics.on_samples_written(Change("e1", user_id, frozenset({"step_count"}), None, None))  # the outbox
     assert [r.id for r in (await env.insight.GetRecommendations(request, metadata=md)).recommendations] == []

@@ -74,8 +74,9 @@ class FakeInsights:
     def __init__(self) -> None:
         self.recorded: list = []
 
-    async def record(self, user_id, findings):
+    async def record(self, user_id, findings, settled):
         self.recorded.append((user_id, list(findings)))
+        self.settled = settled
 
 
 def _service(tracking, profile=Profile(None, "", ""), insights=None, now=NOW):

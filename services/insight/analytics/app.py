@@ -18,10 +18,12 @@ from services.insight.analytics.tracking import AuthProfiles, GrpcTracking
 class Analytics:
     service: AnalyticsService
     cache: GenerationCache
+    tracking: GrpcTracking  # Tracking's RPCs, which the alert rules read too
 
-    async def on_samples_written(self, user_id, sample_types: frozenset[str]) -> None:
-        """A change listener: the user's cached answers that these types can alter are dropped."""
-        await self.service.samples_written(user_id, sample_types)
+    async def on_samples_written(self, change) -> None:
+        """A change listener (services/insight/notify.py): the user's cached answers that the
+        changed types can alter are dropped."""
+        await self.service.samples_written(change.user_id, change.sample_types)
 
     async def close(self) -> None:
         await self.service.close()
@@ -31,5 +33,6 @@ class Analytics:
 def build_analytics(settings: Settings, peers: Peers, insights: InsightsStore | None = None,
                     clock: Clock = utcnow, ttls: Ttls = Ttls()) -> Analytics:
     cache = GenerationCache(settings.redis_url, prefix="insight")
-    service = AnalyticsService(GrpcTracking(peers), AuthProfiles(peers), cache, insights, clock, ttls)
-    return Analytics(service, cache)
+    tracking = GrpcTracking(peers)
+    service = AnalyticsService(tracking, AuthProfiles(peers), cache, insights, clock, ttls)
+    return Analytics(service, cache, tracking)

@@ -78,6 +78,17 @@ class TypeInfo:
     display_name: str
     min_value: float = float("-inf")
     max_value: float = float("inf")
+    units: tuple[tuple[str, float, float], ...] = ()  # (unit, factor, offset): canonical = v * factor + offset
+    has_value2: bool = False
+
+    def to_canonical(self, value: float, unit: str) -> float | None:
+        """The value in the canonical unit; None when Tracking does not convert from `unit`."""
+        if unit in ("", self.unit):
+            return value
+        for name, factor, offset in self.units:
+            if name == unit:
+                return value * factor + offset
+        return None
 
 
 SLEEP_TYPE = TypeInfo(SLEEP_ASLEEP, SLEEP_UNIT, False, "Sleep", 0.0, 24.0)

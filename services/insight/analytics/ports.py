@@ -107,6 +107,8 @@ class Finding:
 
 
 class InsightsStore(Protocol):
-    async def record(self, user_id: uuid.UUID, findings: Sequence[Finding]) -> None:
-        """Keeps the findings as Insights; one still standing is not stored again."""
+    async def record(self, user_id: uuid.UUID, findings: Sequence[Finding], settled: bool) -> None:
+        """Keeps the findings as Insights; one still standing is not stored again. When `settled`
+        (the findings of the default window), a standing finding not among them stops standing,
+        so that it is kept anew if its rule applies again later."""
         ...

@@ -9,29 +9,9 @@ from __future__ import annotations
 from healthmesh.insight.v1 import insight_service_pb2
 
 from services.common import pagination
-from services.common.errors import InvalidArgument
 from services.common.principal import caller_parent
 from services.insight.analytics import convert
 from services.insight.analytics.service import AnalyticsService
-
-
-def _position(tokens: pagination.PageTokens, request, query: dict) -> tuple[int, int]:
-    """(offset, size) of a page of a computed list, checked before anything is computed. The
-    token holds the offset of the next item, signed and bound to the query (a list computed
-    again may have moved, as any page of live data may)."""
-    size = pagination.page_size(request.page_size)
-    cursor = tokens.decode(request.page_token, query)
-    try:
-        offset = int(cursor[0]) if cursor else 0
-    except (ValueError, IndexError):
-        raise InvalidArgument.field("page_token", "is not a token this API issued") from None
-    return max(offset, 0), size
-
-
-def _page(tokens: pagination.PageTokens, position: tuple[int, int], query: dict, items: list) -> tuple[list, str]:
-    offset, size = position
-    more = offset + size < len(items)
-    return items[offset:offset + size], tokens.encode([str(offset + size)], query) if more else ""
 
 
 class AnalyticsRpcs:
@@ -52,19 +32,19 @@ class AnalyticsRpcs:
         floor = request.min_severity
         query = {"parent": str(user_id), "type": request.type, "days": request.days, "min_severity": floor,
                  "kind": "anomalies"}
-        position = _position(self.page_tokens, request, query)
+        position = pagination.offset_position(self.page_tokens, request, query)
         found = await self.analytics.anomalies(user_id, request.type, request.days)
         items = [a for a in found.items if convert.SEVERITY_RANK[a.severity] >= floor]
-        page, token = _page(self.page_tokens, position, query, items)
+        page, token = pagination.offset_page(self.page_tokens, position, query, items)
         return insight_service_pb2.ListAnomaliesResponse(anomalies=[convert.anomaly(a) for a in page],
                                                          next_page_token=token)
 
     async def ListCorrelations(self, request, context):
         user_id = caller_parent(request.parent)
         query = {"parent": str(user_id), "type": request.type, "days": request.days, "kind": "correlations"}
-        position = _position(self.page_tokens, request, query)
+        position = pagination.offset_position(self.page_tokens, request, query)
         found = await self.analytics.correlations(user_id, request.type, request.days)
-        page, token = _page(self.page_tokens, position, query, list(found.items))
+        page, token = pagination.offset_page(self.page_tokens, position, query, list(found.items))
         return insight_service_pb2.ListCorrelationsResponse(correlations=[convert.correlation(c) for c in page],
                                                             next_page_token=token)
 

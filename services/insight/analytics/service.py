@@ -24,6 +24,8 @@ from services.insight.analytics.ports import Finding, InsightsStore, Profile, Pr
 
 log = logging.getLogger(__name__)
 
+RECOMMENDATION_DAYS = 30  # GetRecommendations' default window
+
 
 @dataclass(frozen=True)
 class Ttls:
@@ -175,7 +177,7 @@ class AnalyticsService:
     # The use cases.
 
     async def recommendations(self, user_id: uuid.UUID, days: int) -> Recommendations:
-        days = _days(days, 30, 1, 365)
+        days = _days(days, RECOMMENDATION_DAYS, 1, 365)
         profile, today = await self._today(user_id)
         window = Window.ending(today, days)
         key = f"{days}:{today}:{profile.birth_date}:{profile.sex}"
@@ -213,12 +215,14 @@ class AnalyticsService:
         """Keeps the warnings as Insights, behind the answer (the store skips one still standing)."""
         findings = [Finding(r.id, r.category, r.severity, r.title, r.reason, r.sample_type, window.first, window.last)
                     for r in items if r.severity != rules.INFO]
-        if self._insights is None or not findings:
+        # Only the default window stands findings down, so asking other windows cannot make them flap.
+        settled = (window.last - window.first).days + 1 == RECOMMENDATION_DAYS
+        if self._insights is None or not (findings or settled):
             return
 
         async def record() -> None:
             try:
-                await self._insights.record(user_id, findings)
+                await self._insights.record(user_id, findings, settled)
             except Exception as exc:  # the next computation tries again
                 log.warning("recommendations not kept as insights: %s", type(exc).__name__)
 

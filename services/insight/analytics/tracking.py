@@ -16,12 +16,14 @@ from healthmesh.tracking.v1 import goal_pb2, sample_type_pb2, tracking_service_p
 from services.common.cache import TtlCache
 from services.common.errors import Unavailable
 from services.common.peers import Peers
+from services.insight.alerts.episodes import Reading, Span
 from services.insight.analytics.daily import SLEEP_TYPE, Day, Series, TypeInfo, Window, series
 from services.insight.analytics.local_time import midnight
 from services.insight.analytics.ports import Goal, GoalHistory, GoalPeriod, Latest, Profile
 
 TIMEOUT_SECONDS = 5.0
 MAX_SLEEP_WINDOW = dt.timedelta(days=366)  # AnalyzeSleep's limit
+MAX_ACTIVITY = dt.timedelta(days=1)  # a workout's longest plausible duration
 WANTED_GOAL_STATES = (goal_pb2.Goal.ACTIVE, goal_pb2.Goal.ACHIEVED)
 
 
@@ -56,8 +58,10 @@ class GrpcTracking:
                     tracking_service_pb2.ListSampleTypesRequest(page_size=1000, page_token=token),
                     metadata=self._md(), timeout=TIMEOUT_SECONDS)
                 for t in reply.sample_types:
-                    types[t.type] = TypeInfo(t.type, t.unit, t.aggregation == sample_type_pb2.SUM,
-                                             t.display_name or t.type, t.min_value, t.max_value)
+                    types[t.type] = TypeInfo(
+                        t.type, t.unit, t.aggregation == sample_type_pb2.SUM, t.display_name or t.type,
+                        t.min_value, t.max_value, tuple((c.unit, c.factor, c.offset) for c in t.unit_conversions),
+                        bool(t.value2_meaning))
                 token = reply.next_page_token
                 if not token:
                     break
@@ -153,6 +157,42 @@ class GrpcTracking:
         current = GoalPeriod(dt.date.fromisoformat(p.period_start_date), dt.date.fromisoformat(p.period_end_date),
                              p.current_value, p.met)
         return GoalHistory(goal, tuple(history) + (current,))
+
+    # For the alert rules: the samples themselves, and the workouts that excuse a raised heart rate.
+
+    async def readings(self, user_id: uuid.UUID, type: str, start: dt.datetime, end: dt.datetime) -> list[Reading]:
+        """The samples of `type` that start in [start, end), in the canonical unit."""
+        request = tracking_service_pb2.ListSamplesRequest(parent=f"users/{user_id}", type=type, page_size=1000)
+        request.start_time.FromDatetime(start)
+        request.end_time.FromDatetime(end)
+        out: list[Reading] = []
+        try:
+            while True:
+                reply = await self._stub.ListSamples(request, metadata=self._md(user_id), timeout=TIMEOUT_SECONDS)
+                out += [Reading(s.start_time.ToDatetime(dt.UTC), s.value, s.value2 if s.HasField("value2") else None)
+                        for s in reply.samples]
+                if not reply.next_page_token:
+                    return out
+                request.page_token = reply.next_page_token
+        except grpc.aio.AioRpcError as exc:
+            raise _unavailable(f"the samples of {type}", exc) from None
+
+    async def activities(self, user_id: uuid.UUID, start: dt.datetime, end: dt.datetime) -> list[Span]:
+        """The workouts that overlap [start, end) (those that started up to a day before it)."""
+        request = tracking_service_pb2.ListActivitiesRequest(parent=f"users/{user_id}", page_size=1000)
+        request.start_time.FromDatetime(start - MAX_ACTIVITY)
+        request.end_time.FromDatetime(end)
+        out: list[Span] = []
+        try:
+            while True:
+                reply = await self._stub.ListActivities(request, metadata=self._md(user_id), timeout=TIMEOUT_SECONDS)
+                out += [Span(a.start_time.ToDatetime(dt.UTC), a.end_time.ToDatetime(dt.UTC))
+                        for a in reply.activities]
+                if not reply.next_page_token:
+                    return [a for a in out if a.end >= start]
+                request.page_token = reply.next_page_token
+        except grpc.aio.AioRpcError as exc:
+            raise _unavailable("the activities", exc) from None
 
 
 class AuthProfiles:

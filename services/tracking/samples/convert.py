@@ -120,6 +120,8 @@ def sample_type(t: SampleType) -> sample_type_pb2.SampleType:
         type=t.key, unit=t.unit, loinc=t.loinc, aggregation=sample_type_pb2.Aggregation.Value(t.aggregation),
         min_value=t.min_value, max_value=t.max_value, description=t.description, display_name=t.display_name,
         input_units=sorted(u for u in t.units if u), value2_meaning=t.value2_meaning,
+        unit_conversions=[sample_type_pb2.UnitConversion(unit=u, factor=c.factor, offset=c.offset)
+                          for u, c in sorted(t.units.items()) if u],
     )
 
 

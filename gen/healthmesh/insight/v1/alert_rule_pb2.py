@@ -28,7 +28,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from healthmesh.insight.v1 import severity_pb2 as healthmesh_dot_insight_dot_v1_dot_severity__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&healthmesh/insight/v1/alert_rule.proto\x12\x15healthmesh.insight.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$healthmesh/insight/v1/severity.proto\"\xef\x04\n\tAlertRule\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0bsample_type\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x43\n\tcondition\x18\x04 \x01(\x0e\x32*.healthmesh.insight.v1.AlertRule.ConditionB\x04\xe2\x41\x01\x02\x12\x17\n\tthreshold\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x02\x12\x0c\n\x04unit\x18\x06 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x07 \x01(\x05\x12\x31\n\x08severity\x18\x08 \x01(\x0e\x32\x1f.healthmesh.insight.v1.Severity\x12\x10\n\x08\x64isabled\x18\t \x01(\x08\x12;\n\x11last_trigger_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"<\n\tCondition\x12\x19\n\x15\x43ONDITION_UNSPECIFIED\x10\x00\x12\t\n\x05\x41\x42OVE\x10\x01\x12\t\n\x05\x42\x45LOW\x10\x02:b\xea\x41_\n insight.healthmesh.dev/AlertRule\x12$users/{user}/alertRules/{alert_rule}*\nalertRules2\talertRuleb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&healthmesh/insight/v1/alert_rule.proto\x12\x15healthmesh.insight.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$healthmesh/insight/v1/severity.proto\"\xed\x05\n\tAlertRule\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0bsample_type\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x43\n\tcondition\x18\x04 \x01(\x0e\x32*.healthmesh.insight.v1.AlertRule.ConditionB\x04\xe2\x41\x01\x02\x12\x1c\n\tthreshold\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x02H\x00\x88\x01\x01\x12\x0c\n\x04unit\x18\x06 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x07 \x01(\x05\x12\x31\n\x08severity\x18\x08 \x01(\x0e\x32\x1f.healthmesh.insight.v1.Severity\x12\x10\n\x08\x64isabled\x18\t \x01(\x08\x12;\n\x11last_trigger_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x18\n\nuse_value2\x18\r \x01(\x08\x42\x04\xe2\x41\x01\x05\x12\x15\n\runless_active\x18\x0e \x01(\x08\x12\x16\n\x08\x62uilt_in\x18\x0f \x01(\x08\x42\x04\xe2\x41\x01\x03\"^\n\tCondition\x12\x19\n\x15\x43ONDITION_UNSPECIFIED\x10\x00\x12\t\n\x05\x41\x42OVE\x10\x01\x12\t\n\x05\x42\x45LOW\x10\x02\x12\x0f\n\x0b\x41T_OR_ABOVE\x10\x03\x12\x0f\n\x0b\x41T_OR_BELOW\x10\x04:b\xea\x41_\n insight.healthmesh.dev/AlertRule\x12$users/{user}/alertRules/{alert_rule}*\nalertRules2\talertRuleB\x0c\n\n_thresholdb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -51,10 +51,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ALERTRULE'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_ALERTRULE'].fields_by_name['update_time']._loaded_options = None
   _globals['_ALERTRULE'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_ALERTRULE'].fields_by_name['use_value2']._loaded_options = None
+  _globals['_ALERTRULE'].fields_by_name['use_value2']._serialized_options = b'\342A\001\005'
+  _globals['_ALERTRULE'].fields_by_name['built_in']._loaded_options = None
+  _globals['_ALERTRULE'].fields_by_name['built_in']._serialized_options = b'\342A\001\003'
   _globals['_ALERTRULE']._loaded_options = None
   _globals['_ALERTRULE']._serialized_options = b'\352A_\n insight.healthmesh.dev/AlertRule\022$users/{user}/alertRules/{alert_rule}*\nalertRules2\talertRule'
   _globals['_ALERTRULE']._serialized_start=197
-  _globals['_ALERTRULE']._serialized_end=820
-  _globals['_ALERTRULE_CONDITION']._serialized_start=660
-  _globals['_ALERTRULE_CONDITION']._serialized_end=720
+  _globals['_ALERTRULE']._serialized_end=946
+  _globals['_ALERTRULE_CONDITION']._serialized_start=738
+  _globals['_ALERTRULE_CONDITION']._serialized_end=832
 # @@protoc_insertion_point(module_scope)

@@ -177,7 +177,8 @@ class InsightServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListAlertRules(self, request, context):
-        """Lists the alert rules of a user, newest first.
+        """Lists the alert rules of a user: the built-in ones first, in a fixed order, then the user's
+        own, newest first.
         Errors: INVALID_ARGUMENT for a negative page_size or a page_token from another query;
         PERMISSION_DENIED for another user.
         """
@@ -189,8 +190,9 @@ class InsightServiceServicer:
         """Creates an alert rule. It applies to samples written from then on.
         Errors: INVALID_ARGUMENT (field violations) for a missing display_name, sample_type,
         condition or threshold, an unknown sample type, a unit that does not convert to the type's
-        unit, or duration_seconds outside 0 to 86,400; PERMISSION_DENIED for another user;
-        RESOURCE_EXHAUSTED above 100 rules.
+        unit, use_value2 on a type without value2, or duration_seconds outside 0 to 86,400;
+        PERMISSION_DENIED for another user; RESOURCE_EXHAUSTED above 100 rules (built-in rules do
+        not count).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -198,10 +200,11 @@ class InsightServiceServicer:
 
     def UpdateAlertRule(self, request, context):
         """Updates the fields named in update_mask (display_name, condition, threshold, unit,
-        duration_seconds, severity, disabled). A change re-arms the rule.
-        Errors: INVALID_ARGUMENT for an empty mask, an unknown or immutable path (sample_type), or
-        an invalid value; NOT_FOUND for an unknown rule under the caller; PERMISSION_DENIED for
-        another user.
+        duration_seconds, severity, disabled, unless_active); built-in rules too. A change re-arms
+        the rule: an episode already alerted can raise a new alert under the changed rule.
+        Errors: INVALID_ARGUMENT for an empty mask, an unknown or immutable path (sample_type,
+        use_value2), or an invalid value; NOT_FOUND for an unknown rule under the caller;
+        PERMISSION_DENIED for another user.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -209,7 +212,8 @@ class InsightServiceServicer:
 
     def DeleteAlertRule(self, request, context):
         """Deletes an alert rule. The alerts it raised are kept.
-        Errors: NOT_FOUND for an unknown rule under the caller; PERMISSION_DENIED for another user.
+        Errors: NOT_FOUND for an unknown rule under the caller; FAILED_PRECONDITION for a built-in
+        rule (disable it instead); PERMISSION_DENIED for another user.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -24,15 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(healthmesh/tracking/v1/sample_type.proto\x12\x16healthmesh.tracking.v1\"\xef\x01\n\nSampleType\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\r\n\x05loinc\x18\x03 \x01(\t\x12\x38\n\x0b\x61ggregation\x18\x04 \x01(\x0e\x32#.healthmesh.tracking.v1.Aggregation\x12\x11\n\tmin_value\x18\x05 \x01(\x01\x12\x11\n\tmax_value\x18\x06 \x01(\x01\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x08 \x01(\t\x12\x13\n\x0binput_units\x18\t \x03(\t\x12\x16\n\x0evalue2_meaning\x18\n \x01(\t*?\n\x0b\x41ggregation\x12\x1b\n\x17\x41GGREGATION_UNSPECIFIED\x10\x00\x12\x07\n\x03SUM\x10\x01\x12\n\n\x06SAMPLE\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(healthmesh/tracking/v1/sample_type.proto\x12\x16healthmesh.tracking.v1\"\xb1\x02\n\nSampleType\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\r\n\x05loinc\x18\x03 \x01(\t\x12\x38\n\x0b\x61ggregation\x18\x04 \x01(\x0e\x32#.healthmesh.tracking.v1.Aggregation\x12\x11\n\tmin_value\x18\x05 \x01(\x01\x12\x11\n\tmax_value\x18\x06 \x01(\x01\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x08 \x01(\t\x12\x13\n\x0binput_units\x18\t \x03(\t\x12\x16\n\x0evalue2_meaning\x18\n \x01(\t\x12@\n\x10unit_conversions\x18\x0b \x03(\x0b\x32&.healthmesh.tracking.v1.UnitConversion\">\n\x0eUnitConversion\x12\x0c\n\x04unit\x18\x01 \x01(\t\x12\x0e\n\x06\x66\x61\x63tor\x18\x02 \x01(\x01\x12\x0e\n\x06offset\x18\x03 \x01(\x01*?\n\x0b\x41ggregation\x12\x1b\n\x17\x41GGREGATION_UNSPECIFIED\x10\x00\x12\x07\n\x03SUM\x10\x01\x12\n\n\x06SAMPLE\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'healthmesh.tracking.v1.sample_type_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AGGREGATION']._serialized_start=310
-  _globals['_AGGREGATION']._serialized_end=373
+  _globals['_AGGREGATION']._serialized_start=440
+  _globals['_AGGREGATION']._serialized_end=503
   _globals['_SAMPLETYPE']._serialized_start=69
-  _globals['_SAMPLETYPE']._serialized_end=308
+  _globals['_SAMPLETYPE']._serialized_end=374
+  _globals['_UNITCONVERSION']._serialized_start=376
+  _globals['_UNITCONVERSION']._serialized_end=438
 # @@protoc_insertion_point(module_scope)
