@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import signal
-import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -24,7 +22,7 @@ from healthmesh.tracking.v1 import tracking_internal_service_pb2
 
 from client.telemetry import Backoff, TelemetryClient
 from services.runner.mesh import Mesh, MeshOptions
-from tests.e2e.conftest import new_user
+from tests.e2e.conftest import new_user, restart
 
 SAMPLES = 200_000
 BATCH = 500
@@ -40,15 +38,6 @@ def mesh():
             yield m
         finally:
             m.stop()
-
-
-def restart(mesh: Mesh, name: str) -> None:
-    """Starts a child again as the mesh started it (same address, secrets and database)."""
-    import json
-    secrets = json.loads((mesh.state / "secrets.json").read_text())
-    env = {**os.environ, **secrets, "DATABASE_URL": mesh.database_url, "REDIS_URL": mesh.redis_url,
-           **{f"HEALTHMESH_{s.upper()}_ADDR": f"127.0.0.1:{p}" for s, p in mesh.ports.items()}}
-    mesh._spawn(name, [sys.executable, "-m", f"services.{name}"], env)
 
 
 def columns(first: int, n: int) -> tracking_internal_service_pb2.SampleColumns:
