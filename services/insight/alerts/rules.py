@@ -24,6 +24,7 @@ MAX_RULES = 100  # a user's own rules; the built-in ones do not count
 MAX_DURATION_SECONDS = 86_400
 MAX_DISPLAY_NAME = 100
 BUILT_IN_PREFIX = "builtin-"
+EQUAL_WITHIN = 1e-9  # relative: a value this close to the threshold is at it
 # What UpdateAlertRule may change; sample_type and use_value2 say what the rule is about.
 UPDATABLE = ("display_name", "condition", "threshold", "unit", "duration_seconds", "severity", "disabled",
              "unless_active")
@@ -60,6 +61,10 @@ class AlertRule:
         threshold = info.to_canonical(self.threshold, self.unit)
         if threshold is None:  # the unit was checked when the rule was written; the catalog changed since
             threshold = math.nan  # never met
+        # A value equal to the threshold in the rule's unit may differ from it in the last bits once
+        # both are converted (100.4 degF and a sample of 38.0 Cel): within a billionth they are equal.
+        slack = EQUAL_WITHIN * max(1.0, abs(threshold))
+        threshold += {ABOVE: slack, AT_OR_BELOW: slack, BELOW: -slack, AT_OR_ABOVE: -slack}[self.condition]
         return Condition(self.condition, threshold, self.use_value2, self.duration_seconds, self.unless_active)
 
 
