@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common import logs
 from services.common.audit import AuditLog
-from services.common.audit_outbox import AuditOutbox, OutboxDrainer, has_audit_outbox
+from services.common.audit_outbox import AuditOutbox, OutboxDrainer
 from services.common.config import Settings
 from services.common.credentials import AccessTokenVerifier, Authenticator
-from services.common.db import create_engine, migrate
+from services.common.db import migrate
 from services.common.erasure import EraseUser, ErasureConsumer
 from services.common.peers import Peers
 from services.common.revocation import Kind, RevocationSource, RevocationWatcher
@@ -95,15 +95,3 @@ def main(spec: ServiceSpec, build: Callable[[Settings], Awaitable[Built]]) -> No
 
     asyncio.run(run())
 
-
-def pending_build(spec: ServiceSpec, add_servicers: Callable[[grpc.aio.Server], None]):
-    """A service whose RPCs are not built yet: it serves health, reflection and UNIMPLEMENTED
-    (the generated base servicers), with the same authentication and audit as a finished one."""
-
-    async def build(settings: Settings) -> Built:
-        if not has_audit_outbox(spec.name):
-            return Built(remote_runtime(spec, settings), add_servicers)
-        engine = create_engine(settings)  # its one migration so far may be the audit outbox
-        return Built(remote_runtime(spec, settings, engine), add_servicers, [engine.dispose])
-
-    return build

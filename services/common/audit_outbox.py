@@ -21,7 +21,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.audit import AuditRecord, AuditRejected, AuditSink, backoff_seconds, failure_reason
-from services.common.db import MIGRATIONS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +30,6 @@ AuditSender = Callable[[list[AuditRecord], float], Awaitable[None]]
 _COLUMNS = ("id", "subject_user_id", "actor", "action", "resource", "outcome", "client_address", "request_id",
             "service", "create_time")
 _TYPES = ("uuid", "text", "text", "text", "text", "text", "text", "text", "text", "timestamptz")
-
-
-def has_audit_outbox(service: str) -> bool:
-    """Whether the service's migrations make its audit outbox (`NNNN_audit_outbox.sql`)."""
-    return any((MIGRATIONS_DIR / service).glob("*_audit_outbox.sql"))
 
 
 class AuditOutbox:
