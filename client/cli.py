@@ -5,6 +5,7 @@
     healthmesh devices list|add|remove|health         (see client/device_commands.py)
     healthmesh simulate <device id> --rate 50         (streams synthetic heart rate, counting acks)
     healthmesh recommendations [--days 30]            (the top 5, with the numbers behind each)
+    healthmesh alerts tail [--since-last 5]           (alerts as they are raised; resumes after breaks)
 
 The server is HEALTHMESH_URL (default http://127.0.0.1:8080). HEALTHMESH_TOKEN, when set, is used
 as the bearer token (an API key or an access token) instead of the saved login.
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from client import device_commands, recommendation_commands
+from client import alert_commands, device_commands, recommendation_commands
 
 CHUNK = 256 * 1024
 CREDENTIALS = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "healthmesh" / "credentials.json"
@@ -149,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     p_import.set_defaults(run=import_file)
     device_commands.add_commands(commands)
     recommendation_commands.add_commands(commands)
+    alert_commands.add_commands(commands)
     args = parser.parse_args(argv)
     try:
         args.run(args)
