@@ -537,3 +537,41 @@ async def test_a_connection_left_in_a_transaction_is_not_handed_on(migrated_dsn,
     finally:
         await other.close()
         await engine.dispose()
+
+
+async def test_batch_aggregate_samples_answers_each_request_as_aggregate_samples_does(tracking):
+    stub, md, session, channel, _ = tracking
+    internal = tracking_internal_service_pb2_grpc.TrackingInternalServiceStub(channel)
+    service_md = (("x-healthmesh-service-token", SERVICE_TOKEN), ("x-healthmesh-user", session.user.name.split("/")[1]))
+    await stub.BatchCreateSamples(tracking_service_pb2.BatchCreateSamplesRequest(parent="users/me", samples=[
+        *[sample("step_count", T0 + dt.timedelta(days=d), 1000 + d, "count") for d in range(3)],
+        *[sample("heart_rate", T0 + dt.timedelta(days=d, minutes=m), 60 + m, "/min") for d in range(2) for m in range(3)],
+    ]), metadata=md)
+
+    def request(type: str, interval=tracking_service_pb2.DAY) -> tracking_service_pb2.AggregateSamplesRequest:
+        return tracking_service_pb2.AggregateSamplesRequest(
+            parent="users/me", type=type, interval=interval, start_time=ts(T0 - dt.timedelta(days=1)),
+            end_time=ts(T0 + dt.timedelta(days=5)))
+
+    wanted = [request("step_count"), request("heart_rate"), request("weight"), request("heart_rate",
+                                                                                       tracking_service_pb2.HOUR)]
+    batch = await internal.BatchAggregateSamples(
+        tracking_internal_service_pb2.BatchAggregateSamplesRequest(requests=wanted), metadata=service_md)
+    singles = [await stub.AggregateSamples(r, metadata=md) for r in wanted]
+    assert list(batch.responses) == singles
+    assert [b.sum for b in batch.responses[0].buckets] == [1000, 1001, 1002] and not batch.responses[2].buckets
+
+    bad = [request("step_count"), request("moonlight")]
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await internal.BatchAggregateSamples(tracking_internal_service_pb2.BatchAggregateSamplesRequest(requests=bad),
+                                             metadata=service_md)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "requests[1].type" in err.value.details()
+    for n in (0, 51):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await internal.BatchAggregateSamples(tracking_internal_service_pb2.BatchAggregateSamplesRequest(
+                requests=[request("step_count")] * n), metadata=service_md)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.aio.AioRpcError) as err:  # a user's own credential may not call it
+        await internal.BatchAggregateSamples(tracking_internal_service_pb2.BatchAggregateSamplesRequest(
+            requests=[request("step_count")]), metadata=md)
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED

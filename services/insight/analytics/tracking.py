@@ -11,7 +11,10 @@ from collections.abc import Sequence
 
 import grpc
 from healthmesh.auth.v1 import auth_service_pb2, auth_service_pb2_grpc, user_pb2
-from healthmesh.tracking.v1 import goal_pb2, sample_type_pb2, tracking_service_pb2, tracking_service_pb2_grpc
+from healthmesh.tracking.v1 import (
+    goal_pb2, sample_type_pb2, tracking_internal_service_pb2, tracking_internal_service_pb2_grpc, tracking_service_pb2,
+    tracking_service_pb2_grpc,
+)
 
 from services.common.cache import TtlCache
 from services.common.errors import Unavailable
@@ -39,6 +42,7 @@ class GrpcTracking:
     def __init__(self, peers: Peers, catalog_seconds: float = 600.0) -> None:
         self._peers = peers
         self._stub = tracking_service_pb2_grpc.TrackingServiceStub(peers.channel("tracking"))
+        self._internal = tracking_internal_service_pb2_grpc.TrackingInternalServiceStub(peers.channel("tracking"))
         self._catalog: dict[str, TypeInfo] = {}
         self._catalog_at = -1e18
         self._catalog_seconds = catalog_seconds
@@ -73,21 +77,26 @@ class GrpcTracking:
         return types
 
     async def daily(self, user_id: uuid.UUID, types: Sequence[str], window: Window) -> dict[str, Series]:
+        """Every type's DAY aggregates in one BatchAggregateSamples call (one round trip, not one a type)."""
         catalog = await self.catalog()
         wanted = [t for t in dict.fromkeys(types) if t in catalog]
-        found = await asyncio.gather(*(self._day_aggregate(user_id, catalog[t], window) for t in wanted))
-        return dict(zip(wanted, found))
-
-    async def _day_aggregate(self, user_id: uuid.UUID, info: TypeInfo, window: Window) -> Series:
+        if not wanted:
+            return {}
         start, end = window.utc_bounds()
-        request = tracking_service_pb2.AggregateSamplesRequest(
-            parent=f"users/{user_id}", type=info.type, interval=tracking_service_pb2.DAY)
-        request.start_time.FromDatetime(start)
-        request.end_time.FromDatetime(end)
+        batch = tracking_internal_service_pb2.BatchAggregateSamplesRequest()
+        for t in wanted:
+            request = batch.requests.add(parent=f"users/{user_id}", type=t, interval=tracking_service_pb2.DAY)
+            request.start_time.FromDatetime(start)
+            request.end_time.FromDatetime(end)
         try:
-            reply = await self._stub.AggregateSamples(request, metadata=self._md(user_id), timeout=TIMEOUT_SECONDS)
+            reply = await self._internal.BatchAggregateSamples(batch, metadata=self._md(user_id),
+                                                               timeout=TIMEOUT_SECONDS)
         except grpc.aio.AioRpcError as exc:
-            raise _unavailable(f"the daily {info.type}", exc) from None
+            raise _unavailable("the daily values", exc) from None
+        return {t: self._series(catalog[t], r, window) for t, r in zip(wanted, reply.responses)}
+
+    @staticmethod
+    def _series(info: TypeInfo, reply, window: Window) -> Series:
         days = []
         for b in reply.buckets:
             if b.count <= 0:

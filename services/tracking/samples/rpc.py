@@ -13,7 +13,7 @@ from healthmesh.tracking.v1 import sample_pb2, tracking_service_pb2
 
 from services.common import pagination
 from services.common.convert import from_timestamp
-from services.common.errors import InvalidArgument, PermissionDenied, Unavailable
+from services.common.errors import FieldViolation, InvalidArgument, PermissionDenied, Unavailable
 from services.common.idempotency import RequestResults
 from services.common.principal import caller_parent, current_principal, parse_name
 from services.tracking.activities.service import ActivityService
@@ -105,13 +105,27 @@ class SampleRpcs:
         return response
 
     async def AggregateSamples(self, request, context):
-        user_id = caller_parent(request.parent)
-        buckets = await self.samples.aggregate(user_id, request.type, Interval(request.interval),
-                                               _time(request, "start_time"), _time(request, "end_time"),
-                                               request.source)
-        spec = CATALOG[request.type]
-        return tracking_service_pb2.AggregateSamplesResponse(
-            type=spec.key, unit=spec.unit, aggregation=spec.aggregation, buckets=[convert.bucket(b) for b in buckets])
+        return await aggregate(self.samples, request)
+
+
+async def aggregate(samples: SampleService, request) -> tracking_service_pb2.AggregateSamplesResponse:
+    user_id = caller_parent(request.parent)
+    buckets = await samples.aggregate(user_id, request.type, Interval(request.interval), _time(request, "start_time"),
+                                      _time(request, "end_time"), request.source)
+    spec = CATALOG[request.type]
+    return tracking_service_pb2.AggregateSamplesResponse(
+        type=spec.key, unit=spec.unit, aggregation=spec.aggregation, buckets=[convert.bucket(b) for b in buckets])
+
+
+MAX_BATCH_AGGREGATES = 50
+
+
+async def _aggregate_item(samples: SampleService, index: int, request):
+    try:
+        return await aggregate(samples, request)
+    except InvalidArgument as exc:  # named by its place in the batch
+        raise InvalidArgument(f"requests[{index}].{exc.message}", [
+            FieldViolation(f"requests[{index}].{v.field}", v.description) for v in exc.violations], exc.reason) from None
 
 
 def ack(sequence: int, result: WriteResult) -> tracking_internal_service_pb2.WriteSamplesResponse:
@@ -132,6 +146,14 @@ class TrackingInternalServicer(RecordImportRpcs, tracking_internal_service_pb2_g
         self.activities = activities
         self.sleep = sleep
         self._shutdown = shutdown
+
+    async def BatchAggregateSamples(self, request, context):
+        if not 1 <= len(request.requests) <= MAX_BATCH_AGGREGATES:
+            raise InvalidArgument.field("requests", f"1 to {MAX_BATCH_AGGREGATES} aggregates, "
+                                                    f"got {len(request.requests)}")
+        responses = await asyncio.gather(*(_aggregate_item(self._samples, i, r)
+                                           for i, r in enumerate(request.requests)))
+        return tracking_internal_service_pb2.BatchAggregateSamplesResponse(responses=responses)
 
     async def WriteSamples(self, request_iterator, context):
         """One ack per batch, after its commit, in order. While a batch is being stored the next

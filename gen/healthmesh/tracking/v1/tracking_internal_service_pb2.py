@@ -27,15 +27,18 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from healthmesh.tracking.v1 import activity_pb2 as healthmesh_dot_tracking_dot_v1_dot_activity__pb2
 from healthmesh.tracking.v1 import sample_pb2 as healthmesh_dot_tracking_dot_v1_dot_sample__pb2
 from healthmesh.tracking.v1 import sleep_session_pb2 as healthmesh_dot_tracking_dot_v1_dot_sleep__session__pb2
+from healthmesh.tracking.v1 import tracking_service_pb2 as healthmesh_dot_tracking_dot_v1_dot_tracking__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n6healthmesh/tracking/v1/tracking_internal_service.proto\x12\x16healthmesh.tracking.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a%healthmesh/tracking/v1/activity.proto\x1a#healthmesh/tracking/v1/sample.proto\x1a*healthmesh/tracking/v1/sleep_session.proto\"\x86\x01\n\x14ImportRecordsRequest\x12/\n\x04user\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\x12=\n\x07records\x18\x02 \x03(\x0b\x32&.healthmesh.tracking.v1.ImportedRecordB\x04\xe2\x41\x01\x02\"\xa9\x01\n\x0eImportedRecord\x12\x18\n\nrequest_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\x08\x61\x63tivity\x18\x02 \x01(\x0b\x32 .healthmesh.tracking.v1.ActivityH\x00\x12=\n\rsleep_session\x18\x03 \x01(\x0b\x32$.healthmesh.tracking.v1.SleepSessionH\x00\x42\x08\n\x06record\"N\n\x15ImportRecordsResponse\x12\x35\n\x07results\x18\x01 \x03(\x0b\x32$.healthmesh.tracking.v1.ImportResult\"\xad\x01\n\x0cImportResult\x12=\n\x07outcome\x18\x01 \x01(\x0e\x32,.healthmesh.tracking.v1.ImportResult.Outcome\x12\x0f\n\x07message\x18\x02 \x01(\t\"M\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x41\x43\x43\x45PTED\x10\x01\x12\r\n\tDUPLICATE\x10\x02\x12\x0c\n\x08REJECTED\x10\x03\"\xec\x01\n\x13WriteSamplesRequest\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12/\n\x04user\x18\x02 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\x12/\n\x07samples\x18\x03 \x03(\x0b\x32\x1e.healthmesh.tracking.v1.Sample\x12\x11\n\tingest_id\x18\x04 \x01(\t\x12\x16\n\x0e\x64\x65\x66\x61ult_source\x18\x05 \x01(\t\x12\x36\n\x07\x63olumns\x18\x06 \x01(\x0b\x32%.healthmesh.tracking.v1.SampleColumns\"\xeb\x01\n\rSampleColumns\x12\x0f\n\x07strings\x18\x01 \x03(\t\x12\x0c\n\x04type\x18\x02 \x03(\r\x12\x0c\n\x04unit\x18\x03 \x03(\r\x12\x0e\n\x06source\x18\x04 \x03(\r\x12\x19\n\x11start_time_micros\x18\x05 \x03(\x03\x12\x17\n\x0f\x65nd_time_micros\x18\x06 \x03(\x03\x12\x1a\n\x12utc_offset_minutes\x18\x07 \x03(\x11\x12\r\n\x05value\x18\x08 \x03(\x01\x12\x0b\n\x03min\x18\t \x03(\x01\x12\x0b\n\x03max\x18\n \x03(\x01\x12\x0e\n\x06value2\x18\x0b \x03(\x01\x12\x14\n\x0cmeal_context\x18\x0c \x03(\r\"\xa5\x01\n\x14WriteSamplesResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x05\x12\x11\n\tduplicate\x18\x03 \x01(\x05\x12\x0f\n\x07updated\x18\x04 \x01(\x05\x12\x10\n\x08rejected\x18\x05 \x01(\x05\x12\x33\n\x06\x65rrors\x18\x06 \x03(\x0b\x32#.healthmesh.tracking.v1.SampleError2\xf6\x01\n\x17TrackingInternalService\x12m\n\x0cWriteSamples\x12+.healthmesh.tracking.v1.WriteSamplesRequest\x1a,.healthmesh.tracking.v1.WriteSamplesResponse(\x01\x30\x01\x12l\n\rImportRecords\x12,.healthmesh.tracking.v1.ImportRecordsRequest\x1a-.healthmesh.tracking.v1.ImportRecordsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n6healthmesh/tracking/v1/tracking_internal_service.proto\x12\x16healthmesh.tracking.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a%healthmesh/tracking/v1/activity.proto\x1a#healthmesh/tracking/v1/sample.proto\x1a*healthmesh/tracking/v1/sleep_session.proto\x1a-healthmesh/tracking/v1/tracking_service.proto\"g\n\x1c\x42\x61tchAggregateSamplesRequest\x12G\n\x08requests\x18\x01 \x03(\x0b\x32/.healthmesh.tracking.v1.AggregateSamplesRequestB\x04\xe2\x41\x01\x02\"d\n\x1d\x42\x61tchAggregateSamplesResponse\x12\x43\n\tresponses\x18\x01 \x03(\x0b\x32\x30.healthmesh.tracking.v1.AggregateSamplesResponse\"\x86\x01\n\x14ImportRecordsRequest\x12/\n\x04user\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\x12=\n\x07records\x18\x02 \x03(\x0b\x32&.healthmesh.tracking.v1.ImportedRecordB\x04\xe2\x41\x01\x02\"\xa9\x01\n\x0eImportedRecord\x12\x18\n\nrequest_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\x08\x61\x63tivity\x18\x02 \x01(\x0b\x32 .healthmesh.tracking.v1.ActivityH\x00\x12=\n\rsleep_session\x18\x03 \x01(\x0b\x32$.healthmesh.tracking.v1.SleepSessionH\x00\x42\x08\n\x06record\"N\n\x15ImportRecordsResponse\x12\x35\n\x07results\x18\x01 \x03(\x0b\x32$.healthmesh.tracking.v1.ImportResult\"\xad\x01\n\x0cImportResult\x12=\n\x07outcome\x18\x01 \x01(\x0e\x32,.healthmesh.tracking.v1.ImportResult.Outcome\x12\x0f\n\x07message\x18\x02 \x01(\t\"M\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x41\x43\x43\x45PTED\x10\x01\x12\r\n\tDUPLICATE\x10\x02\x12\x0c\n\x08REJECTED\x10\x03\"\xec\x01\n\x13WriteSamplesRequest\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12/\n\x04user\x18\x02 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61uth.healthmesh.dev/User\x12/\n\x07samples\x18\x03 \x03(\x0b\x32\x1e.healthmesh.tracking.v1.Sample\x12\x11\n\tingest_id\x18\x04 \x01(\t\x12\x16\n\x0e\x64\x65\x66\x61ult_source\x18\x05 \x01(\t\x12\x36\n\x07\x63olumns\x18\x06 \x01(\x0b\x32%.healthmesh.tracking.v1.SampleColumns\"\xeb\x01\n\rSampleColumns\x12\x0f\n\x07strings\x18\x01 \x03(\t\x12\x0c\n\x04type\x18\x02 \x03(\r\x12\x0c\n\x04unit\x18\x03 \x03(\r\x12\x0e\n\x06source\x18\x04 \x03(\r\x12\x19\n\x11start_time_micros\x18\x05 \x03(\x03\x12\x17\n\x0f\x65nd_time_micros\x18\x06 \x03(\x03\x12\x1a\n\x12utc_offset_minutes\x18\x07 \x03(\x11\x12\r\n\x05value\x18\x08 \x03(\x01\x12\x0b\n\x03min\x18\t \x03(\x01\x12\x0b\n\x03max\x18\n \x03(\x01\x12\x0e\n\x06value2\x18\x0b \x03(\x01\x12\x14\n\x0cmeal_context\x18\x0c \x03(\r\"\xa5\x01\n\x14WriteSamplesResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x05\x12\x11\n\tduplicate\x18\x03 \x01(\x05\x12\x0f\n\x07updated\x18\x04 \x01(\x05\x12\x10\n\x08rejected\x18\x05 \x01(\x05\x12\x33\n\x06\x65rrors\x18\x06 \x03(\x0b\x32#.healthmesh.tracking.v1.SampleError2\xfd\x02\n\x17TrackingInternalService\x12m\n\x0cWriteSamples\x12+.healthmesh.tracking.v1.WriteSamplesRequest\x1a,.healthmesh.tracking.v1.WriteSamplesResponse(\x01\x30\x01\x12l\n\rImportRecords\x12,.healthmesh.tracking.v1.ImportRecordsRequest\x1a-.healthmesh.tracking.v1.ImportRecordsResponse\x12\x84\x01\n\x15\x42\x61tchAggregateSamples\x12\x34.healthmesh.tracking.v1.BatchAggregateSamplesRequest\x1a\x35.healthmesh.tracking.v1.BatchAggregateSamplesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'healthmesh.tracking.v1.tracking_internal_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_BATCHAGGREGATESAMPLESREQUEST'].fields_by_name['requests']._loaded_options = None
+  _globals['_BATCHAGGREGATESAMPLESREQUEST'].fields_by_name['requests']._serialized_options = b'\342A\001\002'
   _globals['_IMPORTRECORDSREQUEST'].fields_by_name['user']._loaded_options = None
   _globals['_IMPORTRECORDSREQUEST'].fields_by_name['user']._serialized_options = b'\342A\001\002\372A\032\n\030auth.healthmesh.dev/User'
   _globals['_IMPORTRECORDSREQUEST'].fields_by_name['records']._loaded_options = None
@@ -44,22 +47,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_IMPORTEDRECORD'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
   _globals['_WRITESAMPLESREQUEST'].fields_by_name['user']._loaded_options = None
   _globals['_WRITESAMPLESREQUEST'].fields_by_name['user']._serialized_options = b'\342A\001\002\372A\032\n\030auth.healthmesh.dev/User'
-  _globals['_IMPORTRECORDSREQUEST']._serialized_start=263
-  _globals['_IMPORTRECORDSREQUEST']._serialized_end=397
-  _globals['_IMPORTEDRECORD']._serialized_start=400
-  _globals['_IMPORTEDRECORD']._serialized_end=569
-  _globals['_IMPORTRECORDSRESPONSE']._serialized_start=571
-  _globals['_IMPORTRECORDSRESPONSE']._serialized_end=649
-  _globals['_IMPORTRESULT']._serialized_start=652
-  _globals['_IMPORTRESULT']._serialized_end=825
-  _globals['_IMPORTRESULT_OUTCOME']._serialized_start=748
-  _globals['_IMPORTRESULT_OUTCOME']._serialized_end=825
-  _globals['_WRITESAMPLESREQUEST']._serialized_start=828
-  _globals['_WRITESAMPLESREQUEST']._serialized_end=1064
-  _globals['_SAMPLECOLUMNS']._serialized_start=1067
-  _globals['_SAMPLECOLUMNS']._serialized_end=1302
-  _globals['_WRITESAMPLESRESPONSE']._serialized_start=1305
-  _globals['_WRITESAMPLESRESPONSE']._serialized_end=1470
-  _globals['_TRACKINGINTERNALSERVICE']._serialized_start=1473
-  _globals['_TRACKINGINTERNALSERVICE']._serialized_end=1719
+  _globals['_BATCHAGGREGATESAMPLESREQUEST']._serialized_start=309
+  _globals['_BATCHAGGREGATESAMPLESREQUEST']._serialized_end=412
+  _globals['_BATCHAGGREGATESAMPLESRESPONSE']._serialized_start=414
+  _globals['_BATCHAGGREGATESAMPLESRESPONSE']._serialized_end=514
+  _globals['_IMPORTRECORDSREQUEST']._serialized_start=517
+  _globals['_IMPORTRECORDSREQUEST']._serialized_end=651
+  _globals['_IMPORTEDRECORD']._serialized_start=654
+  _globals['_IMPORTEDRECORD']._serialized_end=823
+  _globals['_IMPORTRECORDSRESPONSE']._serialized_start=825
+  _globals['_IMPORTRECORDSRESPONSE']._serialized_end=903
+  _globals['_IMPORTRESULT']._serialized_start=906
+  _globals['_IMPORTRESULT']._serialized_end=1079
+  _globals['_IMPORTRESULT_OUTCOME']._serialized_start=1002
+  _globals['_IMPORTRESULT_OUTCOME']._serialized_end=1079
+  _globals['_WRITESAMPLESREQUEST']._serialized_start=1082
+  _globals['_WRITESAMPLESREQUEST']._serialized_end=1318
+  _globals['_SAMPLECOLUMNS']._serialized_start=1321
+  _globals['_SAMPLECOLUMNS']._serialized_end=1556
+  _globals['_WRITESAMPLESRESPONSE']._serialized_start=1559
+  _globals['_WRITESAMPLESRESPONSE']._serialized_end=1724
+  _globals['_TRACKINGINTERNALSERVICE']._serialized_start=1727
+  _globals['_TRACKINGINTERNALSERVICE']._serialized_end=2108
 # @@protoc_insertion_point(module_scope)

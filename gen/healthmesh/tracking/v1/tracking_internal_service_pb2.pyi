@@ -3,6 +3,7 @@ from google.api import resource_pb2 as _resource_pb2
 from healthmesh.tracking.v1 import activity_pb2 as _activity_pb2
 from healthmesh.tracking.v1 import sample_pb2 as _sample_pb2
 from healthmesh.tracking.v1 import sleep_session_pb2 as _sleep_session_pb2
+from healthmesh.tracking.v1 import tracking_service_pb2 as _tracking_service_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -11,6 +12,18 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class BatchAggregateSamplesRequest(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[_tracking_service_pb2.AggregateSamplesRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[_tracking_service_pb2.AggregateSamplesRequest, _Mapping]]] = ...) -> None: ...
+
+class BatchAggregateSamplesResponse(_message.Message):
+    __slots__ = ("responses",)
+    RESPONSES_FIELD_NUMBER: _ClassVar[int]
+    responses: _containers.RepeatedCompositeFieldContainer[_tracking_service_pb2.AggregateSamplesResponse]
+    def __init__(self, responses: _Optional[_Iterable[_Union[_tracking_service_pb2.AggregateSamplesResponse, _Mapping]]] = ...) -> None: ...
 
 class ImportRecordsRequest(_message.Message):
     __slots__ = ("user", "records")

@@ -47,6 +47,11 @@ class TrackingInternalServiceStub:
                 request_serializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.ImportRecordsRequest.SerializeToString,
                 response_deserializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.ImportRecordsResponse.FromString,
                 _registered_method=True)
+        self.BatchAggregateSamples = channel.unary_unary(
+                '/healthmesh.tracking.v1.TrackingInternalService/BatchAggregateSamples',
+                request_serializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.BatchAggregateSamplesRequest.SerializeToString,
+                response_deserializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.BatchAggregateSamplesResponse.FromString,
+                _registered_method=True)
 
 
 class TrackingInternalServiceServicer:
@@ -88,6 +93,17 @@ class TrackingInternalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchAggregateSamples(self, request, context):
+        """Runs several AggregateSamples of one user in one call (Insight's analyses read a handful of
+        types' days for one answer), each exactly as AggregateSamples answers it, in request order.
+        Errors: INVALID_ARGUMENT for no requests or more than 50, or one request that
+        AggregateSamples would refuse (the field violation names it, `requests[2].type`);
+        PERMISSION_DENIED as for WriteSamples.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrackingInternalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -100,6 +116,11 @@ def add_TrackingInternalServiceServicer_to_server(servicer, server):
                     servicer.ImportRecords,
                     request_deserializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.ImportRecordsRequest.FromString,
                     response_serializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.ImportRecordsResponse.SerializeToString,
+            ),
+            'BatchAggregateSamples': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchAggregateSamples,
+                    request_deserializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.BatchAggregateSamplesRequest.FromString,
+                    response_serializer=healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.BatchAggregateSamplesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -159,6 +180,33 @@ class TrackingInternalService:
             '/healthmesh.tracking.v1.TrackingInternalService/ImportRecords',
             healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.ImportRecordsRequest.SerializeToString,
             healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.ImportRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchAggregateSamples(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthmesh.tracking.v1.TrackingInternalService/BatchAggregateSamples',
+            healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.BatchAggregateSamplesRequest.SerializeToString,
+            healthmesh_dot_tracking_dot_v1_dot_tracking__internal__service__pb2.BatchAggregateSamplesResponse.FromString,
             options,
             channel_credentials,
             insecure,
