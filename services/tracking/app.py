@@ -6,6 +6,7 @@ from healthmesh.tracking.v1 import tracking_internal_service_pb2_grpc, tracking_
 
 from services.common import readiness
 from services.common.app import Built, consume_erasures, remote_runtime
+from services.common.clock import Clock, utcnow
 from services.common.config import Settings
 from services.common.db import create_engine
 from services.common.idempotency import RequestResults
@@ -41,23 +42,23 @@ def metric_of(sample_type: str) -> MetricSpec | None:
     return MetricSpec(spec.aggregation, spec.unit, spec.min_value, spec.max_value) if spec else None
 
 
-async def build(settings: Settings) -> Built:
+async def build(settings: Settings, clock: Clock = utcnow) -> Built:
     engine = create_engine(settings)
     runtime = remote_runtime(SPEC, settings, engine)
     runtime.readiness_check = readiness.database(settings.database_url, SPEC.name)
     profiles = AuthProfiles(runtime.peers)
-    samples = SampleService(SqlSampleRepository(engine, lambda t: CATALOG[t].unit), profiles)
-    sleep = SleepService(SqlSleepRepository(engine), profiles)
-    activities = ActivityService(SqlActivityRepository(engine), profiles)
+    samples = SampleService(SqlSampleRepository(engine, lambda t: CATALOG[t].unit), profiles, clock)
+    sleep = SleepService(SqlSleepRepository(engine), profiles, clock)
+    activities = ActivityService(SqlActivityRepository(engine), profiles, clock)
     servicer = TrackingServicer(
         samples=samples,
         request_results=RequestResults(engine, "tracking"),
         activities=activities,
         sleep=sleep,
-        heart_rate=HeartRateService(samples, profiles),
-        nutrition=NutritionService(SqlNutritionRepository(engine), profiles, samples=samples,
+        heart_rate=HeartRateService(samples, profiles, clock),
+        nutrition=NutritionService(SqlNutritionRepository(engine), profiles, clock, samples=samples,
                                    dietary=DietaryMirror(samples)),
-        goals=GoalService(SqlGoalRepository(engine), samples, metric_of=metric_of, profiles=profiles,
+        goals=GoalService(SqlGoalRepository(engine), samples, metric_of=metric_of, profiles=profiles, clock=clock,
                           sleep_by_night=sleep.asleep_by_night),
         page_tokens=PageTokens.from_config(settings.page_token_keys, settings.service_token),
     )

@@ -1,6 +1,6 @@
 """Auth, Tracking and Insight's analytics in-process on port 0 against the session's PostgreSQL,
-each as in production: Insight reads Tracking and Auth only through their RPCs. Insight's clock
-is injected (noon of the test's day, UTC), and samples are written relative to it."""
+each as in production: Insight reads Tracking and Auth only through their RPCs. Tracking's and
+Insight's clocks are injected (NOW, a fixed noon UTC), and samples are written relative to it."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from tests.integration.conftest import SERVICE_TOKEN
 from tests.integration.test_auth_service import PASSWORD
 from tests.integration.tracking_harness import start_tracking, stop_tracking
 
+NOW = dt.datetime(2026, 6, 17, 12, tzinfo=dt.UTC)  # a Wednesday
 SPEC = ServiceSpec("insight", internal_services=("healthmesh.insight.v1.InsightInternalService",))
 
 
@@ -75,8 +76,8 @@ def sample(type: str, start: dt.datetime, value: float, unit: str, offset: int =
 
 
 async def start_insight_mesh(dsn: str, auth_port: int, redis_url: str = ""):
-    now = dt.datetime.combine(dt.datetime.now(dt.UTC).date(), dt.time(12), dt.UTC)
-    tracking = await start_tracking(dsn, auth_port)
+    now = NOW
+    tracking = await start_tracking(dsn, auth_port, clock=fixed(now))
     settings = Settings(DATABASE_URL=dsn, service_token=SERVICE_TOKEN, REDIS_URL=redis_url,
                         auth_addr=f"127.0.0.1:{auth_port}", tracking_addr=f"127.0.0.1:{tracking.port}")
     runtime = remote_runtime(SPEC, settings)

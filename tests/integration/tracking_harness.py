@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from services.common.clock import Clock
+from services.common.clock import Clock, utcnow
 from services.common.config import Settings
 from services.common.server import create_server, stop_server
 from services.tracking.ports import Profiles
@@ -24,12 +24,12 @@ class TrackingServer:
     channel: grpc.aio.Channel
 
 
-async def start_tracking(dsn: str, auth_port: int, **settings) -> TrackingServer:
+async def start_tracking(dsn: str, auth_port: int, clock: Clock = utcnow, **settings) -> TrackingServer:
     """`settings`: any other Settings, e.g. insight_addr for the outbox relay's peer."""
     from services.tracking.app import build
 
     built = await build(Settings(DATABASE_URL=dsn, service_token=SERVICE_TOKEN, auth_addr=f"127.0.0.1:{auth_port}",
-                                 **settings))
+                                 **settings), clock)
     server, port = await create_server(built.runtime, built.add_servicers)
     return TrackingServer(built, server, port, grpc.aio.insecure_channel(f"127.0.0.1:{port}"))
 
