@@ -5,27 +5,17 @@ from __future__ import annotations
 import contextlib
 import json
 import statistics
-import tempfile
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 
-from services.runner.mesh import Mesh, MeshOptions
+from services.runner.mesh import Mesh, temporary_mesh
 
 PASSWORD = "correct horse battery"
 
 
-@contextlib.contextmanager
-def private_mesh() -> Iterator[Mesh]:
-    with tempfile.TemporaryDirectory(prefix="healthmesh-bench-") as state:
-        mesh = Mesh(MeshOptions(state_dir=Path(state), free_ports=True))
-        try:
-            mesh.start()
-            yield mesh
-        finally:
-            mesh.stop()
+def private_mesh() -> contextlib.AbstractContextManager[Mesh]:
+    return temporary_mesh("healthmesh-bench-")
 
 
 def secrets(mesh: Mesh) -> dict:

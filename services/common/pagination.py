@@ -21,7 +21,8 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 
 from services.common.errors import InvalidArgument
 
@@ -179,3 +180,15 @@ def offset_page(tokens: PageTokens, position: tuple[int, int], query: dict, item
     offset, size = position
     more = offset + size < len(items)
     return items[offset:offset + size], tokens.encode([str(offset + size)], query) if more else ""
+
+
+async def id_page(tokens: PageTokens, request, query: dict, fetch: Callable[[int, uuid.UUID | None], Awaitable[list]],
+                  ) -> tuple[list, str]:
+    """A page of a list in id order (UUIDv7, so newest or oldest first): `fetch(limit, after_id)`
+    is asked for one more than the page, which tells whether another page exists, so the last
+    page has no token."""
+    size = page_size(request.page_size)
+    cursor = tokens.decode_keyset(request.page_token, query, uuid.UUID)
+    found = await fetch(size + 1, cursor[0] if cursor else None)
+    page, more = found[:size], len(found) > size
+    return page, tokens.encode([str(page[-1].id)], query) if more else ""

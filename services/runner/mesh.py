@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
@@ -11,10 +12,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -242,3 +244,16 @@ class Mesh:
                     proc.wait()
         if self._pg is not None:
             self._pg.cleanup()
+
+
+@contextlib.contextmanager
+def temporary_mesh(prefix: str = "healthmesh-") -> Iterator[Mesh]:
+    """A whole mesh on free ports in a temporary state dir, in this process (so a test or a bench
+    can stop and start its children), stopped and removed at the end."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as state:
+        mesh = Mesh(MeshOptions(state_dir=Path(state), free_ports=True))
+        try:
+            mesh.start()
+            yield mesh
+        finally:
+            mesh.stop()

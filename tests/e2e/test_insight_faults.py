@@ -16,10 +16,8 @@ import asyncio
 import datetime as dt
 import json
 import signal
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import asyncpg
 import grpc
@@ -30,20 +28,15 @@ from healthmesh.insight.v1 import (
     insight_service_pb2_grpc,
 )
 
-from services.runner.mesh import Mesh, MeshOptions
+from services.runner.mesh import Mesh, temporary_mesh
 from tests.e2e.conftest import auth, new_user, restart
 from tests.e2e.test_rest_insight_alerts import WAIT_SECONDS, alerts, sample, wait_for_alerts, write
 
 
 @pytest.fixture(scope="module")
 def mesh():
-    with tempfile.TemporaryDirectory(prefix="healthmesh-insight-faults-") as state:
-        m = Mesh(MeshOptions(state_dir=Path(state), free_ports=True))
-        try:
-            m.start()
-            yield m
-        finally:
-            m.stop()
+    with temporary_mesh("healthmesh-insight-faults-") as m:
+        yield m
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import signal
-import tempfile
 import uuid
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -21,7 +19,7 @@ import pytest
 from healthmesh.tracking.v1 import tracking_internal_service_pb2
 
 from client.telemetry import Backoff, TelemetryClient
-from services.runner.mesh import Mesh, MeshOptions
+from services.runner.mesh import Mesh, temporary_mesh
 from tests.e2e.conftest import new_user, restart
 
 SAMPLES = 200_000
@@ -31,13 +29,8 @@ START_US = int(dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp() * 1_000_000)
 
 @pytest.fixture(scope="module")
 def mesh():
-    with tempfile.TemporaryDirectory(prefix="healthmesh-faults-") as state:
-        m = Mesh(MeshOptions(state_dir=Path(state), free_ports=True))
-        try:
-            m.start()
-            yield m
-        finally:
-            m.stop()
+    with temporary_mesh("healthmesh-faults-") as m:
+        yield m
 
 
 def columns(first: int, n: int) -> tracking_internal_service_pb2.SampleColumns:

@@ -117,11 +117,9 @@ class AlertRpcs:
             v.add("start_time", "is after end_time")
         v.raise_if_any()
         query = {"parent": str(user_id), "rule": rule_id, "start": str(start), "end": str(end), "kind": "alerts"}
-        size = pagination.page_size(request.page_size)
-        cursor = self.page_tokens.decode_keyset(request.page_token, query, uuid.UUID)
-        found = await self.alerts.list_alerts(user_id, rule_id, start, end, size + 1, cursor[0] if cursor else None)
-        page, more = found[:size], len(found) > size
-        token = self.page_tokens.encode([str(page[-1].id)], query) if more else ""
+        page, token = await pagination.id_page(
+            self.page_tokens, request, query,
+            lambda limit, before: self.alerts.list_alerts(user_id, rule_id, start, end, limit, before))
         return insight_service_pb2.ListAlertsResponse(alerts=[convert.alert(a) for a in page], next_page_token=token)
 
     async def WatchAlerts(self, request, context):

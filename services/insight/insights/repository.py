@@ -76,8 +76,8 @@ class SqlInsights:
             return _insight(row) if row else None
 
     async def list(self, user_id: uuid.UUID, unread_only: bool, kind: str, category: str, limit: int,
-                   before: uuid.UUID | None) -> tuple[list[Insight], int]:
-        """Newest first, keyset by id; and how many of the user's insights are unread."""
+                   before: uuid.UUID | None) -> list[Insight]:
+        """Newest first, keyset by id."""
         where, params = ["user_id = :u"], {"u": user_id, "n": limit}
         for clause, key, value in (("read_time IS NULL", "", unread_only), ("kind = :k", "k", kind),
                                    ("category = :c", "c", category), ("id < :b", "b", before)):
@@ -88,9 +88,12 @@ class SqlInsights:
         async with self._engine.connect() as conn:
             rows = await conn.execute(text(f"SELECT {_COLUMNS} FROM insight.insights WHERE {' AND '.join(where)} "
                                            "ORDER BY id DESC LIMIT :n"), params)
-            unread = (await conn.execute(text("SELECT count(*) FROM insight.insights "
-                                              "WHERE user_id = :u AND read_time IS NULL"), {"u": user_id})).scalar_one()
-            return [_insight(r) for r in rows], unread
+            return [_insight(r) for r in rows]
+
+    async def unread(self, user_id: uuid.UUID) -> int:
+        async with self._engine.connect() as conn:
+            return (await conn.execute(text("SELECT count(*) FROM insight.insights "
+                                            "WHERE user_id = :u AND read_time IS NULL"), {"u": user_id})).scalar_one()
 
     async def mark_read(self, user_id: uuid.UUID, insight_id: uuid.UUID) -> Insight | None:
         """Sets read_time the first time; a second mark changes nothing."""

@@ -55,12 +55,10 @@ class InsightRpcs:
         category = category_pb2.Category.Name(request.category) if request.category else ""
         query = {"parent": str(user_id), "unread": request.unread_only, "kind": kind, "category": category,
                  "list": "insights"}
-        size = pagination.page_size(request.page_size)
-        cursor = self.page_tokens.decode_keyset(request.page_token, query, uuid.UUID)
-        found, unread = await self.insights.list(user_id, request.unread_only, kind, category, size + 1,
-                                                 cursor[0] if cursor else None)
-        page, more = found[:size], len(found) > size
-        token = self.page_tokens.encode([str(page[-1].id)], query) if more else ""
+        page, token = await pagination.id_page(
+            self.page_tokens, request, query,
+            lambda limit, before: self.insights.list(user_id, request.unread_only, kind, category, limit, before))
+        unread = await self.insights.unread(user_id)
         return insight_service_pb2.ListInsightsResponse(insights=[message(i) for i in page], next_page_token=token,
                                                         unread_count=unread)
 
