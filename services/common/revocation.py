@@ -22,7 +22,6 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from enum import StrEnum
 from services.common.background import cancel
 from services.common.clock import Clock, utcnow
 from services.common.errors import Unauthenticated, Unavailable
+from services.common.listen import keep_listening, listen_postgres
 from services.common.principal import Principal
 
 log = logging.getLogger(__name__)
@@ -197,53 +197,21 @@ class RevocationWatcher:
             log.warning("revocations: ignored a malformed notification")
 
     async def _listen_postgres(self) -> None:
-        await self._keep_listening("postgres", self._postgres_once)
+        await keep_listening("revocations: postgres", lambda up: listen_postgres(
+            self._database_url, PG_CHANNEL, self._on_message, lambda: self._catch_up("postgres", up)),
+            lambda: self._listening.discard("postgres"))
 
     async def _listen_redis(self) -> None:
-        await self._keep_listening("redis", self._redis_once)
+        await keep_listening("revocations: redis", self._redis_once, lambda: self._listening.discard("redis"))
 
-    async def _keep_listening(self, name: str, listen_once: Callable[[], Awaitable[None]]) -> None:
-        """Runs a listener until cancelled, reconnecting with jittered backoff when it is lost."""
-        delay = 0.2
-        while True:
-            try:
-                await listen_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.info("revocations: %s listener lost: %s", name, type(exc).__name__)
-            if name in self._listening:
-                delay = 0.2  # it was up: a new outage starts with a short wait
-            self._listening.discard(name)
-            await asyncio.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, 10)
-
-    async def _postgres_once(self) -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(self._database_url, timeout=5)
-        try:
-            lost = asyncio.Event()
-            conn.add_termination_listener(lambda _c: lost.set())
-            await conn.add_listener(PG_CHANNEL, lambda _c, _pid, _ch, payload: self._on_message(payload))
-            await self._catch_up("postgres")
-            while not lost.is_set() and not conn.is_closed():
-                try:
-                    await asyncio.wait_for(lost.wait(), 5)
-                except TimeoutError:
-                    await conn.execute("SELECT 1")  # a dead socket shows itself here
-        finally:
-            if not conn.is_closed():
-                conn.terminate()
-
-    async def _redis_once(self) -> None:
+    async def _redis_once(self, up: Callable[[], None]) -> None:
         import redis.asyncio as aioredis
 
         client = aioredis.from_url(self._redis_url, socket_connect_timeout=1, health_check_interval=5)
         try:
             async with client.pubsub() as pubsub:
                 await pubsub.subscribe(REDIS_CHANNEL)
-                await self._catch_up("redis")
+                await self._catch_up("redis", up)
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
                     if message is None:
@@ -253,10 +221,11 @@ class RevocationWatcher:
         finally:
             await client.aclose()
 
-    async def _catch_up(self, listener: str) -> None:
+    async def _catch_up(self, listener: str, up: Callable[[], None]) -> None:
         # Subscribed first, then read: nothing committed in between is missed.
         await self.sync()
         self._listening.add(listener)
+        up()
 
 
 class RevocationPublisher:
