@@ -18,15 +18,23 @@ from services.device.domain import Quota
 
 log = logging.getLogger(__name__)
 
-# Adds `amount` and starts the window on first use; returns the new count and the window's time left.
+# Adds `amount` to each key and starts its window on first use; returns each new count and its
+# window's time left. Both keys in one call: a streamed batch takes its quota on the ack's path.
 _TAKE = """
-local count = redis.call('INCRBY', KEYS[1], ARGV[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]); ttl = tonumber(ARGV[2]) end
-return {count, ttl}
+local out = {}
+for _, key in ipairs(KEYS) do
+  local count = redis.call('INCRBY', key, ARGV[1])
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then redis.call('PEXPIRE', key, ARGV[2]); ttl = tonumber(ARGV[2]) end
+  out[#out + 1] = count
+  out[#out + 1] = ttl
+end
+return out
 """
 _GIVE_BACK = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECRBY', KEYS[1], ARGV[1]) end
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then redis.call('DECRBY', key, ARGV[1]) end
+end
 return 0
 """
 
@@ -68,39 +76,39 @@ class WriteQuotas:
             self._take = self._redis.register_script(_TAKE)
             self._give = self._redis.register_script(_GIVE_BACK)
 
-    async def _take_one(self, key: str, amount: int) -> tuple[int, float]:
+    async def _take_all(self, keys: list[str], amount: int) -> list[tuple[int, float]]:
+        """(count, seconds left) of each key's window after adding `amount` to it."""
         window = self.quota.window_seconds
         if self._redis is not None:
             try:
-                count, ttl_ms = await self._take(keys=[key], args=[amount, window * 1000])
-                return int(count), int(ttl_ms) / 1000
+                flat = await self._take(keys=keys, args=[amount, window * 1000])
+                return [(int(flat[i]), int(flat[i + 1]) / 1000) for i in range(0, len(flat), 2)]
             except Exception as exc:  # Redis down: per-process windows
                 self._warn(exc)
-        return self._local.take(key, amount, window)
+        return [self._local.take(key, amount, window) for key in keys]
 
-    async def _give_back(self, key: str, amount: int) -> None:
+    async def _give_back(self, keys: list[str], amount: int) -> None:
         if self._redis is not None:
             try:
-                await self._give(keys=[key], args=[amount])
+                await self._give(keys=keys, args=[amount])
                 return
             except Exception as exc:
                 self._warn(exc)
-        self._local.give_back(key, amount)
+        for key in keys:
+            self._local.give_back(key, amount)
 
     async def take(self, user_id: uuid.UUID, device_id: uuid.UUID, samples: int) -> None:
         """Counts `samples` against the device's and the user's quota; RESOURCE_EXHAUSTED (and
         nothing counted) when that would pass either."""
         q = self.quota
-        device_key, user_key = f"device:quota:d:{device_id}", f"device:quota:u:{user_id}"
-        device_count, device_left = await self._take_one(device_key, samples)
-        user_count, user_left = await self._take_one(user_key, samples)
+        keys = [f"device:quota:d:{device_id}", f"device:quota:u:{user_id}"]
+        (device_count, device_left), (user_count, user_left) = await self._take_all(keys, samples)
         over = [(left, what, limit) for count, left, what, limit in (
             (device_count, device_left, "device", q.per_device), (user_count, user_left, "user", q.per_user))
             if count > limit]
         if not over:
             return
-        await self._give_back(device_key, samples)
-        await self._give_back(user_key, samples)
+        await self._give_back(keys, samples)
         left, what, limit = max(over)
         log.info("device write quota: %s over %d samples per %d s", what, limit, q.window_seconds)
         raise ResourceExhausted(f"the {what}'s write quota of {limit:,} samples per {q.window_seconds} s is used up; "
