@@ -8,7 +8,8 @@ Every batch stays in the client's buffer until Device acks it (after Tracking st
 stream breaks (UNAVAILABLE, a reset, a killed server, a replica going away) the client opens a new
 one, after a backoff with full jitter, learns the resume point and resends every batch above it;
 Tracking counts the overlap as duplicates. UNAUTHENTICATED asks `token` for a fresh one (once per
-break: a second refusal in a row is final); RESOURCE_EXHAUSTED waits as its RetryInfo says.
+break: a second refusal in a row is final); RESOURCE_EXHAUSTED (a write quota, which Device
+raises before storing the batch) waits as its RetryInfo says, then resumes the same way.
 
 The buffer is bounded (`max_unacked` batches): `send` waits for room, or with `wait=False` raises
 BufferFull, so data is never dropped silently. Errors that resending cannot fix (INVALID_ARGUMENT,
@@ -115,12 +116,26 @@ class Backoff:
         self.attempt = 0
 
 
+async def _status_of(call, reader: asyncio.Task) -> grpc.aio.AioRpcError | None:
+    """The status that ended the call, when a write failed because the server had ended it."""
+    if not call.done():
+        return None
+    try:
+        await reader  # the call is over: its read ends at once, with the status
+    except grpc.aio.AioRpcError as exc:
+        return exc
+    except Exception:  # noqa: BLE001 - no status to tell: the write's own error stands
+        return None
+    return None
+
+
 class TelemetryClient:
     def __init__(self, target: str | grpc.aio.Channel, device: str, token: TokenSource, *, resume: bool = True,
                  max_unacked: int = 64, window: int = 4, backoff: Backoff | None = None,
                  on_ack: Callable[[pb.TelemetryAck, float], None] | None = None,
                  on_sync_request: Callable[[pb.TelemetrySyncRequest], None] | None = None,
-                 heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
+                 heartbeat_seconds: float = HEARTBEAT_SECONDS,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         if max_unacked < 1 or window < 1:
             raise ValueError("max_unacked and window must be at least 1")
         self._own_channel = isinstance(target, str)
@@ -135,6 +150,7 @@ class TelemetryClient:
         self._on_ack = on_ack
         self._on_sync_request = on_sync_request
         self._heartbeat = heartbeat_seconds
+        self._sleep = sleep  # the wait before resuming (tests watch it)
         self._unacked: collections.deque[_Pending] = collections.deque()
         self._sent = 0  # how many of the oldest unacked batches went out on the current stream
         self._next_sequence = 1
@@ -289,7 +305,7 @@ class TelemetryClient:
                 log.warning("telemetry: stream broke (%s); resuming in %.2f s", type(exc).__name__, delay)
             self.totals.reconnects += 1
             self._sent = 0
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
 
     def _fail(self, error: TelemetryError) -> None:
         self._error = error
@@ -310,6 +326,12 @@ class TelemetryClient:
             reader = asyncio.create_task(self._read(call))
             try:
                 await self._write(call, reader)
+            except Exception as exc:
+                ended = None if isinstance(exc, grpc.aio.AioRpcError) else await _status_of(call, reader)
+                reader.cancel()
+                if ended is not None:  # a write raced the server's end: its status (and RetryInfo) is the cause
+                    raise ended from exc
+                raise
             except BaseException:
                 reader.cancel()
                 raise

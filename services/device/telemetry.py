@@ -8,6 +8,10 @@ The registry knows every open stream, so that whatever must end one does it at o
 stream for the same device (ABORTED), a revoked credential (UNAUTHENTICATED), a deleted device
 (NOT_FOUND), shutdown (UNAVAILABLE). It also carries sync requests to a device's open stream
 (`request_sync`, which Device's syncs use for push devices). Nothing here knows grpc or SQL.
+
+A stream's batches also update the device's last_seen_time, but not each one: SeenThrottle lets
+the first batch of a stream through, then one every SEEN_EVERY, so a fast stream does not write
+the registry per batch.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ WINDOW = 2  # batches per stream in flight to Tracking: the one being stored and
 HEARTBEAT_SECONDS = 60.0  # either side sends a heartbeat after this long without sending anything
 RECHECK_SECONDS = 60.0  # the stream's credential is checked again at least this often
 SYNC_REQUESTS = 16  # sync requests waiting for one stream; more are refused (the sync waits)
+SEEN_EVERY = dt.timedelta(seconds=30)  # a stream's batches update last_seen_time at most this often
 
 
 class Aborted(DomainError):
@@ -74,6 +79,21 @@ class Sequencer:
                 "batch.sequence", f"must be above {self.previous} (the previous batch or the resume point), "
                                   f"got {batch.sequence}", "SEQUENCE_NOT_INCREASING")
         self.previous = batch.sequence
+
+
+class SeenThrottle:
+    """Whether a batch updates the device's last_seen_time: the stream's first batch does, then
+    one at most every `every` (a clock set back lets the next one through)."""
+
+    def __init__(self, every: dt.timedelta = SEEN_EVERY) -> None:
+        self._every = every
+        self._last: dt.datetime | None = None
+
+    def due(self, now: dt.datetime) -> bool:
+        if self._last is not None and dt.timedelta(0) <= now - self._last < self._every:
+            return False
+        self._last = now
+        return True
 
 
 def first_message_error(kind: str | None) -> InvalidArgument:

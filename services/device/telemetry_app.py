@@ -21,6 +21,7 @@ from services.common.principal import Principal, parse_name
 from services.common.server import Runtime
 from services.device.telemetry import TelemetryStreams
 from services.device.telemetry_repository import SqlResumePoints
+from services.device.telemetry_rpc import ProtoBatches
 from services.device.telemetry_service import DeviceAccess, StreamDevice, SyncProgress, TelemetryService
 from services.device.telemetry_tracking import GrpcTracking
 
@@ -29,7 +30,8 @@ PAUSED = 2  # Device.State.PAUSED
 
 class RegistryAccess:
     """DeviceAccess over the registry's DeviceService (for_device_call: the caller's own device,
-    or the one its device-scoped API key is bound to), with its last_seen_time as a Seen hook."""
+    or the one its device-scoped API key is bound to), with its last_seen_time as a Seen hook and
+    its write quotas (the uploads' own) as the stream's Charge."""
 
     def __init__(self, devices) -> None:
         self._devices = devices
@@ -37,10 +39,14 @@ class RegistryAccess:
     async def for_stream(self, principal: Principal, device: str) -> StreamDevice:
         ids = parse_name(device, "users/{user}/devices/{device}", principal, "open.device")
         found = await self._devices.for_device_call(principal, uuid.UUID(ids["user"]), uuid.UUID(ids["device"]))
-        return StreamDevice(found.user_id, found.id, found.name, found.sample_source, int(found.state) == PAUSED)
+        return StreamDevice(found.user_id, found.id, found.name, found.sample_source, int(found.state) == PAUSED,
+                            tuple(found.capabilities))
 
     async def seen(self, device: StreamDevice) -> None:
         await self._devices.seen(await self._devices.get(device.user_id, device.device_id))
+
+    async def charge(self, device: StreamDevice, samples: int) -> None:
+        await self._devices.charge(device.user_id, device.device_id, samples)
 
 
 @dataclass
@@ -70,5 +76,5 @@ def build_telemetry(runtime: Runtime, engine: AsyncEngine, devices: DeviceAccess
     points = SqlResumePoints(engine)
     service = TelemetryService(streams, points, GrpcTracking(runtime.peers), devices,
                                runtime.authenticator.principal, clock=clock, sync_progress=sync_progress,
-                               seen=seen, **timers)
+                               seen=seen, charge=getattr(devices, "charge", None), batches=ProtoBatches(), **timers)
     return Telemetry(service, streams, points, streams.end_on(runtime.shutdown))

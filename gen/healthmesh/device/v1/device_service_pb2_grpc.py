@@ -175,22 +175,27 @@ class DeviceServiceServicer:
         batch is stored in Tracking. Device reads at most one batch ahead of the one being stored, so
         at most two batches of a stream are in flight to Tracking (flow control); a device keeps two
         or more unacked to keep Device busy. A bad sample is rejected in its batch's ack, with its
-        index and reason; the batch's good samples are stored and the stream goes on. When the device
-        half-closes its side, Device acks every batch it has read and ends the stream with OK. After a
-        disconnect the device opens a new stream and resends every batch after the resume point;
-        resent samples come back as duplicates (the resume point may lag the batches Tracking stored,
-        never lead them). Either side sends a `heartbeat` after 60 seconds without sending anything.
-        The stream's credential is checked again at least every minute and at once when it is
-        revoked. Device may send a `sync_request`, which the device answers with batches naming that
-        sync.
+        index and reason; the batch's good samples are stored and the stream goes on. Samples of a
+        type outside the device's capabilities are rejected the same way, with reason
+        TYPE_NOT_IN_CAPABILITIES. Every sample of a batch counts against the device's and the user's
+        write quotas, the ones UploadDeviceData counts against. When the device half-closes its side,
+        Device acks every batch it has read and ends the stream with OK. After a disconnect the
+        device opens a new stream and resends every batch after the resume point; resent samples come
+        back as duplicates (the resume point may lag the batches Tracking stored, never lead them).
+        Either side sends a `heartbeat` after 60 seconds without sending anything. The stream's
+        credential is checked again at least every minute and at once when it is revoked. Device may
+        send a `sync_request`, which the device answers with batches naming that sync.
         Errors (which end the stream; acked batches stay stored): INVALID_ARGUMENT when the first
         message is not `open`, for a second `open`, a batch of more than 10,000 samples or with both
         `samples` and `columns`, or a sequence not above the previous one (or the resume point);
         UNAUTHENTICATED when the access token expires or the token or API key is revoked, after
         which the device resumes with a fresh one; PERMISSION_DENIED for another user's device;
         NOT_FOUND for an unknown or deleted device; FAILED_PRECONDITION for a PAUSED device; ABORTED
-        when a newer stream opens for the same device; UNAVAILABLE when Device shuts down or Tracking
-        cannot be reached, after which the device resumes.
+        when a newer stream opens for the same device; RESOURCE_EXHAUSTED, with RetryInfo saying when
+        to resume, for a batch beyond the device's or the user's write quota (samples per minute):
+        that batch is not stored and not acked, the batches read before it are acked first, and the
+        device resumes from the resume point once the delay is over; UNAVAILABLE when Device shuts
+        down or Tracking cannot be reached, after which the device resumes.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
