@@ -21,7 +21,8 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from services.common.errors import DomainError, FailedPrecondition, InvalidArgument, Unauthenticated, Unavailable
+from services.common.errors import DomainError, FailedPrecondition, InvalidArgument, Unavailable
+from services.common.open_calls import revoked_error, revokes
 from services.common.principal import Principal
 
 MAX_BATCH = 10_000
@@ -136,19 +137,6 @@ class OpenStream:
             self.ended.set()
 
 
-# What each kind of revocation (services/common/revocation.py, Kind) ends, and why.
-REASONS = {"user": "the account was deleted", "session": "the session was ended", "api_key": "the API key was revoked"}
-
-
-def _names(principal: Principal, revocation) -> bool:
-    kind = str(revocation.kind)
-    if kind == "user":
-        return principal.user_id == revocation.user_id
-    if kind == "session":
-        return getattr(principal, "session", "") == revocation.subject
-    return kind == "api_key" and getattr(principal, "api_key", "") == revocation.subject
-
-
 class TelemetryStreams:
     """The streams open on this replica, one per device. Another replica's newer stream for the
     same device is found when the resume point is next written (its epoch moved on)."""
@@ -197,8 +185,8 @@ class TelemetryStreams:
     def revoked(self, revocation) -> None:
         """RevocationWatcher.subscribe's callback: ends, at once, every stream on the revoked credential."""
         for stream in list(self._open.values()):
-            if _names(stream.principal, revocation):
-                stream.end(Unauthenticated(f"{REASONS[str(revocation.kind)]}; sign in again", "CREDENTIAL_REVOKED"))
+            if revokes(revocation, stream.principal):
+                stream.end(revoked_error(revocation))
 
     def end_on(self, shutdown: asyncio.Event) -> asyncio.Task:
         """Calls shutdown() once `shutdown` is set (the runtime's event, set on SIGTERM)."""
