@@ -1,6 +1,7 @@
 """Turns the `authorization` metadata of a call into a Principal.
 
-Access tokens (ES256 JWTs) are verified locally against Auth's published keys; API keys
+Access tokens (ES256 JWTs) are verified locally against Auth's published keys, once per token:
+the verified claims are kept, under the token's SHA-256, until the token's exp; API keys
 (`hm_...`) are resolved through Auth and cached briefly; other services present the shared
 service token and name the end user they act for. Whatever the credential, the principal is then
 checked against the revocations (services/common/revocation.py), so none of these shortcuts
@@ -14,6 +15,7 @@ import hmac
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 
 import jwt
@@ -36,30 +38,70 @@ ApiKeyLookup = Callable[[str], Awaitable[tuple[str, ...]]]
 
 
 class AccessTokenVerifier:
-    """Verifies access tokens with the JWKS, refetching it when a token names an unknown key."""
+    """Verifies access tokens with the JWKS, refetching it when a token names an unknown key.
 
-    def __init__(self, jwks_source: JwksSource, issuer: str, cache_seconds: float = 300.0) -> None:
+    The ES256 check is the costliest step of authenticating a call, and an app sends the same token
+    for its whole life (15 minutes), so the claims of a token that verified are kept in a bounded LRU,
+    keyed by the token's SHA-256 (never the token itself: a dump of memory gives no credential).
+    A hit is the same string that verified, signature included; it still fails once its exp has
+    passed, and when its signing key has left the JWKS. Revocation is not the verifier's business:
+    Authenticator.principal checks it on every call, cached or not.
+    """
+
+    def __init__(self, jwks_source: JwksSource, issuer: str, cache_seconds: float = 300.0,
+                 max_cached_tokens: int = 10_000, clock: Callable[[], float] = time.time) -> None:
         self._source = jwks_source
         self._issuer = issuer
         self._cache_seconds = cache_seconds
         self._keys: dict[str, object] = {}
         self._fetched_at = 0.0
+        self._max_cached = max_cached_tokens
+        self._now = clock  # Unix seconds, as exp is; PyJWT itself reads the real clock
+        self._verified: OrderedDict[bytes, tuple[float, str, dict]] = OrderedDict()  # digest -> exp, kid, claims
+
+    @property
+    def cached_tokens(self) -> int:
+        return len(self._verified)
 
     async def verify(self, token: str) -> dict:
+        digest = hashlib.sha256(token.encode()).digest()
+        hit = self._verified.get(digest)
+        if hit is not None:
+            exp, kid, claims = hit
+            if exp <= self._now():  # PyJWT's rule: expired once exp is reached
+                del self._verified[digest]
+                raise Unauthenticated("the access token has expired", "TOKEN_EXPIRED")
+            try:
+                await self._key(kid)  # refreshes a stale JWKS; a retired key fails here as uncached
+            except Unauthenticated:
+                self._verified.pop(digest, None)
+                raise
+            self._verified.move_to_end(digest)
+            return dict(claims)
+        claims, kid = await self._verify_signature(token)
+        if self._max_cached > 0:
+            self._verified[digest] = (float(claims["exp"]), kid, claims)
+            if len(self._verified) > self._max_cached:
+                self._verified.popitem(last=False)
+        return dict(claims)
+
+    async def _verify_signature(self, token: str) -> tuple[dict, str]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise Unauthenticated("the access token is malformed", "TOKEN_INVALID") from None
         if header.get("alg") != "ES256":
             raise Unauthenticated("the access token must be signed with ES256", "TOKEN_INVALID")
-        key = await self._key(str(header.get("kid", "")))
+        kid = str(header.get("kid", ""))
+        key = await self._key(kid)
         try:
-            return jwt.decode(token, key, algorithms=["ES256"], issuer=self._issuer,
-                              options={"require": ["exp", "sub", "iss", "iat"]})
+            claims = jwt.decode(token, key, algorithms=["ES256"], issuer=self._issuer,
+                                options={"require": ["exp", "sub", "iss", "iat"]})
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the access token has expired", "TOKEN_EXPIRED") from None
         except jwt.PyJWTError:
             raise Unauthenticated("the access token is invalid", "TOKEN_INVALID") from None
+        return claims, kid
 
     async def _key(self, kid: str) -> object:
         stale = time.monotonic() - self._fetched_at > self._cache_seconds
