@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     audit_flush_seconds: float = 0.5
 
     log_level: str = "INFO"
+    # A successful read's access line is DEBUG; one in this many is logged at INFO (0: none), for
+    # a sample of the traffic without a line per call. logs.setup(read_sample_every=...) takes it.
+    access_log_read_sample_every: int = 0
 
     @field_validator("database_url")
     @classmethod

@@ -2,7 +2,9 @@
 
 Domain errors become google.rpc.Status with ErrorInfo and BadRequest field violations; an
 unexpected exception becomes INTERNAL with a generic message and a logged traceback. The access
-log is one JSON line per call and holds no secrets, emails or health values.
+log is one JSON line per call and holds no secrets, emails or health values; a successful read
+(an HTTP GET of the contract) logs at DEBUG, or one in N at INFO (services/common/logs.py), so the
+hot path does not format and write a line per call. Failures and writes always log at INFO.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from services.common import request_checks
+from services.common import logs, request_checks
 from services.common.audit import AuditLog, AuditRecord
+from services.common.contract import methods
 from services.common.credentials import Authenticator
 from services.common.errors import DomainError, PermissionDenied, Unauthenticated
 from services.common.ids import uuid7
@@ -71,14 +74,28 @@ def _trusted(address: str, proxies: Networks) -> bool:
     return any(ip in net for net in proxies)
 
 
-def client_address(metadata: dict[str, str], peer: str, proxies: Networks = LOOPBACK) -> str:
-    """The caller's address: the peer's own, unless the peer is a trusted proxy (Envoy), which
-    names the client in x-forwarded-for. Anyone else could write any address there."""
+def _peer(peer: str, proxies: Networks) -> tuple[str, bool]:
     # context.peer() looks like ipv4:127.0.0.1:5555 or ipv6:[::1]:5555
     _, _, rest = peer.partition(":")
     address = rest.rsplit(":", 1)[0].strip("[]") if rest else peer
+    return address, _trusted(address, proxies)
+
+
+def client_address(metadata: dict[str, str], peer: str, proxies: Networks = LOOPBACK,
+                   peers: dict[str, tuple[str, bool]] | None = None) -> str:
+    """The caller's address: the peer's own, unless the peer is a trusted proxy (Envoy), which
+    names the client in x-forwarded-for. Anyone else could write any address there. `peers`
+    memoizes what a peer string parses to (Envoy calls from a few connections, every call)."""
+    known = peers.get(peer) if peers is not None else None
+    if known is None:
+        known = _peer(peer, proxies)
+        if peers is not None:
+            if len(peers) >= 1024:  # direct callers each bring a new port: keep it small
+                peers.clear()
+            peers[peer] = known
+    address, trusted = known
     forwarded = metadata.get("x-forwarded-for", "")
-    if forwarded and _trusted(address, proxies):
+    if forwarded and trusted:
         # Envoy overwrites the header with the downstream address; if a hop appended, the last is its.
         return forwarded.split(",")[-1].strip()[:64]
     return address
@@ -129,12 +146,26 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         self._audit = audit
         self._domain = f"{spec.name}.healthmesh"
         self._internal_prefixes = tuple(f"/{s}/" for s in spec.internal_services)
+        # The reads whose success is logged at DEBUG (or sampled): the contract's HTTP GETs.
+        self._reads = frozenset(m.path for m in methods() if m.http_verb == "GET" and not m.streaming)
+        self._sample_reads = logs.access_sampler()
+        self._peers: dict[str, tuple[str, bool]] = {}
+        # method -> (the servicer's handler, ours around it): built once per method, not per call.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
         if handler is None or not method.startswith("/healthmesh."):
             return handler  # health and reflection pass untouched
+        known = self._wrapped.get(method)
+        if known is not None and known[0] is handler:
+            return known[1]
+        wrapped = self._wrap(method, handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         if not method.startswith(self._internal_prefixes):
             # Every public request is checked before its handler runs (NUL, lengths, enums, times:
             # request_checks.py). Internal RPCs skip it for speed: only our services call them,
@@ -187,7 +218,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     def _new_call(self, method: str, request, context) -> _Call:
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         request_id = metadata.get("x-request-id") or str(uuid7())
-        call = _Call(method, request_id, client_address(metadata, context.peer() or "", self._proxies), metadata)
+        call = _Call(method, request_id, client_address(metadata, context.peer() or "", self._proxies, self._peers),
+                     metadata)
         current_request_id.set(request_id)
         current_client.set(call.client)
         current_principal.set(ANONYMOUS)
@@ -237,11 +269,14 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         raise exc
 
     def _finish(self, call: _Call) -> None:
-        elapsed_ms = (time.perf_counter() - call.start) * 1000
-        log.info("", extra={"fields": {
-            "method": call.method, "code": call.code, "ms": round(elapsed_ms, 2),
-            "request_id": call.request_id, "actor": call.principal.actor, "client": call.client,
-        }})
+        level = logging.INFO
+        if call.code == "OK" and call.method in self._reads and not self._sample_reads():
+            level = logging.DEBUG
+        if log.isEnabledFor(level):  # the fields are built only for a line that is written
+            log.log(level, "", extra={"fields": {
+                "method": call.method, "code": call.code, "ms": round((time.perf_counter() - call.start) * 1000, 2),
+                "request_id": call.request_id, "actor": call.principal.actor, "client": call.client,
+            }})
         if call.method in self._spec.unaudited_methods:
             return
         # Internal RPCs are audited too: the actor is the calling service, the subject the end user

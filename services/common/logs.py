@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import sys
 import time
+from collections.abc import Callable
+
+# One successful read in this many has its access line at INFO; the others are DEBUG. 0: none.
+_read_sample_every = 0
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,9 +34,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def setup(service: str, level: str = "INFO") -> None:
+def setup(service: str, level: str = "INFO", read_sample_every: int = 0) -> None:
+    """`read_sample_every`: log one successful read in N at INFO (the rest at DEBUG); 0: none."""
+    global _read_sample_every
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    _read_sample_every = max(0, read_sample_every)
+
+
+def access_sampler(every: int | None = None) -> Callable[[], bool]:
+    """A function that answers True once in `every` calls (the configured rate when None): the
+    call interceptor asks it whether a successful read's access line goes out at INFO."""
+    every = _read_sample_every if every is None else every
+    if every <= 0:
+        return lambda: False
+    if every == 1:
+        return lambda: True
+    counter = itertools.count()
+    return lambda: next(counter) % every == 0
