@@ -8,7 +8,7 @@ import importlib
 import sys
 
 BENCHMARKS = {"tracking": "bench.tracking", "ingest": "bench.ingest", "telemetry": "bench.telemetry",
-              "insight": "bench.insight"}
+              "insight": "bench.insight", "unary": "bench.unary"}
 
 
 def main(argv: list[str]) -> int:
