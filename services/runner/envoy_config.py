@@ -11,7 +11,7 @@ service, which forwards per-service health checks to the service named.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -39,6 +39,7 @@ class Topology:
     admin_port: int
     descriptor_path: str
     backends: dict[str, tuple[str, int]]  # service -> (host, port)
+    replicas: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # service -> its other processes
     dns: bool = False  # docker: backends are host names
 
 
@@ -115,7 +116,8 @@ def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
     all_methods = methods() if all_methods is None else all_methods
     services = sorted({m.service_full_name for m in all_methods if not m.internal})
     owners = {m.owner: m.service_full_name for m in all_methods if not m.internal}
-    clusters = [_cluster(owner, [topology.backends[owner]], owners[owner], topology.dns) for owner in sorted(owners)]
+    clusters = [_cluster(owner, [topology.backends[owner], *topology.replicas.get(owner, [])], owners[owner],
+                         topology.dns) for owner in sorted(owners)]
     clusters.append(_cluster("mesh", [topology.backends[o] for o in sorted(owners)], "", topology.dns))
     hcm = {
         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",

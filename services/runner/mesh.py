@@ -17,7 +17,7 @@ import time
 import urllib.request
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -41,6 +41,9 @@ class MeshOptions:
     free_ports: bool = False
     database_url: str = ""
     redis_url: str = ""
+    # Processes per service beyond the first, e.g. {"device": 2}: each listens on its own port and
+    # Envoy balances the public calls over all of them; services call each other's first process.
+    replicas: dict[str, int] = field(default_factory=dict)
 
 
 def free_port() -> int:
@@ -80,6 +83,9 @@ class Mesh:
             self.ports = {s: options.base_port + i for i, s in enumerate(SERVICE_NAMES)}
         self.database_url = options.database_url
         self.redis_url = options.redis_url
+        # The other processes of a replicated service: child name (`device-2`) -> port.
+        self.replica_ports = {f"{s}-{i}": free_port() for s, n in options.replicas.items() for i in range(2, n + 1)}
+        self._service_env: dict[str, str] = {}
 
     # Start.
 
@@ -90,10 +96,11 @@ class Mesh:
             self.database_url = self._start_postgres()
         if not self.redis_url:
             self.redis_url = self._start_redis()
-        env = {**os.environ, **secrets_env, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
-               **{f"HEALTHMESH_{s.upper()}_ADDR": f"127.0.0.1:{p}" for s, p in self.ports.items()}}
-        for service in SERVICE_NAMES:
-            self._spawn(service, [sys.executable, "-m", f"services.{service}"], env)
+        self._service_env = {**os.environ, **secrets_env, "DATABASE_URL": self.database_url,
+                             "REDIS_URL": self.redis_url,
+                             **{f"HEALTHMESH_{s.upper()}_ADDR": f"127.0.0.1:{p}" for s, p in self.ports.items()}}
+        for name in (*SERVICE_NAMES, *self.replica_ports):
+            self.restart(name)
         self._start_envoy()
         self._wait_ready(should_stop)
         (self.state / "mesh.json").write_text(json.dumps(self.endpoints(), indent=2))
@@ -151,7 +158,9 @@ class Mesh:
 
     def _start_envoy(self) -> None:
         topology = Topology("127.0.0.1", self.http_port, "127.0.0.1", self.admin_port, str(DESCRIPTOR_SET),
-                            {s: ("127.0.0.1", p) for s, p in self.ports.items()})
+                            {s: ("127.0.0.1", p) for s, p in self.ports.items()},
+                            replicas={s: [("127.0.0.1", p) for n, p in self.replica_ports.items()
+                                          if n.rsplit("-", 1)[0] == s] for s in self.options.replicas})
         config = self.state / "envoy.yaml"
         config.write_text(to_yaml(render(topology)))
         envoy = Path(sys.executable).parent / "envoy"
@@ -159,6 +168,15 @@ class Mesh:
         # --base-id keeps several Envoys (a dev mesh and a test mesh) from sharing memory.
         self._spawn("envoy", [binary, "-c", str(config), "--base-id", str(self.http_port), "--log-level", "warn"],
                     real_clock_env())
+
+    def restart(self, name: str) -> None:
+        """Starts a service's process (`device`, or a replica `device-2`) as start() does: same port,
+        secrets and database; tests start one again after killing it."""
+        service, env = name, self._service_env
+        if name in self.replica_ports:
+            service = name.rsplit("-", 1)[0]
+            env = {**env, f"HEALTHMESH_{service.upper()}_ADDR": f"127.0.0.1:{self.replica_ports[name]}"}
+        self._spawn(name, [sys.executable, "-m", f"services.{service}"], env)
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         log = open(self.logs / f"{name}.log", "ab")
@@ -210,6 +228,7 @@ class Mesh:
             "grpc": f"127.0.0.1:{self.http_port}",
             "envoy_admin": f"http://127.0.0.1:{self.admin_port}",
             "services": {s: f"127.0.0.1:{p}" for s, p in self.ports.items()},
+            "replicas": {n: f"127.0.0.1:{p}" for n, p in self.replica_ports.items()},
             "database_url": self.database_url,
             "redis_url": self.redis_url,
             "logs": str(self.logs),
@@ -230,7 +249,7 @@ class Mesh:
 
     def stop(self) -> None:
         """Services first (they flush audit records), then Envoy and Redis, then PostgreSQL."""
-        for group in (SERVICE_NAMES, ("envoy", "redis")):
+        for group in ((*SERVICE_NAMES, *self.replica_ports), ("envoy", "redis")):
             procs = [self.children[n] for n in group if n in self.children]
             for proc in procs:
                 if proc.poll() is None:
@@ -247,11 +266,11 @@ class Mesh:
 
 
 @contextlib.contextmanager
-def temporary_mesh(prefix: str = "healthmesh-") -> Iterator[Mesh]:
+def temporary_mesh(prefix: str = "healthmesh-", **options) -> Iterator[Mesh]:
     """A whole mesh on free ports in a temporary state dir, in this process (so a test or a bench
-    can stop and start its children), stopped and removed at the end."""
+    can stop and start its children), stopped and removed at the end; `options` of MeshOptions."""
     with tempfile.TemporaryDirectory(prefix=prefix) as state:
-        mesh = Mesh(MeshOptions(state_dir=Path(state), free_ports=True))
+        mesh = Mesh(MeshOptions(state_dir=Path(state), free_ports=True, **options))
         try:
             mesh.start()
             yield mesh

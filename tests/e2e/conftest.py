@@ -88,11 +88,3 @@ def new_user(http: httpx.Client) -> dict:
 def auth(session: dict) -> dict:
     return {"authorization": f"Bearer {session['accessToken']}"}
 
-
-def restart(mesh, name: str) -> None:
-    """Starts a child of an in-process services.runner Mesh again as the mesh started it (same
-    address, secrets and database)."""
-    secrets = json.loads((mesh.state / "secrets.json").read_text())
-    env = {**os.environ, **secrets, "DATABASE_URL": mesh.database_url, "REDIS_URL": mesh.redis_url,
-           **{f"HEALTHMESH_{s.upper()}_ADDR": f"127.0.0.1:{p}" for s, p in mesh.ports.items()}}
-    mesh._spawn(name, [sys.executable, "-m", f"services.{name}"], env)

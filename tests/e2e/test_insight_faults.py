@@ -29,7 +29,7 @@ from healthmesh.insight.v1 import (
 )
 
 from services.runner.mesh import Mesh, temporary_mesh
-from tests.e2e.conftest import auth, new_user, restart
+from tests.e2e.conftest import auth, new_user
 from tests.e2e.test_rest_insight_alerts import WAIT_SECONDS, alerts, sample, wait_for_alerts, write
 
 
@@ -91,7 +91,7 @@ async def test_stop_insight_write_start_it_the_alert_fires_the_watcher_resumes_a
         write(http, headers, sample("spo2", now - dt.timedelta(minutes=6), 97, "%"),
               sample("spo2", now - dt.timedelta(minutes=5), 82, "%"),
               *[sample("step_count", d + dt.timedelta(hours=1), 1000, "count", minutes=30) for d in days])
-        restart(mesh, "insight")
+        mesh.restart("insight")
         await asyncio.to_thread(wait_serving, mesh, http, headers)
 
         resumed = stub.WatchAlerts(pb.WatchAlertsRequest(parent="users/me", after_alert=position), metadata=md)
@@ -123,7 +123,7 @@ async def test_a_watcher_resumes_from_its_last_alert_across_a_restart(mesh, http
                 assert await asyncio.wait_for(call.read(), WAIT_SECONDS) is not grpc.aio.EOF
         write(http, headers, sample("spo2", now - dt.timedelta(minutes=20), 97, "%"),
               sample("spo2", now - dt.timedelta(minutes=19), 83, "%"))
-        restart(mesh, "insight")
+        mesh.restart("insight")
         await asyncio.to_thread(wait_serving, mesh, http, headers)
         resumed = stub.WatchAlerts(pb.WatchAlertsRequest(parent="users/me", after_alert=beat.heartbeat.last_alert),
                                    metadata=md)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import signal
+import time
 import uuid
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -20,7 +22,7 @@ from healthmesh.tracking.v1 import tracking_internal_service_pb2
 
 from client.telemetry import Backoff, TelemetryClient
 from services.runner.mesh import Mesh, temporary_mesh
-from tests.e2e.conftest import new_user, restart
+from tests.e2e.conftest import new_user
 
 SAMPLES = 200_000
 BATCH = 500
@@ -85,7 +87,7 @@ def kill_and_restart(mesh: Mesh, name: str):
         proc = mesh.children[name]
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
-        restart(mesh, name)
+        mesh.restart(name)
     return fault
 
 
@@ -107,7 +109,7 @@ async def test_sigterm_of_device_under_load_ends_streams_unavailable_and_clients
         proc = mesh.children["device"]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0  # a clean stop: streams ended, not cut
-        restart(mesh, "device")
+        mesh.restart("device")
 
     async def one(i: int, token: str, name: str):
         return await stream(mesh, token, name, per_device, fault_at=(per_device // BATCH // 3) if i == 0 else None,
@@ -119,3 +121,42 @@ async def test_sigterm_of_device_under_load_ends_streams_unavailable_and_clients
         assert await stored(mesh, user_id) == (per_device, per_device)
     log = (mesh.logs / "device.log").read_text(errors="replace")
     assert "Traceback" not in log, log[log.index("Traceback") - 2000:][:6000]
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def busiest(mesh: Mesh, names: list[str]) -> str:
+    """The child that burns the most CPU over a moment: the replica the stream is on."""
+    before = {n: cpu_ticks(mesh.children[n].pid) for n in names}
+    time.sleep(1.0)
+    return max(names, key=lambda n: cpu_ticks(mesh.children[n].pid) - before[n])
+
+
+@pytest.fixture(scope="module")
+def replicated():
+    with temporary_mesh("healthmesh-replicas-", replicas={"device": 2}) as m:
+        yield m
+
+
+async def test_two_device_replicas_behind_envoy_a_kill_9_moves_the_stream_to_the_other(replicated):
+    mesh = replicated
+    user_id, token, device = device_of(mesh)
+    killed: list[str] = []
+
+    def fault() -> None:
+        victim = busiest(mesh, ["device", "device-2"])
+        mesh.children[victim].send_signal(signal.SIGKILL)
+        mesh.children[victim].wait(30)
+        killed.append(victim)  # not started again: the other replica takes the stream
+
+    client = await stream(mesh, token, device, SAMPLES, fault_at=SAMPLES // BATCH // 4, fault=fault)
+    assert killed and client.totals.reconnects >= 1
+    assert await stored(mesh, user_id) == (SAMPLES, SAMPLES)
+    assert not client.unacked()
+    survivor = "device-2" if killed == ["device"] else "device"
+    assert mesh.children[survivor].poll() is None
+    mesh.restart(killed[0])  # for the mesh's orderly stop
+
