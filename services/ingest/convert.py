@@ -115,7 +115,9 @@ def sleep_session(r: SleepRecord) -> sleep_session_pb2.SleepSession:
         stages=[sleep_session_pb2.SleepStagePeriod(stage=sleep_session_pb2.SleepStage.Value(s.stage),
                                                    start_time=timestamp(s.start_time), end_time=timestamp(s.end_time))
                 for s in r.stages],
-        **_present(utc_offset_minutes=r.utc_offset_minutes),
+        # The app's own totals win over what the window and stages add up to (issue 17).
+        **_present(utc_offset_minutes=r.utc_offset_minutes, reported_asleep_seconds=r.asleep_seconds,
+                   reported_time_in_bed_seconds=r.in_bed_seconds),
     )
 
 

@@ -62,6 +62,15 @@ _PERCENT = ("%", "")
 _CELSIUS = ("Cel", "degC", "°C", "C", "degF", "°F", "F")
 _GLUCOSE = ("mg/dL", "mg/dl", "mmol/L", "mmol/l", "mmol<180.1558800000541>/L")
 _MMHG = ("mm[Hg]", "mmHg", "mmhg")
+_SPEED = ("km/hr", "km/h", "mi/hr", "mi/h", "mph", "ft/s", "m/min")
+_CM = ("cm", "m", "mm", "in", "ft")
+_WATTS = ("W", "w", "kW", "watts")
+_MS = ("ms", "s")
+_LITERS = ("L", "l", "mL", "ml")
+_L_PER_MIN = ("L/min", "l/min", "L/s", "l/s", "mL/min")
+_DB = ("dBASPL", "dB", "dBA", "dB(A)", "dB SPL")
+_PER_HOUR = ("count/hr", "count/h", "count", "events/hr", "{events}/h")
+_EFFORT = ("kcal/hr·kg", "kcal/(hr·kg)", "kcal/(kg·hr)", "kcal/kg/hr", "kcal/(kg*h)", "MET", "METs")
 
 
 def _m(type_: str, canonical: str, units: tuple[str, ...], kind: str = QTY, default: str = "") -> Mapping:
@@ -102,6 +111,48 @@ _TYPES: dict[str, Mapping] = {
     "sugar": _m("sugar", "g", _GRAMS),
     "caffeine": _m("caffeine", "mg", _MILLIGRAMS),
     "mindful_minutes": _m("mindful_minutes", "min", _MINUTES),
+    # Added with the vendor's list of metric names (issue 17): each name it has is mapped or skipped.
+    "move_minutes": _m("move_minutes", "min", _MINUTES),
+    "stand_minutes": _m("stand_minutes", "min", _MINUTES),
+    "cycling_distance": _m("cycling_distance", "m", _METERS, default="km"),
+    "swimming_distance": _m("swimming_distance", "m", _METERS),
+    "wheelchair_distance": _m("wheelchair_distance", "m", _METERS, default="km"),
+    "snow_sports_distance": _m("snow_sports_distance", "m", _METERS, default="km"),
+    "wheelchair_pushes": _m("wheelchair_pushes", "{count}", _COUNT, default="count"),
+    "swim_strokes": _m("swim_strokes", "{count}", _COUNT, default="count"),
+    "physical_effort": _m("physical_effort", "kcal/(kg.h)", _EFFORT, default="kcal/hr·kg"),
+    "cycling_cadence": _m("cycling_cadence", "/min", (*_PER_MIN, "rpm"), default="count/min"),
+    "cycling_ftp": _m("cycling_ftp", "W", _WATTS),
+    "cycling_power": _m("cycling_power", "W", _WATTS),
+    "cycling_speed": _m("cycling_speed", "m/s", _SPEED, default="km/hr"),
+    "running_power": _m("running_power", "W", _WATTS),
+    "running_speed": _m("running_speed", "m/s", _SPEED, default="km/hr"),
+    "running_ground_contact_time": _m("running_ground_contact_time", "ms", _MS),
+    "running_stride_length": _m("running_stride_length", "m", _METERS),
+    "running_vertical_oscillation": _m("running_vertical_oscillation", "cm", _CM),
+    "waist_circumference": _m("waist_circumference", "cm", _CM),
+    "heart_rate_recovery": _m("heart_rate_recovery", "/min", _PER_MIN, default="count/min"),
+    "afib_burden": _m("afib_burden", "%", _PERCENT),
+    "walking_speed": _m("walking_speed", "m/s", _SPEED, default="km/hr"),
+    "walking_step_length": _m("walking_step_length", "cm", _CM),
+    "walking_asymmetry": _m("walking_asymmetry", "%", _PERCENT),
+    "walking_double_support": _m("walking_double_support", "%", _PERCENT),
+    "six_minute_walk_distance": _m("six_minute_walk_distance", "m", _METERS),
+    "stair_ascent_speed": _m("stair_ascent_speed", "m/s", _SPEED, default="ft/s"),
+    "stair_descent_speed": _m("stair_descent_speed", "m/s", _SPEED, default="ft/s"),
+    "fev1": _m("fev1", "L", _LITERS),
+    "fvc": _m("fvc", "L", _LITERS),
+    "peak_expiratory_flow": _m("peak_expiratory_flow", "L/min", _L_PER_MIN),
+    "perfusion_index": _m("perfusion_index", "%", _PERCENT),
+    "inhaler_uses": _m("inhaler_uses", "{count}", _COUNT, default="count"),
+    "basal_body_temperature": _m("basal_body_temperature", "Cel", _CELSIUS, default="degC"),
+    "time_in_daylight": _m("time_in_daylight", "min", _MINUTES),
+    "environmental_audio_exposure": _m("environmental_audio_exposure", "dB[SPL]", _DB, default="dBASPL"),
+    "headphone_audio_exposure": _m("headphone_audio_exposure", "dB[SPL]", _DB, default="dBASPL"),
+    "breathing_disturbances": _m("breathing_disturbances", "/h", _PER_HOUR, default="count"),
+    "falls": _m("falls", "{count}", _COUNT, default="count"),
+    "alcoholic_beverages": _m("alcoholic_beverages", "{count}", _COUNT, default="count"),
+    "blood_alcohol": _m("blood_alcohol", "%", _PERCENT),
 }
 
 # HAE metric name (as the app spells it, and the variants seen across app versions) -> type key.
@@ -140,30 +191,73 @@ _NAMES: dict[str, str] = {
     "dietary_sugar": "sugar", "sugar": "sugar",
     "caffeine": "caffeine", "dietary_caffeine": "caffeine",
     "mindful_minutes": "mindful_minutes", "mindful_session": "mindful_minutes",
+    "apple_move_time": "move_minutes", "move_time": "move_minutes",
+    "apple_stand_time": "stand_minutes", "stand_time": "stand_minutes",
+    "cycling_distance": "cycling_distance", "distance_cycling": "cycling_distance",
+    "swimming_distance": "swimming_distance", "distance_swimming": "swimming_distance",
+    "wheelchair_distance": "wheelchair_distance", "distance_wheelchair": "wheelchair_distance",
+    "downhill_snow_sports": "snow_sports_distance", "distance_downhill_snow_sports": "snow_sports_distance",
+    "downhill_snow_sports_distance": "snow_sports_distance",
+    "wheelchair_push_count": "wheelchair_pushes", "push_count": "wheelchair_pushes",
+    "swim_stroke_count": "swim_strokes", "swimming_stroke_count": "swim_strokes",
+    "physical_effort": "physical_effort",
+    "cycling_cadence": "cycling_cadence", "cycling_functional_threshold_power": "cycling_ftp",
+    "cycling_power": "cycling_power", "cycling_speed": "cycling_speed",
+    "running_power": "running_power", "running_speed": "running_speed",
+    "running_ground_contact_time": "running_ground_contact_time", "running_stride_length": "running_stride_length",
+    "running_vertical_oscillation": "running_vertical_oscillation",
+    "waist_circumference": "waist_circumference",
+    "cardio_recovery": "heart_rate_recovery", "heart_rate_recovery": "heart_rate_recovery",
+    "heart_rate_recovery_one_minute": "heart_rate_recovery",
+    "atrial_fibrillation_burden": "afib_burden",
+    "walking_speed": "walking_speed", "walking_step_length": "walking_step_length",
+    "walking_asymmetry_percentage": "walking_asymmetry", "walking_double_support_percentage": "walking_double_support",
+    "six_minute_walking_test_distance": "six_minute_walk_distance",
+    "six_minute_walk_test_distance": "six_minute_walk_distance",
+    "stair_speed_up": "stair_ascent_speed", "stair_ascent_speed": "stair_ascent_speed",
+    "stair_speed_down": "stair_descent_speed", "stair_descent_speed": "stair_descent_speed",
+    "forced_expiratory_volume": "fev1", "forced_expiratory_volume_1": "fev1",
+    "forced_vital_capacity": "fvc", "peak_expiratory_flow_rate": "peak_expiratory_flow",
+    "peripheral_perfusion_index": "perfusion_index",
+    "inhaler_usage": "inhaler_uses",
+    "basal_body_temperature": "basal_body_temperature",
+    "time_in_daylight": "time_in_daylight",
+    "environmental_audio": "environmental_audio_exposure",
+    "environmental_audio_exposure": "environmental_audio_exposure",
+    "headphone_audio": "headphone_audio_exposure", "headphone_audio_exposure": "headphone_audio_exposure",
+    "breathing_disturbances": "breathing_disturbances",
+    "number_of_time_fallen": "falls", "number_of_times_fallen": "falls",
+    "number_of_alcoholic_beverages": "alcoholic_beverages",
+    "blood_alcohol_content": "blood_alcohol",
 }
 
 SLEEP_NAMES = frozenset({"sleep_analysis", "sleep"})
 
-# Known metrics of the app with no Tracking type (yet): Skipped per item, UNSUPPORTED_METRIC, as
-# any unknown name. Listed so that a reader knows they are deliberate, not forgotten.
-KNOWN_UNMAPPED = frozenset({
-    "apple_move_time", "apple_stand_time", "blood_alcohol_content", "breathing_disturbances",
-    "cycling_distance", "cycling_speed", "cycling_power", "cycling_cadence", "cycling_functional_threshold_power",
-    "environmental_audio_exposure", "headphone_audio_exposure", "forced_expiratory_volume_1",
-    "forced_vital_capacity", "peak_expiratory_flow_rate", "handwashing", "toothbrushing",
-    "insulin_delivery", "inhaler_usage", "number_of_times_fallen", "electrodermal_activity",
-    "physical_effort", "push_count", "running_ground_contact_time", "running_power", "running_speed",
-    "running_stride_length", "running_vertical_oscillation", "sexual_activity", "six_minute_walking_test_distance",
-    "stair_speed_down", "stair_speed_up", "swimming_distance", "swimming_stroke_count", "time_in_daylight",
-    "underwater_depth", "uv_exposure", "waist_circumference", "walking_asymmetry_percentage",
-    "walking_double_support_percentage", "walking_speed", "walking_step_length", "wheelchair_distance",
-    "atrial_fibrillation_burden", "cardio_recovery", "water_temperature", "distance_downhill_snow_sports",
-    "mindfulness", "blood_oxygen", "dietary_cholesterol", "saturated_fat", "monounsaturated_fat",
-    "polyunsaturated_fat", "sodium", "potassium", "calcium", "iron", "magnesium", "zinc", "vitamin_a",
-    "vitamin_b6", "vitamin_b12", "vitamin_c", "vitamin_d", "vitamin_e", "vitamin_k", "folate", "biotin",
-    "niacin", "riboflavin", "thiamin", "pantothenic_acid", "phosphorus", "selenium", "copper", "manganese",
-    "chromium", "molybdenum", "chloride", "iodine",
-})
+# Metrics of the app with no Tracking type, on purpose: each item is Skipped (UNSUPPORTED_METRIC), as
+# any unknown name is, and counted as skipped; the reason is why it has no type (README's table).
+_NUTRIENT = ("a micronutrient, cholesterol or a fat subtype: nutrition keeps energy, macros, sugar, fiber, caffeine, "
+             "water")
+SKIPPED: dict[str, str] = {
+    "under_water_depth": "the depth of a dive, a series of the dive workout rather than a measure of the body",
+    "underwater_depth": "the depth of a dive, a series of the dive workout rather than a measure of the body",
+    "under_water_temperature": "the water's temperature during a dive or swim: weather, not the body",
+    "water_temperature": "the water's temperature during a dive or swim: weather, not the body",
+    "uv_exposure": "a UV index of the surroundings, which no Apple device measures; nothing about the body",
+    "sexual_activity": "an event with a protection flag, not a quantity; too sensitive to keep without a use for it",
+    "electrodermal_activity": "skin conductance from third-party sensors only, with no reference range to check it by",
+    "insulin_delivery": "a medication dose (IU, basal or bolus), not a measurement: doses need a type of their own",
+    "handwashing": "a hygiene event (its length), not a health measurement",
+    "toothbrushing": "a hygiene event (its length), not a health measurement",
+    "blood_oxygen": "not a name on the vendor's list: blood_oxygen_saturation is the app's, and is mapped",
+    "mindfulness": "not a name on the vendor's list: mindful_minutes is the app's, and is mapped",
+    **{n: _NUTRIENT for n in (
+        "cholesterol", "dietary_cholesterol", "saturated_fat", "monosaturated_fat", "monounsaturated_fat",
+        "polyunsaturated_fat", "sodium", "potassium", "calcium", "iron", "magnesium", "zinc", "vitamin_a",
+        "vitamin_b6", "vitamin_b12", "vitamin_c", "vitamin_d", "vitamin_e", "vitamin_k", "folate", "biotin",
+        "niacin", "riboflavin", "thiamin", "pantothenic_acid", "phosphorus", "selenium", "copper", "manganese",
+        "chromium", "molybdenum", "chloride", "iodine")},
+}
+KNOWN_UNMAPPED = frozenset(SKIPPED)
 
 # Unit spellings the app (or a locale) uses that the catalog does not list verbatim.
 _UNIT_ALIASES: dict[str, str] = {
@@ -287,21 +381,47 @@ _SERIES_VALUES = {HEART_RATE: ("Avg", "Min", "Max"), QTY: ("qty",)}
 # The usual points of a series, as add_block decodes a run of them: these keys and no other
 # (a number may be written as an integer; "source" may be left out). Untracked by the garbage
 # collector: they hold only strings and floats.
+# A point may also say the interval it covers ("start" and "end", as a real export writes on every
+# point): see SampleItems._when.
 class _HeartRatePoint(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     date: str
     Avg: float
     Min: float
     Max: float
     source: str = ""
+    start: str | None = None
+    end: str | None = None
 
 
 class _QuantityPoint(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     date: str
     qty: float
     source: str = ""
+    start: str | None = None
+    end: str | None = None
 
 
 _BLOCKS = {HEART_RATE: msgspec.json.Decoder(list[_HeartRatePoint]), QTY: msgspec.json.Decoder(list[_QuantityPoint])}
+
+
+def _series_times(dates: list, starts: list | None, ends: list | None) -> tuple | None:
+    """(starts, offsets, ends or None) of a series' points as SampleItems._when reads them, when
+    each is usual: a date of the long form, and both "start" and "end" of that form or neither,
+    the date within them. None otherwise (then each goes through add(), which says what is wrong)."""
+    n = len(dates)
+    try:
+        if (starts is None or starts.count(None) == n) and (ends is None or ends.count(None) == n):
+            return (*parse_dates_us(dates), None)  # the usual series: points in time
+        if starts is None or ends is None or None in starts or None in ends:
+            return None
+        begin, offsets = parse_dates_us(starts)
+        finish, _ = parse_dates_us(ends)
+        points, _ = parse_dates_us(dates)
+    except DateError:
+        return None
+    if not all(s <= d <= e for s, d, e in zip(begin, points, finish)):
+        return None
+    return begin, offsets, None if finish == begin else finish
 
 
 class SampleItems:
@@ -333,8 +453,8 @@ class SampleItems:
         False, and each item goes through add() (which says what is wrong with which)."""
         kind = self._mapping.kind
         wanted = _SERIES_VALUES.get(kind)
-        if wanted is None or self._rows.end_us or "date" not in keys or not {*wanted} <= {*keys} <= {
-                "date", "source", *wanted}:
+        if wanted is None or "date" not in keys or not {*wanted} <= {*keys} <= {"date", "source", "start", "end",
+                                                                                 *wanted}:
             return False
         columns = dict(zip(keys, zip(*values)))
         if not all(type(x) is float for name in wanted for x in columns[name]):
@@ -342,12 +462,10 @@ class SampleItems:
         sources = columns.get("source")
         if sources is not None and not all(type(x) is str for x in sources):
             return False
-        try:
-            starts, offsets = parse_dates_us(columns["date"])
-        except DateError:
+        when = _series_times(columns["date"], columns.get("start"), columns.get("end"))
+        if when is None:
             return False
-        self._append_series(prefix, first, sources or [""] * len(values), starts, offsets,
-                            *(columns[k] for k in wanted))
+        self._append_series(prefix, first, sources or [""] * len(values), *when, *(columns[k] for k in wanted))
         return True
 
     def add_block(self, array: str, prefix: str, first: int) -> int:
@@ -357,29 +475,34 @@ class SampleItems:
         Returns how many it took: all of them, or none (then each goes through add())."""
         kind = self._mapping.kind
         decoder = _BLOCKS.get(kind)
-        if decoder is None or self._rows.end_us:
+        if decoder is None:
             return 0
         try:
             points = decoder.decode(array)
         except msgspec.MsgspecError:  # anything unusual (a number out of range too): add() says what
             return 0
-        try:
-            starts, offsets = parse_dates_us([p.date for p in points])
-        except DateError:
+        when = _series_times([p.date for p in points], [p.start for p in points], [p.end for p in points])
+        if when is None:
             return 0
         if kind == HEART_RATE:
             values = ([p.Avg for p in points], [p.Min for p in points], [p.Max for p in points])
         else:
             values = ([p.qty for p in points],)
-        self._append_series(prefix, first, [p.source for p in points], starts, offsets, *values)
+        self._append_series(prefix, first, [p.source for p in points], *when, *values)
         return len(points)
 
     def _append_series(self, prefix: str, first: int, sources: list[str], starts: list[int], offsets: list[int],
-                       values: list[float], mins: list[float] | None = None, maxs: list[float] | None = None) -> None:
-        """Appends the rows of a series (points in time) column by column, items `first` on of the
-        array whose paths start with `prefix`; a heart rate's with its Min and Max."""
+                       ends: list[int] | None, values: list[float], mins: list[float] | None = None,
+                       maxs: list[float] | None = None) -> None:
+        """Appends the rows of a series column by column, items `first` on of the array whose paths
+        start with `prefix`: points in time (`ends` None) or intervals; a heart rate's with its Min
+        and Max."""
         n = len(sources)
         rows = self._rows
+        if ends is not None or rows.end_us:
+            if not rows.end_us:
+                rows.end_us.extend(rows.start_us)  # the rows before were points in time
+            rows.end_us += starts if ends is None else ends
         rows.paths.add_run(prefix, first, n)
         rows.type += [self._mapping.type] * n
         rows.unit += [self._unit] * n
@@ -392,23 +515,31 @@ class SampleItems:
             rows.max += maxs
 
     def _when(self, item: dict, path: str) -> tuple[int, int | None, int] | Rejected:
-        """(start, end or None, offset) of an item, from "date" or "startDate" and "endDate"."""
-        d = item.get("date")
-        field = ".date"
-        if d is None and "startDate" in item:
-            d, field = item["startDate"], ".startDate"
-        try:
-            start, offset = parse_date_us(d)
-        except DateError as e:
-            return Rejected(self.name, path + field, INVALID_DATE, str(e))
-        end = None
-        e_ = item.get("endDate")
-        if e_ is not None:
+        """(start, end or None, offset) of an item: its interval from "start" (or "startDate") and
+        "end" (or "endDate") where it gives them, else the point "date"; the offset is the start's.
+        A date given besides must lie within the interval (a point's start and end are the same)."""
+        dates = {}
+        for keys in (("date",), ("start", "startDate"), ("end", "endDate")):
+            key = next((k for k in keys if item.get(k) is not None), None)
+            if key is None:
+                continue
             try:
-                end, _ = parse_date_us(e_)
+                dates[keys[0]] = (key, *parse_date_us(item[key]))
             except DateError as e:
-                return Rejected(self.name, path + ".endDate", INVALID_DATE, str(e))
-        return start, end, offset
+                return Rejected(self.name, f"{path}.{key}", INVALID_DATE, str(e))
+        first = dates.get("start") or dates.get("date")
+        if first is None:
+            return Rejected(self.name, path + ".date", INVALID_DATE, "neither date nor start is given")
+        start, offset = first[1], first[2]
+        last = dates.get("end")
+        end = start if last is None else last[1]
+        if end < start:
+            return Rejected(self.name, f"{path}.{last[0]}", INVALID_DATE, f"{last[0]} is before {first[0]}")
+        date = dates.get("date")
+        if date is not None and date is not first and not start <= date[1] <= end:
+            said = f"lies outside {first[0]} to {last[0]}" if last else f"differs from {first[0]}"
+            return Rejected(self.name, path + ".date", INVALID_DATE, f"date {said}")
+        return start, None if last is None else end, offset
 
     def _row(self, item: dict, path: str, when: tuple[int, int | None, int], value: float) -> Skipped | None:
         """Appends a row's always-present columns (and its end), in the item's own unit and with
@@ -423,7 +554,8 @@ class SampleItems:
         ends = rows.end_us
         if end is not None and end != start and not ends:
             ends.extend(rows.start_us)  # the rows before were points in time
-        if ends:
+            ends.append(end)  # (also when this is the first row: an empty column is no end)
+        elif ends:
             ends.append(start if end is None else end)
         rows.paths.append(path)
         rows.type.append(self._mapping.type)
@@ -438,7 +570,7 @@ class SampleItems:
         if type(item) is not dict:
             return Rejected(self.name, path, INVALID_ITEM, "a data item must be an object")
         d = item.get("date")
-        if type(d) is str and "endDate" not in item:  # the usual item: a point in time
+        if type(d) is str and "end" not in item and "start" not in item and "endDate" not in item:  # a point in time
             try:
                 start, offset = parse_date_us(d)
             except DateError as e:

@@ -12,7 +12,10 @@ Three shapes, told apart per item:
 An aggregated night says how long each stage lasted, not when. records.SleepStage needs times, so
 the stage totals become blocks laid end to end from sleepStart (core, deep, rem, awake): the
 durations, and so every figure Tracking derives, are exact; the order within the night is not.
-asleep_seconds and in_bed_seconds carry the app's own totals.
+asleep_seconds and in_bed_seconds carry the app's own totals (totalSleep or asleep, and inBed),
+which Tracking keeps as the night's figures: the window (start and end) need not add up to them. The
+app writes 0 for a total it has no data for (no in-bed source): that is no total. A segment is no
+total of the app's; its night's figures come from its stages.
 """
 
 from __future__ import annotations
@@ -101,12 +104,9 @@ def _segment(name: str, item: dict, path: str) -> Record:
     stage = SEGMENT_STAGES.get(value.strip().lower()) or SEGMENT_STAGES.get(value.strip().lower().replace(" ", ""))
     if stage is None:
         return Skipped(name, path, UNSUPPORTED_SLEEP_STAGE)
-    seconds = int((end[0] - start[0]).total_seconds())
-    asleep = seconds if stage in ("CORE", "DEEP", "REM", "ASLEEP") else 0
     return SleepRecord(
         metric=name, path=path, start_time=start[0], end_time=end[0], utc_offset_minutes=end[1],
         source=_text(item, "source", "sleepSource"), stages=(SleepStage(stage, start[0], end[0]),),
-        asleep_seconds=asleep, in_bed_seconds=seconds,
     )
 
 
@@ -145,13 +145,20 @@ def _aggregated(name: str, item: dict, path: str) -> Record:
         staged = sum(hours[k] or 0.0 for k in ("core", "deep", "rem"))
         asleep_h = total if total else (asleep or 0.0) + staged
     else:
-        asleep_h = asleep if asleep is not None else total
+        asleep_h = asleep or total
         if sleep_start is not None and sleep_end is not None and sleep_end[0] > sleep_start[0]:
             stages.append(SleepStage("ASLEEP", sleep_start[0], sleep_end[0]))
+    for key, h in (("inBed", in_bed), ("totalSleep" if total else "asleep", asleep_h)):
+        if h and h > 24:
+            raise _Bad(f"{path}.{key}", INVALID_VALUE, f"{key} must be at most 24 hours")
     return SleepRecord(
         metric=name, path=path, start_time=start[0], end_time=end[0],
         utc_offset_minutes=(sleep_end or end)[1],
         source=_text(item, "source", "sleepSource", "inBedSource"), stages=tuple(stages),
-        asleep_seconds=None if asleep_h is None else round(asleep_h * 3600),
-        in_bed_seconds=None if in_bed is None else round(in_bed * 3600),
+        asleep_seconds=_seconds(asleep_h), in_bed_seconds=_seconds(in_bed),
     )
+
+
+def _seconds(hours: float | None) -> int | None:
+    """An app's total in seconds; None for none (absent, or the 0 the app writes when it has none)."""
+    return round(hours * 3600) if hours else None

@@ -65,6 +65,19 @@ CELSIUS = {"Cel": ONE, "degC": ONE, "°C": ONE, "C": ONE, "degF": Unit(5 / 9, -3
 GLUCOSE = {"mg/dL": ONE, "mg/dl": ONE, "mmol/L": Unit(18.01558800000541), "mmol/l": Unit(18.01558800000541),
            "mmol<180.1558800000541>/L": Unit(18.01558800000541)}
 MMHG = {"mm[Hg]": ONE, "mmHg": ONE, "mmhg": ONE}
+SPEED = {"m/s": ONE, "km/hr": Unit(1 / 3.6), "km/h": Unit(1 / 3.6), "mi/hr": Unit(0.44704), "mi/h": Unit(0.44704),
+         "mph": Unit(0.44704), "ft/s": Unit(0.3048), "m/min": Unit(1 / 60)}
+CENTIMETERS = {"cm": ONE, "m": Unit(100), "mm": Unit(0.1), "in": Unit(2.54), "ft": Unit(30.48)}
+WATTS = {"W": ONE, "w": ONE, "kW": Unit(1000), "watts": ONE}
+MILLISECONDS = {"ms": ONE, "s": Unit(1000)}
+LITERS = {"L": ONE, "l": ONE, "mL": Unit(0.001), "ml": Unit(0.001)}
+LITERS_PER_MIN = {"L/min": ONE, "l/min": ONE, "L/s": Unit(60), "l/s": Unit(60), "mL/min": Unit(0.001)}
+# HealthKit's dBASPL (A-weighted); UCUM has no weighting, so dB[SPL] it is.
+DECIBELS = {"dBASPL": ONE, "dB": ONE, "dBA": ONE, "dB(A)": ONE, "dB SPL": ONE}
+PER_HOUR = {"count/hr": ONE, "count/h": ONE, "count": ONE, "events/hr": ONE, "{events}/h": ONE}
+# HealthKit's physical effort, kcal/(hr·kg): one MET is 1 kcal/(kg·h).
+EFFORT = {"kcal/hr·kg": ONE, "kcal/(hr·kg)": ONE, "kcal/(kg·hr)": ONE, "kcal/kg/hr": ONE, "kcal/(kg*h)": ONE,
+          "MET": ONE, "METs": ONE}
 
 
 def _t(key, name, unit, units, loinc, aggregation, lo, hi, description, **extra) -> SampleType:
@@ -117,6 +130,78 @@ CATALOG: dict[str, SampleType] = {t.key: t for t in [
     _t("sugar", "Sugar", "g", GRAMS, "", SUM, 0, 2000, "Sugar eaten."),
     _t("caffeine", "Caffeine", "mg", MILLIGRAMS, "", SUM, 0, 5000, "Caffeine taken."),
     _t("mindful_minutes", "Mindful minutes", "min", MINUTES, "", SUM, 0, 1440, "Minutes of mindfulness practice."),
+    # Activity
+    _t("move_minutes", "Move minutes", "min", MINUTES, "", SUM, 0, 1440,
+       "Minutes of movement, where the Move ring counts minutes rather than energy."),
+    _t("stand_minutes", "Stand minutes", "min", MINUTES, "", SUM, 0, 1440, "Minutes spent standing."),
+    _t("cycling_distance", "Cycling distance", "m", METERS, "", SUM, 0, 1_000_000, "Distance cycled."),
+    _t("swimming_distance", "Swimming distance", "m", METERS, "", SUM, 0, 100_000, "Distance swum."),
+    _t("wheelchair_distance", "Wheelchair distance", "m", METERS, "", SUM, 0, 1_000_000,
+       "Distance covered in a wheelchair."),
+    _t("snow_sports_distance", "Downhill snow sports distance", "m", METERS, "", SUM, 0, 1_000_000,
+       "Distance covered skiing or snowboarding downhill."),
+    _t("wheelchair_pushes", "Wheelchair pushes", "{count}", COUNT, "", SUM, 0, 200_000, "Pushes of a wheelchair."),
+    _t("swim_strokes", "Swimming strokes", "{count}", COUNT, "", SUM, 0, 200_000, "Strokes swum."),
+    _t("physical_effort", "Physical effort", "kcal/(kg.h)", EFFORT, "", SAMPLE, 0, 30,
+       "Effort as energy per body mass and hour (1 MET = 1 kcal/(kg.h))."),
+    _t("cycling_cadence", "Cycling cadence", "/min", {**PER_MIN, "rpm": ONE}, "", SAMPLE, 0, 300,
+       "Pedal revolutions per minute."),
+    _t("cycling_ftp", "Cycling functional threshold power", "W", WATTS, "", SAMPLE, 0, 3000,
+       "The power a rider can hold for an hour, as the source estimates it."),
+    _t("cycling_power", "Cycling power", "W", WATTS, "", SAMPLE, 0, 3000, "Power output while cycling."),
+    _t("cycling_speed", "Cycling speed", "m/s", SPEED, "", SAMPLE, 0, 40, "Speed while cycling."),
+    _t("running_power", "Running power", "W", WATTS, "", SAMPLE, 0, 3000, "Power output while running."),
+    _t("running_speed", "Running speed", "m/s", SPEED, "", SAMPLE, 0, 15, "Speed while running."),
+    _t("running_ground_contact_time", "Running ground contact time", "ms", MILLISECONDS, "", SAMPLE, 0, 2000,
+       "Time a foot is on the ground in each running stride."),
+    _t("running_stride_length", "Running stride length", "m", METERS, "", SAMPLE, 0, 5, "Length of a running stride."),
+    _t("running_vertical_oscillation", "Running vertical oscillation", "cm", CENTIMETERS, "", SAMPLE, 0, 50,
+       "How far the body bounces up and down with each running stride."),
+    # Body and heart
+    _t("waist_circumference", "Waist circumference", "cm", CENTIMETERS, "8280-0", SAMPLE, 20, 300,
+       "Circumference of the waist."),
+    _t("heart_rate_recovery", "Heart rate recovery (1 minute)", "/min", PER_MIN, "", SAMPLE, 0, 200,
+       "How far the heart rate falls in the minute after exercise ends."),
+    _t("afib_burden", "Atrial fibrillation burden", "%", PERCENT, "", SAMPLE, 0, 100,
+       "Share of time in atrial fibrillation over a week, as the source estimates it (small values are real, "
+       "so a value <= 1 is a percentage, not a fraction)."),
+    _t("basal_body_temperature", "Basal body temperature", "Cel", CELSIUS, "", SAMPLE, 30, 45,
+       "Body temperature at rest, on waking."),
+    _t("perfusion_index", "Peripheral perfusion index", "%", PERCENT, "", SAMPLE, 0, 100,
+       "Pulsatile to non-pulsatile blood flow at the sensor (small values are real: a value <= 1 is a percentage)."),
+    _t("blood_alcohol", "Blood alcohol content", "%", PERCENT, "", SAMPLE, 0, 1,
+       "Alcohol in the blood, as a percentage (0.08 %)."),
+    # Mobility
+    _t("walking_speed", "Walking speed", "m/s", SPEED, "", SAMPLE, 0, 5, "Speed while walking on flat ground."),
+    _t("walking_step_length", "Walking step length", "cm", CENTIMETERS, "", SAMPLE, 0, 300,
+       "Length of a step while walking."),
+    _t("walking_asymmetry", "Walking asymmetry", "%", PERCENT, "", SAMPLE, 0, 100,
+       "Share of steps whose speed differs between the feet (small values are real: a value <= 1 is a percentage)."),
+    _t("walking_double_support", "Walking double support time", "%", PERCENT, "", SAMPLE, 0, 100,
+       "Share of walking time with both feet on the ground.", fraction_percent=True),
+    _t("six_minute_walk_distance", "Six-minute walk distance", "m", METERS, "", SAMPLE, 0, 2000,
+       "Distance the source estimates could be walked in six minutes."),
+    _t("stair_ascent_speed", "Stair ascent speed", "m/s", SPEED, "", SAMPLE, 0, 5, "Vertical speed climbing stairs."),
+    _t("stair_descent_speed", "Stair descent speed", "m/s", SPEED, "", SAMPLE, 0, 5,
+       "Vertical speed going down stairs."),
+    # Respiratory
+    _t("fev1", "Forced expiratory volume in 1 second", "L", LITERS, "20150-9", SAMPLE, 0, 10,
+       "Air breathed out in the first second of a forced breath (spirometry)."),
+    _t("fvc", "Forced vital capacity", "L", LITERS, "19868-9", SAMPLE, 0, 12,
+       "Air breathed out in a whole forced breath (spirometry)."),
+    _t("peak_expiratory_flow", "Peak expiratory flow", "L/min", LITERS_PER_MIN, "19935-6", SAMPLE, 0, 1200,
+       "Fastest flow of a forced breath out (peak flow meter)."),
+    _t("inhaler_uses", "Inhaler uses", "{count}", COUNT, "", SUM, 0, 1000, "Puffs of an inhaler."),
+    # Sleep, surroundings, habits
+    _t("breathing_disturbances", "Breathing disturbances", "/h", PER_HOUR, "", SAMPLE, 0, 200,
+       "Breathing disturbances per hour of sleep."),
+    _t("time_in_daylight", "Time in daylight", "min", MINUTES, "", SUM, 0, 1440, "Minutes spent in daylight."),
+    _t("environmental_audio_exposure", "Environmental sound level", "dB[SPL]", DECIBELS, "", SAMPLE, 0, 200,
+       "Sound level of the surroundings (A-weighted)."),
+    _t("headphone_audio_exposure", "Headphone sound level", "dB[SPL]", DECIBELS, "", SAMPLE, 0, 200,
+       "Sound level of headphone audio (A-weighted)."),
+    _t("falls", "Falls", "{count}", COUNT, "", SUM, 0, 1000, "Falls detected or recorded."),
+    _t("alcoholic_beverages", "Alcoholic drinks", "{count}", COUNT, "", SUM, 0, 200, "Standard alcoholic drinks."),
 ]}
 
 

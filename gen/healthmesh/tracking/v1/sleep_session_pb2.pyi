@@ -34,7 +34,7 @@ DEEP: SleepStage
 REM: SleepStage
 
 class SleepSession(_message.Message):
-    __slots__ = ("name", "start_time", "end_time", "utc_offset_minutes", "local_date", "stages", "time_in_bed_seconds", "asleep_seconds", "awake_seconds", "light_seconds", "deep_seconds", "rem_seconds", "unspecified_asleep_seconds", "score", "efficiency_percent", "notes", "source", "create_time", "update_time")
+    __slots__ = ("name", "start_time", "end_time", "utc_offset_minutes", "local_date", "stages", "time_in_bed_seconds", "asleep_seconds", "awake_seconds", "light_seconds", "deep_seconds", "rem_seconds", "unspecified_asleep_seconds", "score", "efficiency_percent", "notes", "source", "create_time", "update_time", "reported_time_in_bed_seconds", "reported_asleep_seconds")
     NAME_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +54,8 @@ class SleepSession(_message.Message):
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REPORTED_TIME_IN_BED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    REPORTED_ASLEEP_SECONDS_FIELD_NUMBER: _ClassVar[int]
     name: str
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
@@ -73,7 +75,9 @@ class SleepSession(_message.Message):
     source: str
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., utc_offset_minutes: _Optional[int] = ..., local_date: _Optional[str] = ..., stages: _Optional[_Iterable[_Union[SleepStagePeriod, _Mapping]]] = ..., time_in_bed_seconds: _Optional[int] = ..., asleep_seconds: _Optional[int] = ..., awake_seconds: _Optional[int] = ..., light_seconds: _Optional[int] = ..., deep_seconds: _Optional[int] = ..., rem_seconds: _Optional[int] = ..., unspecified_asleep_seconds: _Optional[int] = ..., score: _Optional[int] = ..., efficiency_percent: _Optional[float] = ..., notes: _Optional[str] = ..., source: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    reported_time_in_bed_seconds: int
+    reported_asleep_seconds: int
+    def __init__(self, name: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., utc_offset_minutes: _Optional[int] = ..., local_date: _Optional[str] = ..., stages: _Optional[_Iterable[_Union[SleepStagePeriod, _Mapping]]] = ..., time_in_bed_seconds: _Optional[int] = ..., asleep_seconds: _Optional[int] = ..., awake_seconds: _Optional[int] = ..., light_seconds: _Optional[int] = ..., deep_seconds: _Optional[int] = ..., rem_seconds: _Optional[int] = ..., unspecified_asleep_seconds: _Optional[int] = ..., score: _Optional[int] = ..., efficiency_percent: _Optional[float] = ..., notes: _Optional[str] = ..., source: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reported_time_in_bed_seconds: _Optional[int] = ..., reported_asleep_seconds: _Optional[int] = ...) -> None: ...
 
 class SleepStagePeriod(_message.Message):
     __slots__ = ("stage", "start_time", "end_time")
