@@ -31,8 +31,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/buf lint
 
-# Regenerates gen/ from proto/: messages, type stubs, grpc stubs and the descriptor set Envoy
-# loads. The descriptor set also carries google/rpc/error_details.proto, so Envoy can render
+# Regenerates gen/ from proto/: messages, type stubs, grpc stubs, the descriptor set Envoy
+# loads, and the OpenAPI document made from it (gen/openapi.json, services/runner/openapi.py).
+# The descriptor set also carries google/rpc/error_details.proto, so Envoy can render
 # ErrorInfo and BadRequest details in JSON errors. `make gen-check` fails when the committed
 # gen/ differs from what the protos produce.
 DESCRIPTOR_EXTRAS := google/rpc/error_details.proto google/rpc/status.proto
@@ -40,10 +41,11 @@ define generate
 	$(PROTOC) --python_out=$(1) --pyi_out=$(1) --grpc_python_out=$(1) $(PROTOS)
 	$(PROTOC) --descriptor_set_out=$(1)/healthmesh.binpb --include_imports --include_source_info \
 	  $(PROTOS) $(DESCRIPTOR_EXTRAS)
+	$(PY) -m services.runner.openapi $(1)/healthmesh.binpb $(1)/openapi.json
 endef
 
 gen: $(STAMP)
-	rm -rf gen/healthmesh gen/healthmesh.binpb
+	rm -rf gen/healthmesh gen/healthmesh.binpb gen/openapi.json
 	$(call generate,gen)
 
 gen-check: $(STAMP)

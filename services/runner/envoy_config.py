@@ -5,7 +5,9 @@ current). Routes come from the descriptor set: each public service's gRPC prefix
 cluster; streaming methods get no route timeout; read-only methods (HTTP GET) are retried on
 UNAVAILABLE. Internal services have no route, so the public listener answers them 404
 (UNIMPLEMENTED for gRPC clients). Health and reflection for the whole mesh go to any healthy
-service, which forwards per-service health checks to the service named.
+service, which forwards per-service health checks to the service named. Envoy answers
+GET /v1/openapi.json (gen/openapi.json) and the Swagger UI page at /docs (envoy/docs/) itself,
+from files it reads at start, without credentials.
 """
 
 from __future__ import annotations
@@ -20,6 +22,19 @@ from services.common.contract import Method, methods
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER_CONFIG = REPO / "envoy" / "envoy.docker.yaml"
+OPENAPI = REPO / "gen" / "openapi.json"
+DOCS_DIR = REPO / "envoy" / "docs"
+# The files Envoy serves itself: URL path -> (file under docs_dir, or the OpenAPI document; content type).
+STATIC_FILES = {
+    "/v1/openapi.json": ("", "application/json"),
+    "/docs": ("index.html", "text/html; charset=utf-8"),
+    "/docs/swagger-ui-bundle.js": ("swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
+    "/docs/swagger-ui.css": ("swagger-ui.css", "text/css; charset=utf-8"),
+    "/docs/favicon-32x32.png": ("favicon-32x32.png", "image/png"),
+}
+# Direct responses are capped at 4 KiB by default; Swagger UI's bundle is 1.7 MB.
+MAX_STATIC_FILE_BYTES = 4 * 1024 * 1024
+TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"
 MAX_REQUEST_BODY_BYTES = 32 * 1024 * 1024
 BUFFER_FILTER = "envoy.filters.http.buffer"
 STRIPPED_HEADERS = ["x-healthmesh-service-token", "x-healthmesh-user", "x-healthmesh-service"]
@@ -41,6 +56,8 @@ class Topology:
     backends: dict[str, tuple[str, int]]  # service -> (host, port)
     replicas: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # service -> its other processes
     dns: bool = False  # docker: backends are host names
+    openapi_path: str = str(OPENAPI)
+    docs_dir: str = str(DOCS_DIR)
 
 
 def _cluster(name: str, endpoints: list[tuple[str, int]], health_name: str, dns: bool) -> dict:
@@ -75,9 +92,28 @@ def _stream_route(match: dict, cluster: str) -> dict:
                         "disabled": True}}}
 
 
-def _routes(all_methods: list[Method]) -> list[dict]:
+def _static_routes(topology: Topology) -> list[dict]:
+    """Files Envoy answers with itself; the transcoder (which would refuse a path that is no RPC's) is off."""
+    routes = []
+    for path, (name, content_type) in STATIC_FILES.items():
+        filename = f"{topology.docs_dir}/{name}" if name else topology.openapi_path
+        routes.append({
+            "match": {"path": path},
+            "direct_response": {"status": 200, "body": {"filename": filename}},
+            "response_headers_to_add": [
+                {"header": {"key": "content-type", "value": content_type},
+                 "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"},
+                {"header": {"key": "cache-control", "value": "no-cache"},
+                 "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
+            "typed_per_filter_config": {TRANSCODER_FILTER: {
+                "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "disabled": True}},
+        })
+    return routes
+
+
+def _routes(all_methods: list[Method], topology: Topology) -> list[dict]:
     public = [m for m in all_methods if not m.internal]
-    routes: list[dict] = []
+    routes: list[dict] = _static_routes(topology)
     for m in public:
         if m.streaming:
             # Streams live as long as they need; heartbeats keep them under the idle timeout.
@@ -134,7 +170,8 @@ def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
             "name": "public",
             "request_headers_to_remove": STRIPPED_HEADERS,
             "request_headers_to_add": [CLIENT_ADDRESS_HEADER],
-            "virtual_hosts": [{"name": "healthmesh", "domains": ["*"], "routes": _routes(all_methods)}],
+            "max_direct_response_body_size_bytes": MAX_STATIC_FILE_BYTES,
+            "virtual_hosts": [{"name": "healthmesh", "domains": ["*"], "routes": _routes(all_methods, topology)}],
         },
         "http_filters": [
             {"name": "envoy.filters.http.health_check", "typed_config": {
@@ -143,7 +180,7 @@ def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
                 "headers": [{"name": ":path", "string_match": {"exact": "/healthz"}}],
                 "cluster_min_healthy_percentages": {o: {"value": 100.0} for o in sorted(owners)},
             }},
-            {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": {
+            {"name": TRANSCODER_FILTER, "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
                 "proto_descriptor": topology.descriptor_path,
                 "services": services,
@@ -196,6 +233,7 @@ DOCKER_TOPOLOGY = Topology(
     listen_address="0.0.0.0", http_port=8080, admin_address="0.0.0.0", admin_port=9901,
     descriptor_path="/etc/envoy/healthmesh.binpb",
     backends={s: (s, 50051) for s in ("auth", "tracking", "device", "ingest", "insight")}, dns=True,
+    openapi_path="/etc/envoy/openapi.json", docs_dir="/etc/envoy/docs",
 )
 
 
