@@ -34,13 +34,13 @@ from pathlib import Path
 
 import grpc
 import httpx
+import yaml
 from healthmesh.auth.v1 import auth_service_pb2, user_pb2
 from healthmesh.tracking.v1 import tracking_service_pb2
 
 from bench.harness import new_user, percentile
-from services.common.contract import DESCRIPTOR_SET
-from services.runner.envoy_config import Topology, render, to_yaml
-from services.runner.mesh import REPO, Mesh, MeshOptions, free_port, real_clock_env
+from services.runner.envoy_config import to_yaml
+from services.runner.mesh import REPO, Mesh, MeshOptions, free_port
 
 CONNECTIONS = 32
 MIX_SECONDS = 10
@@ -85,27 +85,30 @@ class BenchMesh(Mesh):
         super().__init__(options)
         self.ceiling_port = ceiling_port
 
-    def _start_envoy(self) -> None:
-        topology = Topology("127.0.0.1", self.http_port, "127.0.0.1", self.admin_port, str(DESCRIPTOR_SET),
-                            {s: ("127.0.0.1", p) for s, p in self.ports.items()})
-        config = render(topology)
-        resources = config["static_resources"]
-        auth = next(c for c in resources["clusters"] if c["name"] == "auth")
-        ceiling = {**json.loads(json.dumps(auth)), "name": "ceiling"}
-        ceiling.pop("health_checks")
-        ceiling["load_assignment"] = {"cluster_name": "ceiling", "endpoints": [{"lb_endpoints": [{"endpoint": {
-            "address": {"socket_address": {"address": "127.0.0.1", "port_value": self.ceiling_port}}}}]}]}
-        resources["clusters"].append(ceiling)
-        hcm = resources["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
-        hcm["route_config"]["virtual_hosts"][0]["routes"].insert(0, {
-            "match": {"path": GET_USER, "headers": [{"name": CEILING_HEADER, "present_match": True}]},
-            "route": {"cluster": "ceiling", "timeout": "60s"}})
-        path = self.state / "envoy.yaml"
-        path.write_text(to_yaml(config))
-        envoy = Path(sys.executable).parent / "envoy"
-        binary = str(envoy) if envoy.exists() else (shutil.which("envoy") or "envoy")
-        self._spawn("envoy", [binary, "-c", str(path), "--base-id", str(self.http_port), "--log-level", "warn"],
-                    real_clock_env())
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        # Envoy's config as Mesh wrote it (replicas and all), plus the ceiling's cluster and route.
+        if name == "envoy":
+            path = Path(argv[argv.index("-c") + 1])
+            config = yaml.safe_load(path.read_text())
+            add_ceiling(config, self.ceiling_port)
+            path.write_text(to_yaml(config))
+        super()._spawn(name, argv, env)
+
+
+def add_ceiling(config: dict, port: int) -> None:
+    resources = config["static_resources"]
+    if any(c["name"] == "ceiling" for c in resources["clusters"]):
+        return  # Envoy restarted on the config already written
+    auth = next(c for c in resources["clusters"] if c["name"] == "auth")
+    ceiling = {**json.loads(json.dumps(auth)), "name": "ceiling"}
+    ceiling.pop("health_checks")
+    ceiling["load_assignment"] = {"cluster_name": "ceiling", "endpoints": [{"lb_endpoints": [{"endpoint": {
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]}
+    resources["clusters"].append(ceiling)
+    hcm = resources["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    hcm["route_config"]["virtual_hosts"][0]["routes"].insert(0, {
+        "match": {"path": GET_USER, "headers": [{"name": CEILING_HEADER, "present_match": True}]},
+        "route": {"cluster": "ceiling", "timeout": "60s"}})
 
 
 @contextlib.contextmanager
