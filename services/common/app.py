@@ -83,7 +83,7 @@ GC_THRESHOLDS = (50_000, 20, 100)
 
 def main(spec: ServiceSpec, build: Callable[[Settings], Awaitable[Built]]) -> None:
     settings = Settings()
-    logs.setup(spec.name, settings.log_level)
+    logs.setup(spec.name, settings.log_level, settings.access_log_read_sample_every)
     gc.set_threshold(*GC_THRESHOLDS)
 
     async def run() -> None:
