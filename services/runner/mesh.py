@@ -28,6 +28,7 @@ from services.common.contract import DESCRIPTOR_SET, public_services
 from services.runner.envoy_config import Topology, render, to_yaml
 
 REPO = Path(__file__).resolve().parents[2]
+HEALTH_CHECK_SECONDS = 1.0  # Envoy's active health check interval (envoy_config._cluster)
 READY_TIMEOUT_SECONDS = 180
 
 
@@ -205,6 +206,28 @@ class Mesh:
                             del waiting[owner]
                     except grpc.RpcError:
                         pass
+                time.sleep(0.2)
+        for name, port in self.replica_ports.items():  # each replica SERVING too, not only one per service
+            self._wait_serving(name, port, names[name.rsplit("-", 1)[0]], deadline, should_stop)
+        time.sleep(HEALTH_CHECK_SECONDS * 2 if self.replica_ports else 0)  # Envoy's checks have seen them
+
+    def _wait_serving(self, name: str, port: int, full_name: str, deadline: float,
+                      should_stop: Callable[[], bool]) -> None:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            while True:
+                if should_stop():
+                    raise self.StartError("interrupted while starting")
+                if self.children[name].poll() is not None:
+                    raise self.StartError(f"{name} exited while starting:\n{_tail(self.logs / f'{name}.log')}")
+                if time.monotonic() > deadline:
+                    raise self.StartError(f"not ready after {READY_TIMEOUT_SECONDS}s: waiting for {name}")
+                try:
+                    reply = health.Check(health_pb2.HealthCheckRequest(service=full_name), timeout=1)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.RpcError:
+                    pass
                 time.sleep(0.2)
 
     def _healthz_ok(self) -> bool:

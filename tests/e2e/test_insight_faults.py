@@ -185,3 +185,46 @@ async def test_deleting_a_user_erases_their_rules_alerts_and_insights(mesh, http
     finally:
         await conn.close()
 
+
+
+@pytest.fixture(scope="module")
+def replicated():
+    with temporary_mesh("healthmesh-insight-replicas-", replicas={"insight": 2}) as m:
+        yield m
+
+
+async def test_watchers_on_either_insight_replica_get_every_alert(replicated):
+    """Envoy spreads the watchers over both Insight processes; Tracking's outbox tells only the
+    first, which records the alert; the NOTIFY brings it to the watchers on the other."""
+    mesh = replicated
+    with httpx.Client(base_url=mesh.endpoints()["http"], timeout=30) as http:
+        headers = auth(new_user(http))
+        now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+        md = (("authorization", headers["authorization"]),)
+        async with grpc.aio.insecure_channel(mesh.endpoints()["grpc"]) as channel:
+            stub = insight_service_pb2_grpc.InsightServiceStub(channel)
+            calls = [stub.WatchAlerts(pb.WatchAlertsRequest(parent="users/me", heartbeat_interval_seconds=5),
+                                      metadata=md) for _ in range(6)]
+            for call in calls:  # each opened (its first heartbeat), on one replica or the other
+                assert (await asyncio.wait_for(call.read(), WAIT_SECONDS)).WhichOneof("event") == "heartbeat"
+            served = _watch_streams_per_process(mesh)
+            assert served["insight"] >= 1 and served["insight-2"] >= 1, served
+            await asyncio.to_thread(write, http, headers, sample("spo2", now - dt.timedelta(minutes=3), 84, "%"))
+            for call in calls:
+                message = await asyncio.wait_for(call.read(), WAIT_SECONDS)
+                while message.WhichOneof("event") == "heartbeat":
+                    message = await asyncio.wait_for(call.read(), WAIT_SECONDS)
+                assert message.alert.value == 84
+                call.cancel()
+
+
+def _watch_streams_per_process(mesh) -> dict[str, int]:
+    """The calls open on each Insight process, from Envoy's per-host counters."""
+    ports = {mesh.ports["insight"]: "insight", **{p: n for n, p in mesh.replica_ports.items()}}
+    text = httpx.get(f"{mesh.endpoints()['envoy_admin']}/clusters", timeout=10).text
+    counts = {name: 0 for name in ports.values()}
+    for line in text.splitlines():
+        parts = line.split("::")  # insight::127.0.0.1:PORT::rq_active::N
+        if len(parts) == 4 and parts[0] == "insight" and parts[2] == "rq_active":
+            counts[ports[int(parts[1].rsplit(":", 1)[1])]] += int(parts[3])
+    return counts
