@@ -40,7 +40,7 @@ from healthmesh.tracking.v1 import tracking_service_pb2
 
 from bench.harness import new_user, percentile
 from services.runner.envoy_config import to_yaml
-from services.runner.mesh import REPO, Mesh, MeshOptions, free_port
+from services.runner.mesh import REPO, Mesh, MeshOptions, free_port, parse_replicas
 
 CONNECTIONS = 32
 MIX_SECONDS = 10
@@ -77,6 +77,8 @@ async def serve_ceiling(port: int) -> None:
     await stop.wait()
     await server.stop(1)
 
+# Processes per service (issue 18: the benchmark uses 2 of the services the mix reaches); "" for one.
+REPLICAS = parse_replicas(os.environ.get("HEALTHMESH_BENCH_REPLICAS", "auth=2,tracking=2"))
 
 # The mesh, with the ceiling's route in its Envoy.
 
@@ -117,7 +119,7 @@ def bench_mesh() -> Iterator[tuple[BenchMesh, subprocess.Popen]]:
         port = free_port()
         ceiling = subprocess.Popen([sys.executable, "-m", "bench.unary", str(port)], cwd=REPO,
                                    stdin=subprocess.DEVNULL)
-        mesh = BenchMesh(MeshOptions(state_dir=Path(state), free_ports=True), port)
+        mesh = BenchMesh(MeshOptions(state_dir=Path(state), free_ports=True, replicas=REPLICAS), port)
         try:
             mesh.start()
             yield mesh, ceiling
@@ -356,7 +358,8 @@ async def run() -> None:
         print(f"seeded {SAMPLES:,} heart-rate samples; mesh at {base}", flush=True)
         pg = int((mesh.state / "pgdata" / "postmaster.pid").read_text().split()[0]) \
             if (mesh.state / "pgdata" / "postmaster.pid").exists() else None
-        roots = {n: mesh.children[n].pid for n in ("auth", "tracking", "envoy", "redis") if n in mesh.children}
+        roots = {n: mesh.children[n].pid for n in ("auth", "tracking", "envoy", "redis", *mesh.replica_ports)
+                 if n in mesh.children}
         if pg is not None:
             roots["postgres"] = pg
         mix = [paths[name] for name in CYCLE]

@@ -15,8 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from services.common.config import SERVICE_NAMES
-from services.runner.mesh import Mesh, MeshOptions
+from services.runner.mesh import Mesh, MeshOptions, parse_replicas
 
 
 def parse_args(argv: list[str]) -> MeshOptions:
@@ -43,19 +42,16 @@ def parse_args(argv: list[str]) -> MeshOptions:
         state_dir=Path(args.state_dir).resolve(), http_port=args.http_port, admin_port=args.admin_port,
         base_port=args.base_port, redis_port=args.redis_port, free_ports=args.free_ports,
         database_url=env.get("DATABASE_URL", ""), redis_url=env.get("REDIS_URL", ""),
-        replicas=parse_replicas(parser, args.replicas),
+        replicas=_replicas(parser, args.replicas),
     )
 
 
-def parse_replicas(parser: argparse.ArgumentParser, text: str) -> dict[str, int]:
-    replicas = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        service, _, count = part.partition("=")
-        if service not in SERVICE_NAMES or not count.isdigit() or not 1 <= int(count) <= 8:
-            parser.error(f"--replicas: {part!r} is not service=N with a service of {', '.join(SERVICE_NAMES)} "
-                         "and N from 1 to 8")
-        replicas[service] = int(count)
-    return replicas
+def _replicas(parser: argparse.ArgumentParser, text: str) -> dict[str, int]:
+    try:
+        return parse_replicas(text)
+    except ValueError as exc:
+        parser.error(f"--replicas: {exc}")
+
 
 
 def main(argv: list[str]) -> int:

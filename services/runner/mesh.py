@@ -47,6 +47,18 @@ class MeshOptions:
     replicas: dict[str, int] = field(default_factory=dict)
 
 
+def parse_replicas(text: str) -> dict[str, int]:
+    """`device=2,tracking=2` -> {"device": 2, "tracking": 2}; ValueError for anything else."""
+    replicas = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        service, _, count = part.partition("=")
+        if service not in SERVICE_NAMES or not count.isdigit() or not 1 <= int(count) <= 8:
+            raise ValueError(f"{part!r} is not service=N with a service of {', '.join(SERVICE_NAMES)} and N from 1 "
+                             "to 8")
+        replicas[service] = int(count)
+    return replicas
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
