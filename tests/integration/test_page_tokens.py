@@ -88,7 +88,7 @@ async def test_sample_pages_walk_the_whole_list_with_signed_tokens(tracking):
             break
         tokens.append(page.next_page_token)
         request.page_token = page.next_page_token
-    assert seen == [70, 71, 72, 73, 74] and len(tokens) == 2
+    assert seen == [74, 73, 72, 71, 70] and len(tokens) == 2  # newest first, as the contract says
     assert all(set(t) <= URL_SAFE and len(t) < 200 for t in tokens)
 
 
@@ -98,7 +98,8 @@ async def test_forged_sample_tokens_are_invalid_argument_on_page_token(tracking)
     md = bearer(session.access_token)
     await stub.BatchCreateSamples(tracking_service_pb2.BatchCreateSamplesRequest(
         parent="users/me", samples=[weight(i) for i in range(3)]), metadata=md)
-    query = {"user": user.name.removeprefix("users/"), "type": "weight", "source": None, "start": None, "end": None}
+    query = {"user": user.name.removeprefix("users/"), "type": "weight", "source": None, "start": None, "end": None,
+             "order": "desc"}
     forged = [
         # A well-formed cursor the old server accepted: it resumed wherever the client said.
         unsigned_token([(T0 + dt.timedelta(minutes=1)).isoformat(), "weight", "Scale"], query),

@@ -84,8 +84,9 @@ def counts(ack) -> tuple[int, int, int, int]:
 
 
 async def listed(stub, md, type: str) -> list[sample_pb2.Sample]:
+    """The user's samples of `type`, oldest first (the rows' own order in these tests)."""
     reply = await stub.ListSamples(tracking_service_pb2.ListSamplesRequest(
-        parent="users/me", type=type, page_size=1000), metadata=md)
+        parent="users/me", type=type, page_size=1000, order_by="start_time"), metadata=md)
     return list(reply.samples)
 
 

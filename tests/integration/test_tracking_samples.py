@@ -186,7 +186,7 @@ async def test_list_pages_and_filters(tracking):
         token = page.next_page_token
         if not token:
             break
-    assert seen == [60, 61, 62, 63, 64]
+    assert seen == [64, 63, 62, 61, 60]  # newest first
     by_source = await stub.ListSamples(tracking_service_pb2.ListSamplesRequest(parent="users/me", source="Scale"),
                                        metadata=md)
     assert [s.type for s in by_source.samples] == ["weight"]
@@ -197,6 +197,51 @@ async def test_list_pages_and_filters(tracking):
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     latest = await stub.GetLatestSamples(tracking_service_pb2.GetLatestSamplesRequest(parent="users/me"), metadata=md)
     assert [(s.type, s.value) for s in latest.samples] == [("heart_rate", 64), ("weight", 70)]
+
+
+async def test_list_is_newest_first_and_order_by_start_time_is_oldest_first_page_by_page(tracking):
+    """ListSamples' contract: newest start_time first; samples of one start follow type, then source,
+    in the same direction; `start_time` (AIP-132 order_by) turns it round; a page token keeps its order."""
+    stub, md, *_ = tracking
+    at = [T0 + dt.timedelta(minutes=m) for m in (3, 0, 2, 1)]  # written out of order
+    await stub.BatchCreateSamples(tracking_service_pb2.BatchCreateSamplesRequest(parent="users/me", samples=[
+        sample("heart_rate", t, 60 + i, "count/min") for i, t in enumerate(at)] + [
+        sample("weight", T0 + dt.timedelta(minutes=2), 70, "kg", source="Scale"),
+        sample("weight", T0 + dt.timedelta(minutes=2), 71, "kg", source="Bathroom scale")]), metadata=md)
+
+    async def walk(order_by: str = "", page_size: int = 2) -> list[tuple[int, str, str]]:
+        request = tracking_service_pb2.ListSamplesRequest(parent="users/me", page_size=page_size, order_by=order_by)
+        seen = []
+        while True:
+            page = await stub.ListSamples(request, metadata=md)
+            seen += [(int((s.start_time.ToDatetime(dt.UTC) - T0).total_seconds() // 60), s.type, s.source)
+                     for s in page.samples]
+            if not page.next_page_token:
+                return seen
+            request.page_token = page.next_page_token
+
+    newest = [(3, "heart_rate", "Apple Watch"), (2, "weight", "Scale"), (2, "weight", "Bathroom scale"),
+              (2, "heart_rate", "Apple Watch"), (1, "heart_rate", "Apple Watch"), (0, "heart_rate", "Apple Watch")]
+    assert await walk() == newest
+    assert await walk("start_time desc", page_size=4) == newest
+    assert await walk("start_time") == list(reversed(newest))
+    assert await walk("start_time  ASC", page_size=5) == list(reversed(newest))
+    # A full last page has no token: the next page would be empty.
+    exact = await stub.ListSamples(tracking_service_pb2.ListSamplesRequest(parent="users/me", page_size=6), metadata=md)
+    assert len(exact.samples) == 6 and exact.next_page_token == ""
+
+    first = await stub.ListSamples(tracking_service_pb2.ListSamplesRequest(parent="users/me", page_size=2), metadata=md)
+    for order_by in ("start_time", "start_time asc"):  # a token is bound to its order
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.ListSamples(tracking_service_pb2.ListSamplesRequest(
+                parent="users/me", page_size=2, order_by=order_by, page_token=first.next_page_token), metadata=md)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    for bad in ("value desc", "start_time sideways", "start_time desc, type", "-start_time"):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.ListSamples(tracking_service_pb2.ListSamplesRequest(parent="users/me", order_by=bad),
+                                   metadata=md)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, bad
+        assert "order_by" in err.value.details(), bad
 
 
 async def test_samples_across_years_land_in_partitions_made_on_demand(tracking):
@@ -339,7 +384,7 @@ async def test_resent_hours_are_duplicates_and_a_deleted_or_changed_sample_is_st
     async def stored() -> list[sample_pb2.Sample]:
         return list((await stub.ListSamples(tracking_service_pb2.ListSamplesRequest(
             parent="users/me", type="heart_rate", start_time=ts(start),
-            end_time=ts(start + dt.timedelta(hours=3)), page_size=1000), metadata=md)).samples)
+            end_time=ts(start + dt.timedelta(hours=3)), page_size=1000, order_by="start_time"), metadata=md)).samples)
 
     assert await write(batch(1)) == [(180, 0, 0)]
     first = await stored()

@@ -538,8 +538,12 @@ class SqlSampleRepository:
         return len(rows)
 
     async def list(self, user_id: uuid.UUID, type: str, source: str | None, start: dt.datetime | None,
-                   end: dt.datetime | None, limit: int, after: tuple[dt.datetime, str, str] | None) -> list[Sample]:
-        """Oldest first, by (start_time, type, source); `after` is the last key of the previous page."""
+                   end: dt.datetime | None, limit: int, after: tuple[dt.datetime, str, str] | None,
+                   newest_first: bool = True) -> list[Sample]:
+        """Newest first by (start_time, type, source), or oldest first; `after` is the last key of
+        the previous page. Either way the partitions' (user_id, start_time) indexes (or, for one
+        type, their primary keys) are read in order, backwards for newest first: a page costs its
+        own rows (plus a sort of those sharing one start_time), however long the history."""
         clauses, args = ["user_id = $1"], [user_id]
 
         def arg(value) -> str:
@@ -554,9 +558,11 @@ class SqlSampleRepository:
             clauses.append(f"start_time >= {arg(start)}")
         if end is not None:
             clauses.append(f"start_time < {arg(end)}")
+        beyond, direction = ("<", " DESC") if newest_first else (">", "")
         if after is not None:
-            clauses.append(f"(start_time, type, source) > ({arg(after[0])}, {arg(after[1])}, {arg(after[2])})")
-        query = f"{SELECT_SAMPLE} WHERE {' AND '.join(clauses)} ORDER BY start_time, type, source LIMIT {arg(limit)}"
+            clauses.append(f"(start_time, type, source) {beyond} ({arg(after[0])}, {arg(after[1])}, {arg(after[2])})")
+        order = ", ".join(column + direction for column in ("start_time", "type", "source"))
+        query = f"{SELECT_SAMPLE} WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT {arg(limit)}"
         async with self._connection() as raw:
             rows = await raw.fetch(query, *args)
         return [_sample(r, self._unit_of) for r in rows]

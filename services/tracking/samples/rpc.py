@@ -21,7 +21,7 @@ from services.tracking.import_rpc import RecordImportRpcs
 from services.tracking.samples import convert
 from services.tracking.samples.catalog import CATALOG
 from services.tracking.samples.domain import Interval
-from services.tracking.samples.service import SampleService, WriteResult
+from services.tracking.samples.service import SampleService, WriteResult, newest_first
 from services.tracking.sleep.service import SleepService
 
 
@@ -85,12 +85,17 @@ class SampleRpcs:
         user_id = caller_parent(request.parent)
         start, end = _time(request, "start_time"), _time(request, "end_time")
         source = request.source or None  # empty: every source
-        query = {"user": str(user_id), "type": request.type, "source": source, "start": start, "end": end}
+        newest = newest_first(request.order_by)
+        # The order is part of the query a token is bound to (and tokens of the old oldest-first
+        # list, which had no order in it, are refused rather than resumed the wrong way round).
+        query = {"user": str(user_id), "type": request.type, "source": source, "start": start, "end": end,
+                 "order": "desc" if newest else "asc"}
         size = pagination.page_size(request.page_size)
         after = self.page_tokens.decode_keyset(request.page_token, query, pagination.instant, str, str)
-        found = await self.samples.list(user_id, request.type, source, start, end, size, after)
+        found = await self.samples.list(user_id, request.type, source, start, end, size + 1, after, newest)
         token = ""
-        if len(found) == size:
+        if len(found) > size:  # one more than a page: a next page exists
+            found = found[:size]
             last = found[-1]
             token = self.page_tokens.encode([last.start_time.isoformat(), last.type, last.source], query)
         response = tracking_service_pb2.ListSamplesResponse(next_page_token=token)

@@ -28,6 +28,20 @@ MAX_WINDOW = {Interval.HOUR: dt.timedelta(days=93), Interval.DAY: dt.timedelta(d
               Interval.WEEK: dt.timedelta(days=36600), Interval.MONTH: dt.timedelta(days=36600)}
 
 
+def newest_first(order_by: str) -> bool:
+    """ListSamples' order_by (AIP-132): empty or `start_time desc` lists newest first (the contract's
+    default), `start_time` or `start_time asc` oldest first. Ties keep (type, source) in that direction."""
+    words = order_by.split()
+    if not words:
+        return True
+    if words[0] == "start_time" and len(words) <= 2:
+        direction = words[1].lower() if len(words) == 2 else "asc"
+        if direction in ("asc", "desc"):
+            return direction == "desc"
+    raise InvalidArgument.field("order_by", f"{shown(order_by)} is not an order: use `start_time desc` (the default) "
+                                "or `start_time`")
+
+
 @dataclass
 class WriteResult:
     """What happened to each item of a batch; accepted + duplicate + updated + rejected = items."""
@@ -141,12 +155,12 @@ class SampleService:
             raise NotFound(f"users/{user_id}/samples/{sample_id} does not exist")
 
     async def list(self, user_id: uuid.UUID, type: str, source: str | None, start: dt.datetime | None,
-                   end: dt.datetime | None, limit: int, after) -> list[Sample]:
+                   end: dt.datetime | None, limit: int, after, newest: bool = True) -> list[Sample]:
         if type and type not in CATALOG:
             raise InvalidArgument.field("type", f"{shown(type)} is not a sample type")
         if start and end and end <= start:
             raise InvalidArgument.field("end_time", "must be after start_time")
-        return await self._repo.list(user_id, type, source, start, end, limit, after)
+        return await self._repo.list(user_id, type, source, start, end, limit, after, newest)
 
     async def latest(self, user_id: uuid.UUID, types: list[str]) -> list[Sample]:
         unknown = [t for t in types if t not in CATALOG]

@@ -247,9 +247,11 @@ class TrackingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListSamples(self, request, context):
-        """Lists samples, newest start_time first, optionally of one type, one source and a time range.
-        Errors: INVALID_ARGUMENT for an unknown type, end_time before start_time, a negative
-        page_size or a page_token from another query; PERMISSION_DENIED for another user.
+        """Lists samples, newest start_time first (or oldest first with order_by `start_time`),
+        optionally of one type, one source and a time range.
+        Errors: INVALID_ARGUMENT for an unknown type, end_time before start_time, an order_by other
+        than those ListSamplesRequest.order_by names, a negative page_size or a page_token from another
+        query; PERMISSION_DENIED for another user.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
