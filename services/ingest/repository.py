@@ -142,6 +142,18 @@ class SqlIngestRepository:
                  "pending": int(State.PENDING), "running": int(State.RUNNING)})).first()
         return _ingestion(row) if row else None
 
+    async def save_processed_bytes(self, user_id: uuid.UUID, ingestion_id: uuid.UUID, owner: str,
+                                   processed_bytes: int) -> bool:
+        """Publishes how far a running job has read: one column of one row, written only while this
+        worker holds the job (not after its outcome is saved, nor once another worker took it over)."""
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(text(
+                "UPDATE ingest.ingestions SET processed_bytes = :processed WHERE user_id = :u AND id = :i "
+                "AND state = :running AND lease_owner = :owner RETURNING 1"),
+                {"processed": processed_bytes, "u": user_id, "i": ingestion_id, "running": int(State.RUNNING),
+                 "owner": owner})).first()
+        return row is not None
+
     async def start_reprocess(self, user_id: uuid.UUID, ingestion_id: uuid.UUID, owner: str, lease_until: dt.datetime,
                               now: dt.datetime) -> Ingestion | None:
         """Moves a finished ingestion back to RUNNING with empty counts, under this worker's lease;

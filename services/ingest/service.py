@@ -13,6 +13,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable
 
 from services.common import checks
 from services.common import jobs
+from services.common.background import cancel
 from services.common.clock import Clock, utcnow
 from services.common.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, Violations
 from services.common.ids import uuid7
@@ -35,11 +36,15 @@ class IngestService:
     taken up again from its archived payload, by this process after a restart or by a replica."""
 
     LEASE = dt.timedelta(seconds=60)
+    # How often a running job publishes processed_bytes (one small UPDATE), so a polling client
+    # and the CLI's bar move; counts and errors go with the lease renewals and the outcome.
+    PROGRESS_SECONDS = 1.0
 
     def __init__(self, repo: SqlIngestRepository, sink: TrackingSink, parsers: dict[Format, RecordSource],
                  clock: Clock = utcnow, background_bytes: int = 16 << 20,
-                 profiles: ProfileSink | None = None) -> None:
+                 profiles: ProfileSink | None = None, progress_seconds: float = PROGRESS_SECONDS) -> None:
         self._repo = repo
+        self._progress_seconds = progress_seconds
         self._sink = sink
         self._profiles = profiles
         self._parsers = parsers
@@ -124,10 +129,27 @@ class IngestService:
             await self._repo.save_progress(ingestion.user_id, ingestion.id, State.RUNNING, tally,
                                            progress["bytes"], self._now(), complete=False)
 
+        async def publish() -> None:
+            published = 0
+            while True:
+                await asyncio.sleep(self._progress_seconds)
+                if progress["bytes"] == published:
+                    continue  # nothing new read (Tracking slow to acknowledge): no write
+                try:
+                    await self._repo.save_processed_bytes(ingestion.user_id, ingestion.id, self._owner,
+                                                          progress["bytes"])
+                    published = progress["bytes"]
+                except Exception as exc:  # the database away for a moment: the next tick tries again
+                    log.warning("ingestion %s: progress not published: %s", ingestion.id, type(exc).__name__)
+
         await self._repo.save_progress(ingestion.user_id, ingestion.id, State.RUNNING, tally, 0, self._now(),
                                        complete=False)
-        async with jobs.heartbeat(self.LEASE, renew):
-            return await self._process(ingestion, chunks, tally, progress)
+        publishing = asyncio.create_task(publish(), name=f"ingestion-progress-{ingestion.id}")
+        try:
+            async with jobs.heartbeat(self.LEASE, renew):
+                return await self._process(ingestion, chunks, tally, progress)
+        finally:
+            await cancel(publishing)
 
     async def _process(self, ingestion: Ingestion, chunks: AsyncIterable[bytes], tally: Tally,
                        progress: dict[str, int]) -> Ingestion:

@@ -83,3 +83,18 @@ async def test_a_started_ingest_service_finishes_jobs_left_behind(mesh, state, l
     finally:
         await stop_server(server, built.runtime, 0.5)
         await built.close()
+
+
+async def test_progress_is_published_only_by_the_worker_holding_a_running_job(mesh):
+    """save_processed_bytes, the once-a-second write: the holder's lands; one from a worker whose
+    job was taken over, or after the outcome was saved, changes nothing."""
+    _, session, repo = mesh
+    user_id = uuid.UUID(session.user.name.split("/")[1])
+    job = await left_behind(repo, user_id, State.RUNNING, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60))
+    assert await repo.save_processed_bytes(user_id, job.id, "a-worker-that-died", 1234)
+    assert (await repo.get(user_id, job.id)).processed_bytes == 1234
+    assert not await repo.save_processed_bytes(user_id, job.id, "another-worker", 99)
+    done = await repo.save_progress(user_id, job.id, State.SUCCEEDED, Tally(), job.payload_size_bytes,
+                                    dt.datetime.now(dt.UTC), complete=True)
+    assert not await repo.save_processed_bytes(user_id, job.id, "a-worker-that-died", 5)
+    assert (await repo.get(user_id, job.id)).processed_bytes == done.processed_bytes == job.payload_size_bytes

@@ -256,7 +256,12 @@ class AuthServiceServicer:
 
     def ListAuditEvents(self, request, context):
         """Lists the audit events whose subject is the user, newest first: every read and write of
-        their data, by whom, and how it ended.
+        their data, by whom, and how it ended. Services write their events in batches (about every
+        half second) and forward them to Auth, so an event is listed up to about 2 seconds after its
+        call has ended, later while Auth or a database is unreachable (the events wait in the service
+        that made them; none is lost). A list read right after a call may not show it yet: poll for
+        a call you need to see. An event takes its place by the time its call ended, so one that
+        arrives late can join a page already read.
         Errors: INVALID_ARGUMENT for a negative page_size or a page_token from another query;
         PERMISSION_DENIED for another user.
         """
