@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from services.common.convert import from_micros
 from services.common.checks import MAX_TEXT, NUL, text_limit, text_problem
+from services.common.errors import shown
 from services.ingest.domain import Tally
 from services.ingest.records import (
     ProfileRecord, Record, Rejected, SampleRecord, SampleRows, Skipped, SleepRecord, SleepStage, WorkoutRecord,
@@ -28,6 +29,13 @@ IMPORT_RECORDS = 50  # activities and sleep nights per ImportRecords call (Track
 IMPORT_POINTS = 50_000  # ... or fewer, once their route, heart-rate and stage points reach this many
 IMPORTS = 2  # ImportRecords calls at once: the next batch is read while the last one is stored
 NIGHT_GAP = dt.timedelta(hours=3)  # segments further apart than this belong to different nights
+
+# What a skipped kind's error says after the metric's name, by reason.
+SKIP_MESSAGES = {
+    "UNSUPPORTED_METRIC": "has no mapping to a sample type (a reprocess after a mapping fix can store it)",
+    "UNSUPPORTED_UNIT": "comes in a unit its sample type does not take",
+    "UNSUPPORTED_SLEEP_STAGE": "names a sleep stage that has no mapping",
+}
 
 # Reasons of items whose text Tracking could not store (NUL, or longer than a request may hold).
 INVALID_NAME = "INVALID_NAME"
@@ -105,6 +113,7 @@ class Pipeline:
         self._points = 0
         self._importing: list[asyncio.Task] = []  # kept to the end, so no failure goes unseen
         self._slots = asyncio.Semaphore(IMPORTS)
+        self._skipped_kinds: set[tuple[str, str]] = set()  # (metric, reason) already in the errors
 
     async def run(self, batches: AsyncIterable[list[Record]]) -> None:
         try:
@@ -170,6 +179,7 @@ class Pipeline:
                                       f"the metric name {text_problem(record.metric)}")
                 else:
                     self.tally.add(record.metric, "skipped")
+                    self._report_kind(record)
             case Rejected():
                 self.tally.reject(record.metric, record.path, record.reason, record.message)
             case WorkoutRecord():
@@ -196,6 +206,16 @@ class Pipeline:
                     return
                 outcome = await self._profiles.apply(self._user, record)
                 self._count(record.metric, record.path, outcome.outcome, outcome.reason, outcome.message)
+
+    def _report_kind(self, record: Skipped) -> None:
+        """Each kind of skipped item (its metric and reason) once in the errors, at the first one's
+        path (ItemCounts.skipped: each skipped kind is reported)."""
+        kind = (record.metric, record.reason)
+        if kind in self._skipped_kinds:
+            return
+        self._skipped_kinds.add(kind)
+        why = SKIP_MESSAGES.get(record.reason, "is not stored")
+        self.tally.error(record.path, record.reason, f"{shown(record.metric)} {why}: its items are counted as skipped")
 
     async def finish(self) -> None:
         for key in list(self._pending):

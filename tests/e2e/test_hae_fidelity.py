@@ -94,3 +94,34 @@ def test_new_types_are_stored_in_their_canonical_units(http):
     assert (audio["unit"], audio["value"]) == ("dB[SPL]", 74.5)
     types = {t["type"]: t for t in http.get("/v1/sampleTypes", headers=auth(session)).json()["sampleTypes"]}
     assert types["fev1"]["loinc"] == "20150-9" and types["time_in_daylight"]["aggregation"] == "SUM"
+
+
+def test_the_apps_sleep_totals_are_the_nights_figures_and_the_window_its_start_and_end(http):
+    session = new_user(http)
+    ingest(http, api_key(http, session), (FIXTURES / "sleep_app_totals.json").read_bytes())
+    got = http.get("/v1/users/me/sleepSessions?pageSize=10", headers=auth(session)).json()["sleepSessions"]
+    nights = {n["localDate"]: n for n in got}
+    before_662 = nights["2021-12-18"]
+    assert (before_662["startTime"], before_662["endTime"]) == ("2021-12-17T18:21:06Z", "2021-12-18T00:57:06Z")
+    assert (before_662["asleepSeconds"], before_662["timeInBedSeconds"]) == (21990, 24515)  # not the window's 23760
+    assert (before_662["reportedAsleepSeconds"], before_662["reportedTimeInBedSeconds"]) == (21990, 24515)
+    assert before_662["efficiencyPercent"] == 89.7
+    shape_662 = nights["2026-03-08"]
+    assert (shape_662["startTime"], shape_662["endTime"]) == ("2026-03-07T21:55:35Z", "2026-03-08T06:11:00Z")
+    assert (shape_662["timeInBedSeconds"], shape_662["asleepSeconds"]) == (29322, 27072)  # not the window's 29725
+    watch_only = nights["2026-03-09"]  # inBed 0: no total, so the window
+    assert (watch_only["timeInBedSeconds"], watch_only["asleepSeconds"]) == (25200, 24300)
+    assert "reportedTimeInBedSeconds" not in watch_only
+
+
+def test_every_skipped_kind_is_reported_once_with_its_path_and_reason(http):
+    session = new_user(http)
+    ingestion = ingest(http, api_key(http, session), (FIXTURES / "skipped_kinds.json").read_bytes())
+    assert {m: c["skipped"] for m, c in ingestion["counts"].items() if c["skipped"]} == {
+        "HKQuantityTypeIdentifierHeartRate": 4, "insulin_delivery": 2, "weight_body_mass": 2, "sleep_analysis": 1,
+        "stateOfMind": 2}
+    assert [(e["path"], e["reason"]) for e in ingestion["errors"]] == [
+        ("$.data.metrics[0].data[0]", "UNSUPPORTED_METRIC"), ("$.data.metrics[2].data[0]", "UNSUPPORTED_METRIC"),
+        ("$.data.metrics[3].data[0]", "UNSUPPORTED_UNIT"), ("$.data.metrics[4].data[0]", "UNSUPPORTED_SLEEP_STAGE"),
+        ("$.data.stateOfMind[0]", "UNSUPPORTED_METRIC")]
+    assert "'HKQuantityTypeIdentifierHeartRate' has no mapping" in ingestion["errors"][0]["message"]

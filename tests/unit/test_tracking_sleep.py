@@ -109,6 +109,28 @@ def test_a_session_without_stages_is_asleep_throughout():
     assert fig.efficiency_percent == 100
 
 
+def test_the_sources_own_totals_win_over_the_window_and_the_stages():
+    # Health Auto Export before 6.6.2 (issue 17): asleep 21990 s and in bed 24515 s, the window 23760 s.
+    f = night(hours=6.6, reported_asleep_seconds=21990, reported_time_in_bed_seconds=24515)
+    fig = domain.figures(f)
+    assert (fig.time_in_bed_seconds, fig.asleep_seconds, fig.unspecified_asleep_seconds) == (24515, 21990, 23760)
+    assert fig.efficiency_percent == 89.7
+    staged = (stage(SleepStage.CORE, BED, 5), stage(SleepStage.DEEP, BED + 5 * H, 1))
+    only_bed = domain.figures(night(stages=staged, reported_time_in_bed_seconds=29322))
+    assert (only_bed.time_in_bed_seconds, only_bed.asleep_seconds, only_bed.light_seconds) == (29322, 6 * 3600,
+                                                                                             5 * 3600)
+    more_asleep_than_in_bed = domain.figures(night(reported_asleep_seconds=9 * 3600))
+    assert more_asleep_than_in_bed.efficiency_percent == 100
+
+
+async def test_the_sources_totals_lie_within_a_day(service):
+    with pytest.raises(InvalidArgument) as err:
+        await service.create(USER, night(reported_asleep_seconds=-1, reported_time_in_bed_seconds=86401))
+    assert fields_of(err) == {"sleep_session.reported_asleep_seconds", "sleep_session.reported_time_in_bed_seconds"}
+    kept = await service.create(USER, night(reported_asleep_seconds=0, reported_time_in_bed_seconds=86400))
+    assert (kept.figures.asleep_seconds, kept.figures.time_in_bed_seconds) == (0, 86400)
+
+
 def test_score_is_the_sources_or_computed():
     assert session(night(score=42)).score == 42
     good = session(night(hours=8)).score

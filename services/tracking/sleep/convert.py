@@ -37,7 +37,11 @@ def sleep_fields(msg: sleep_session_pb2.SleepSession, v: Violations, prefix: str
         start_time=_maybe_time(msg, "start_time", f"{prefix}.start_time", v),
         end_time=_maybe_time(msg, "end_time", f"{prefix}.end_time", v),
         utc_offset_minutes=msg.utc_offset_minutes if msg.HasField("utc_offset_minutes") else None,
-        stages=stages, score=msg.score if msg.HasField("score") else None, notes=msg.notes, source=msg.source)
+        stages=stages, score=msg.score if msg.HasField("score") else None, notes=msg.notes, source=msg.source,
+        **{name: getattr(msg, name) if msg.HasField(name) else None for name in REPORTED})
+
+
+REPORTED = ("reported_time_in_bed_seconds", "reported_asleep_seconds")
 
 
 def list_filter(req: tracking_service_pb2.ListSleepSessionsRequest, v: Violations) -> SleepFilter:
@@ -63,6 +67,7 @@ def sleep_session(s: SleepSession) -> sleep_session_pb2.SleepSession:
         rem_seconds=fig.rem_seconds, unspecified_asleep_seconds=fig.unspecified_asleep_seconds,
         score=s.score, efficiency_percent=fig.efficiency_percent, notes=f.notes, source=f.source,
         create_time=timestamp(s.create_time), update_time=timestamp(s.update_time),
+        **{name: getattr(f, name) for name in REPORTED if getattr(f, name) is not None},
     )
 
 

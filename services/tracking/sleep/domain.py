@@ -65,6 +65,10 @@ class SleepFields:
     score: int | None = None  # the source's own; computed when None
     notes: str = ""
     source: str = ""
+    # The source's own totals (Health Auto Export's inBed and totalSleep): they win over what the
+    # window and the stages add up to; None when it reported none.
+    reported_time_in_bed_seconds: int | None = None
+    reported_asleep_seconds: int | None = None
 
 
 UPDATABLE_PATHS = frozenset(f.name for f in dataclasses.fields(SleepFields))
@@ -89,26 +93,30 @@ class Figures:
     def efficiency_percent(self) -> float:
         if not self.time_in_bed_seconds:
             return 0.0
-        return round(100.0 * self.asleep_seconds / self.time_in_bed_seconds, 1)
+        return min(100.0, round(100.0 * self.asleep_seconds / self.time_in_bed_seconds, 1))
 
 
 def figures(f: SleepFields) -> Figures:
     assert f.start_time is not None and f.end_time is not None
     in_bed = int((f.end_time - f.start_time).total_seconds())
     if not f.stages:  # a session without stages is ASLEEP from start to end
-        return Figures(in_bed, in_bed, 0, 0, 0, 0, in_bed)
-    per: dict[int, int] = {}
-    for s in f.stages:
-        per[s.stage] = per.get(s.stage, 0) + s.seconds
-    return Figures(
-        time_in_bed_seconds=in_bed,
-        asleep_seconds=sum(per.get(s, 0) for s in ASLEEP_STAGES),
-        awake_seconds=per.get(SleepStage.AWAKE, 0),
-        light_seconds=per.get(SleepStage.LIGHT, 0) + per.get(SleepStage.CORE, 0),
-        deep_seconds=per.get(SleepStage.DEEP, 0),
-        rem_seconds=per.get(SleepStage.REM, 0),
-        unspecified_asleep_seconds=per.get(SleepStage.ASLEEP, 0),
-    )
+        derived = Figures(in_bed, in_bed, 0, 0, 0, 0, in_bed)
+    else:
+        per: dict[int, int] = {}
+        for s in f.stages:
+            per[s.stage] = per.get(s.stage, 0) + s.seconds
+        derived = Figures(
+            time_in_bed_seconds=in_bed,
+            asleep_seconds=sum(per.get(s, 0) for s in ASLEEP_STAGES),
+            awake_seconds=per.get(SleepStage.AWAKE, 0),
+            light_seconds=per.get(SleepStage.LIGHT, 0) + per.get(SleepStage.CORE, 0),
+            deep_seconds=per.get(SleepStage.DEEP, 0),
+            rem_seconds=per.get(SleepStage.REM, 0),
+            unspecified_asleep_seconds=per.get(SleepStage.ASLEEP, 0),
+        )
+    # The source's own totals win where it reported them; the window stays start and end.
+    reported = {"time_in_bed_seconds": f.reported_time_in_bed_seconds, "asleep_seconds": f.reported_asleep_seconds}
+    return dataclasses.replace(derived, **{k: v for k, v in reported.items() if v is not None})
 
 
 def computed_score(fig: Figures) -> int:
@@ -205,6 +213,10 @@ def validate(f: SleepFields, now: dt.datetime, v: Violations, prefix: str = "sle
         v.add(p + "utc_offset_minutes", "must lie between -1080 and 1080")
     if f.score is not None and not 0 <= f.score <= 100:
         v.add(p + "score", "must lie between 0 and 100")
+    for name in ("reported_time_in_bed_seconds", "reported_asleep_seconds"):
+        total = getattr(f, name)
+        if total is not None and not 0 <= total <= MAX_SESSION.total_seconds():
+            v.add(p + name, "must lie between 0 and 86400")
     if len(f.notes) > MAX_NOTES:
         v.add(p + "notes", f"must have at most {MAX_NOTES} characters")
     if len(f.source) > MAX_SOURCE:

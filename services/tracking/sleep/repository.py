@@ -54,7 +54,8 @@ def _values(s: SleepSession) -> dict:
     return dict(start_time=f.start_time, end_time=f.end_time, utc_offset_minutes=f.utc_offset_minutes or 0,
                 local_date=s.local_date, time_in_bed_seconds=s.figures.time_in_bed_seconds,
                 asleep_seconds=s.figures.asleep_seconds, score=f.score, notes=f.notes, source=f.source,
-                update_time=s.update_time)
+                reported_time_in_bed_seconds=f.reported_time_in_bed_seconds,
+                reported_asleep_seconds=f.reported_asleep_seconds, update_time=s.update_time)
 
 
 def _span(s: SleepSession) -> tuple[dt.datetime, dt.datetime]:
@@ -63,7 +64,7 @@ def _span(s: SleepSession) -> tuple[dt.datetime, dt.datetime]:
 
 def _session(row, stages: list[StagePeriod]) -> SleepSession:
     fields = SleepFields(row.start_time, row.end_time, row.utc_offset_minutes, tuple(stages), row.score,
-                         row.notes, row.source)
+                         row.notes, row.source, row.reported_time_in_bed_seconds, row.reported_asleep_seconds)
     return SleepSession(row.id, row.user_id, fields, row.create_time, row.update_time)
 
 

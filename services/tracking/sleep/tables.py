@@ -29,6 +29,9 @@ class SleepSessionRow(Base):
     time_in_bed_seconds: Mapped[int] = mapped_column(Integer)
     asleep_seconds: Mapped[int] = mapped_column(Integer)
     score: Mapped[int | None] = mapped_column(SmallInteger)  # the source's own; NULL: computed on read
+    # The source's own totals (SleepFields); NULL: none reported, the figures above are derived.
+    reported_time_in_bed_seconds: Mapped[int | None] = mapped_column(Integer)
+    reported_asleep_seconds: Mapped[int | None] = mapped_column(Integer)
     notes: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
     create_time: Mapped[dt.datetime] = mapped_column(TZ)
