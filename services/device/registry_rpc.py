@@ -49,13 +49,9 @@ class RegistryRpcs:
         device_type = _enum(request.device_type, convert.DEVICE_TYPES, "device_type")
         query = {"parent": str(user_id), "state": state, "device_type": device_type, "stale": request.stale,
                  "kind": "devices"}
-        size = pagination.page_size(request.page_size)
-        cursor = self.page_tokens.decode_keyset(request.page_token, query, uuid.UUID)
-        # One more than the page tells whether another page exists, so the last page has no token.
-        found = await self.devices.list(user_id, state, device_type, request.stale, size + 1,
-                                        cursor[0] if cursor else None)
-        page, more = found[:size], len(found) > size
-        token = self.page_tokens.encode([str(page[-1].id)], query) if more else ""
+        page, token = await pagination.id_page(
+            self.page_tokens, request, query,
+            lambda limit, after: self.devices.list(user_id, state, device_type, request.stale, limit, after))
         return device_service_pb2.ListDevicesResponse(devices=[convert.device(d) for d in page],
                                                       next_page_token=token)
 
