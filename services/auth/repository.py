@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.auth.domain import ApiKey, NewUser, RefreshToken, Sex, User
 from services.auth.tables import ApiKeyRow, AuditEventRow, RefreshTokenRow, RevocationRow, SigningKeyRow, UserRow
 from services.common.audit import AuditRecord
+from services.common.db import one_statement_reads
 from services.common.errors import AlreadyExists
 from services.common.ids import uuid7
 from services.common.revocation import PG_CHANNEL, Kind, Revocation
@@ -92,6 +93,7 @@ async def _revoke(conn, kind: Kind, user_id: uuid.UUID, subjects: list[uuid.UUID
 class SqlAuthRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reads = one_statement_reads(engine)  # every `connect()` below runs one statement
 
     async def create_user(self, user: NewUser, password_hash: str, now: dt.datetime) -> User:
         values = dict(id=uuid7(), email=user.email, password_hash=password_hash, display_name=user.display_name,
@@ -105,12 +107,12 @@ class SqlAuthRepository:
         return _user(row)
 
     async def get_user(self, user_id: uuid.UUID) -> User | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(select(U).where(U.c.id == user_id, LIVE_USER))).one_or_none()
         return _user(row) if row else None
 
     async def get_login(self, email_key: str) -> tuple[User, str] | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(select(U).where(func.lower(U.c.email) == email_key, LIVE_USER))).one_or_none()
         return (_user(row), row.password_hash) if row else None
 
@@ -161,7 +163,7 @@ class SqlAuthRepository:
             query = query.where(RV.c.create_time >= since)
         if kind is not None:
             query = query.where(RV.c.kind == kind.value)
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(query.order_by(RV.c.sequence).limit(limit))).all()
         return [_revocation(r) for r in rows]
 
@@ -182,7 +184,7 @@ class SqlAuthRepository:
         return _refresh(row) if row else None
 
     async def find_refresh_token(self, digest: bytes) -> RefreshToken | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(select(R).where(R.c.digest == digest))).one_or_none()
         return _refresh(row) if row else None
 
@@ -209,7 +211,7 @@ class SqlAuthRepository:
         return _api_key(row)
 
     async def count_live_api_keys(self, user_id: uuid.UUID) -> int:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return (await conn.execute(select(func.count()).select_from(K).where(
                 K.c.user_id == user_id, K.c.revoke_time.is_(None)))).scalar_one()
 
@@ -217,7 +219,7 @@ class SqlAuthRepository:
         query = select(K).where(K.c.user_id == user_id, K.c.revoke_time.is_(None))
         if after is not None:
             query = query.where(K.c.id < after)
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(query.order_by(K.c.id.desc()).limit(limit))).all()
         return [_api_key(r) for r in rows]
 
@@ -249,7 +251,7 @@ class SqlAuthRepository:
         return _api_key(row)
 
     async def signing_keys(self) -> list[tuple[str, bytes, dict, dt.datetime]]:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(select(S).where(S.c.retire_time.is_(None)).order_by(S.c.create_time))).all()
         return [(r.kid, r.private_key_encrypted, r.public_jwk, r.create_time) for r in rows]
 
@@ -314,7 +316,7 @@ class SqlAuthRepository:
         query = select(A).where(A.c.subject_user_id == user_id)
         if after is not None:
             query = query.where(A.c.id < after)
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(query.order_by(A.c.id.desc()).limit(limit))).all()
         return [(r.id, AuditRecord(str(r.subject_user_id), r.actor, r.action, r.resource, r.outcome,
                                    r.client_address, r.request_id, r.service, r.create_time)) for r in rows]

@@ -40,6 +40,13 @@ def create_engine(settings: Settings) -> AsyncEngine:
                                max_overflow=settings.db_pool_size)
 
 
+def one_statement_reads(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for reads of one statement: AUTOCOMMIT, so no BEGIN and ROLLBACK go around each
+    (two round trips and about a third of the read's CPU, measured in one process). A read of
+    several statements that must see one snapshot keeps a transaction."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 async def migrate(dsn: str, service: str, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:
     """Applies the service's pending migrations; returns the versions it applied."""
     files = sorted((migrations_dir / service).glob("*.sql"))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.common.db import one_statement_reads
 from services.common.erasure import delete_by_user
 from services.insight.alerts.episodes import Span
 from services.insight.alerts.rules import AlertRule
@@ -74,6 +75,7 @@ _INSERT_RULE = text(f"INSERT INTO insight.alert_rules ({_RULE_COLUMNS}) VALUES "
 class SqlAlertStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reads = one_statement_reads(engine)  # every `connect()` below runs one statement
         self._built_ins_written: set[uuid.UUID] = set()  # users whose built-in rules exist (this process saw)
 
     # Rules.
@@ -93,13 +95,13 @@ class SqlAlertStore:
         self._built_ins_written.discard(user_id)
 
     async def rules(self, user_id: uuid.UUID) -> list[AlertRule]:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = await conn.execute(text(f"SELECT {_RULE_COLUMNS} FROM insight.alert_rules WHERE user_id = :u"),
                                       {"u": user_id})
             return [_rule(r) for r in rows]
 
     async def rule(self, user_id: uuid.UUID, rule_id: str) -> AlertRule | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(text(f"SELECT {_RULE_COLUMNS} FROM insight.alert_rules "
                                            "WHERE user_id = :u AND id = :i"), {"u": user_id, "i": rule_id})).first()
             return _rule(row) if row else None
@@ -134,7 +136,7 @@ class SqlAlertStore:
     # Alerts.
 
     async def alert(self, user_id: uuid.UUID, alert_id: uuid.UUID) -> Alert | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(text(f"SELECT {_ALERT_COLUMNS} FROM insight.alerts "
                                            "WHERE user_id = :u AND id = :i"), {"u": user_id, "i": alert_id})).first()
             return _alert(row) if row else None
@@ -149,21 +151,21 @@ class SqlAlertStore:
             if value:
                 where.append(clause)
                 params[key] = value
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = await conn.execute(text(f"SELECT {_ALERT_COLUMNS} FROM insight.alerts WHERE {' AND '.join(where)} "
                                            "ORDER BY id DESC LIMIT :n"), params)
             return [_alert(r) for r in rows]
 
     async def alerts_after(self, user_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Alert]:
         """Oldest first: the alerts created after `after` (all of them when None)."""
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = await conn.execute(text(
                 f"SELECT {_ALERT_COLUMNS} FROM insight.alerts WHERE user_id = :u AND (CAST(:a AS uuid) IS NULL "
                 "OR id > :a) ORDER BY id LIMIT :n"), {"u": user_id, "a": after, "n": limit})
             return [_alert(r) for r in rows]
 
     async def newest_alert(self, user_id: uuid.UUID) -> uuid.UUID | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return (await conn.execute(text("SELECT id FROM insight.alerts WHERE user_id = :u "
                                             "ORDER BY id DESC LIMIT 1"), {"u": user_id})).scalar_one_or_none()
 

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.clock import Clock, utcnow
+from services.common.db import one_statement_reads
 from services.common.erasure import delete_by_user
 from services.common.ids import uuid7
 from services.insight.analytics.ports import Finding
@@ -50,6 +51,7 @@ def _insight(row) -> Insight:
 class SqlInsights:
     def __init__(self, engine: AsyncEngine, clock: Clock = utcnow) -> None:
         self._engine = engine
+        self._reads = one_statement_reads(engine)  # every `connect()` below runs one statement
         self._clock = clock
 
     async def record(self, user_id: uuid.UUID, findings: Sequence[Finding], settled: bool) -> None:
@@ -70,7 +72,7 @@ class SqlInsights:
                      for f in findings])
 
     async def get(self, user_id: uuid.UUID, insight_id: uuid.UUID) -> Insight | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(text(f"SELECT {_COLUMNS} FROM insight.insights WHERE user_id = :u AND id = :i"),
                                       {"u": user_id, "i": insight_id})).first()
             return _insight(row) if row else None
@@ -85,13 +87,13 @@ class SqlInsights:
                 where.append(clause)
                 if key:
                     params[key] = value
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = await conn.execute(text(f"SELECT {_COLUMNS} FROM insight.insights WHERE {' AND '.join(where)} "
                                            "ORDER BY id DESC LIMIT :n"), params)
             return [_insight(r) for r in rows]
 
     async def unread(self, user_id: uuid.UUID) -> int:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return (await conn.execute(text("SELECT count(*) FROM insight.insights "
                                             "WHERE user_id = :u AND read_time IS NULL"), {"u": user_id})).scalar_one()
 
