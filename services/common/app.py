@@ -91,7 +91,7 @@ def main(spec: ServiceSpec, build: Callable[[Settings], Awaitable[Built]]) -> No
         built = await build(settings)
         gc.freeze()
         await serve(built.runtime, built.add_servicers, settings.listen_host, settings.port(spec.name),
-                    settings.shutdown_grace_seconds, built.close)
+                    settings.shutdown_grace_seconds, built.close, settings.metrics_addr(spec.name))
 
     asyncio.run(run())
 

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from services.common import metrics
 from services.common.background import cancel
 from services.common.ids import is_uuid, uuid7
 
@@ -154,6 +155,7 @@ class AuditLog:
             self._wake.set()
 
     def start(self) -> None:
+        metrics.AUDIT_PENDING.set_function(lambda: len(self._buffer))  # the process's one running log
         self._tasks.append(asyncio.create_task(self._run(), name="audit-flush"))
         if self._forwarder is not None:
             self._tasks.append(asyncio.create_task(self._forwarder.run(), name="audit-forward"))

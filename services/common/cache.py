@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 
+from services.common import metrics
 from services.common.background import cancel
 
 log = logging.getLogger(__name__)
@@ -129,15 +130,18 @@ class Counters:
 class TtlCache:
     """A small in-process cache with per-entry expiry."""
 
-    def __init__(self, ttl_seconds: float, max_entries: int = 10_000) -> None:
+    def __init__(self, ttl_seconds: float, max_entries: int = 10_000, name: str = "ttl") -> None:
         self.ttl = ttl_seconds
         self.max_entries = max_entries
         self._items: dict[object, tuple[float, object]] = {}
+        self._hit, self._miss = metrics.CACHE.labels(name, "hit").inc, metrics.CACHE.labels(name, "miss").inc
 
     def get(self, key: object) -> object | None:
         hit = self._items.get(key)
         if hit is None or hit[0] < time.monotonic():
+            self._miss()
             return None
+        self._hit()
         return hit[1]
 
     def put(self, key: object, value: object) -> None:
@@ -174,6 +178,7 @@ class GenerationCache:
     def __init__(self, redis_url: str = "", prefix: str = "cache", local_ttl_seconds: float = 1.0,
                  max_local: int = 10_000, retry_seconds: float = 0.5) -> None:
         self._prefix = prefix
+        self._hit, self._miss = metrics.CACHE.labels(prefix, "hit").inc, metrics.CACHE.labels(prefix, "miss").inc
         self._local_ttl = local_ttl_seconds
         self._max_local = max_local
         self._retry = retry_seconds
@@ -232,11 +237,15 @@ class GenerationCache:
                 if tagged is not None:
                     tag, _, value = tagged.partition(b"|")
                     if tag == generation:
+                        self._hit()
                         return value, Stamp(generation, local_gen)
+                self._miss()
                 return None, Stamp(generation, local_gen)
         hit = self._values.get((scope, key))
         if hit is not None and hit[0] > time.monotonic() and hit[1] == local_gen:
+            self._hit()
             return hit[2], Stamp(None, local_gen)
+        self._miss()
         return None, Stamp(None, local_gen)
 
     async def put(self, scope: str, key: str, value: bytes, ttl_seconds: float, stamp: Stamp) -> None:

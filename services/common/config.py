@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = 10.0
     audit_flush_seconds: float = 0.5
 
+    # Prometheus text at http://<metrics_host>:<service port + metrics_port_offset>/metrics, per
+    # process (a replica's port is its own service port + the offset); 0 turns it off.
+    metrics_port_offset: int = 1000
+    metrics_host: str = ""  # empty: listen_host
+
     log_level: str = "INFO"
     # A successful read's access line is DEBUG; one in this many is logged at INFO (0: none), for
     # a sample of the traffic without a line per call. logs.setup(read_sample_every=...) takes it.
@@ -129,6 +134,12 @@ class Settings(BaseSettings):
 
     def port(self, service: str) -> int:
         return int(self.addr(service).rsplit(":", 1)[1])
+
+    def metrics_addr(self, service: str) -> tuple[str, int] | None:
+        """Where this process of `service` serves /metrics; None when metrics are off."""
+        if not self.metrics_port_offset:
+            return None
+        return self.metrics_host or self.listen_host, self.port(service) + self.metrics_port_offset
 
     @cached_property
     def kek_bytes(self) -> bytes:

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
+from services.common import metrics
 from services.common.audit import backoff_seconds, failure_reason
 from services.common.background import cancel
 
@@ -140,6 +142,7 @@ class OutboxRelay:
     async def _forward(self, conn: asyncpg.Connection) -> int:
         """Sends the oldest rows and deletes those taken; returns how many rows it read."""
         rows = await conn.fetch(self._claim, self._batch_size, timeout=self._timeout)
+        self._lag(rows)
         if not rows:
             return 0
         try:
@@ -148,7 +151,14 @@ class OutboxRelay:
             await self._one_by_one(conn, rows)
         else:
             await conn.execute(self._delete, [r["seq"] for r in rows], timeout=self._timeout)
+            metrics.OUTBOX_RELAYED.labels(self._outbox.table).inc(len(rows))
         return len(rows)
+
+    def _lag(self, rows: Sequence[asyncpg.Record]) -> None:
+        """The oldest waiting event's age, for an outbox whose rows carry their commit_time."""
+        if "commit_time" in self._outbox.columns:
+            age = (dt.datetime.now(dt.UTC) - rows[0]["commit_time"]).total_seconds() if rows else 0.0
+            metrics.OUTBOX_LAG.labels(self._outbox.table).set(max(0.0, age))
 
     async def _one_by_one(self, conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> None:
         """The peer refused a batch: each row is sent alone, in order; the ones it refuses are kept
@@ -165,6 +175,7 @@ class OutboxRelay:
                     sent.append(row["seq"])
         finally:
             await conn.execute(self._delete, sent, timeout=self._timeout)
+            metrics.OUTBOX_RELAYED.labels(self._outbox.table).inc(len(sent))
             if refused:
                 await conn.execute(self._reject, refused, timeout=self._timeout)
                 log.error("outbox %s: the peer refused %d events as invalid; kept with reject_time set (seq %s)",

@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
+from services.common import metrics
 from services.common.audit import AuditLog
 from services.common.contract import DESCRIPTOR_SET, public_services
 from services.common.credentials import Authenticator
@@ -176,10 +177,13 @@ async def serve(
     port: int,
     grace_seconds: float,
     on_stop: Callable[[], Awaitable[None]] | None = None,
+    metrics_addr: tuple[str, int] | None = None,
 ) -> None:
+    """`metrics_addr`: where this process serves /metrics (Settings.metrics_addr); None: nowhere."""
     server, bound = await create_server(runtime, add_servicers, host, port)
     runtime.audit.start()
     log.info("%s serving on %s:%d", runtime.spec.name, host, bound)
+    scrape = metrics.serve(*metrics_addr) if metrics_addr else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -187,5 +191,7 @@ async def serve(
     await stop.wait()
     log.info("%s stopping", runtime.spec.name)
     await stop_server(server, runtime, grace_seconds)
+    if scrape is not None:
+        scrape.shutdown()
     if on_stop is not None:
         await on_stop()

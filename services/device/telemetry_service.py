@@ -33,9 +33,10 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from services.common import metrics
 from services.common.clock import Clock, utcnow
 from services.common.errors import DomainError, InvalidArgument, ResourceExhausted, Unavailable
 from services.common.principal import Principal
@@ -155,6 +156,7 @@ class _Sent:
     envelope: BatchEnvelope
     kept: tuple[int, ...] = ()  # the indexes sent on, when Device rejected some itself
     own: tuple[Rejection, ...] = ()  # Device's own rejections (types outside the capabilities)
+    read_at: float = field(default_factory=time.monotonic)  # for the ack latency metric
 
 
 class ResumeWriter:
@@ -230,6 +232,7 @@ class TelemetryService:
         """The stream after `open`: its resume point, then acks (and heartbeats, sync requests) in
         answer to the device's batches, until the device half-closes or something ends it."""
         stream = self.streams.open(device.user_id, device.device_id, principal)
+        metrics.TELEMETRY_STREAMS.inc()
         tasks: dict[str, asyncio.Future] = {}
         call: TrackingCall | None = None
         try:
@@ -250,6 +253,7 @@ class TelemetryService:
             if call is not None:
                 call.cancel()
             self.streams.close(stream)
+            metrics.TELEMETRY_STREAMS.dec()
 
     async def _pump(self, device: StreamDevice, principal: Principal, metadata: Mapping[str, str],
                     stream: OpenStream, sequencer: Sequencer, writer: ResumeWriter, call: TrackingCall,
@@ -287,6 +291,7 @@ class TelemetryService:
                     ack = self._batches.with_rejections(ack, sent.kept, sent.own)
                 yield ack
                 last_sent = time.monotonic()
+                metrics.TELEMETRY_ACK.observe(last_sent - sent.read_at)
                 writer.acked(batch.sequence)
                 if batch.sync and self._sync_progress is not None:
                     await self._sync_progress.batch_acked(device, batch.sync, ack.counts, batch.sync_complete)

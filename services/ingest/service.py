@@ -11,14 +11,14 @@ import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 
-from services.common import checks
+from services.common import checks, metrics
 from services.common import jobs
 from services.common.background import cancel
 from services.common.clock import Clock, utcnow
 from services.common.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, Violations
 from services.common.ids import uuid7
 from services.ingest import archive
-from services.ingest.domain import Format, Ingestion, RequestHeaders, State, Tally
+from services.ingest.domain import OUTCOMES, Format, Ingestion, RequestHeaders, State, Tally
 from services.ingest.pipeline import Pipeline
 from services.ingest.profile_sink import ProfileSink
 from services.ingest.records import PayloadError, SampleRecord
@@ -185,8 +185,10 @@ class IngestService:
         log.info("ingestion %s: %d bytes parsed and written in %.2f s", ingestion.id, progress["bytes"],
                  time.perf_counter() - started)
         try:
-            return await self._repo.save_progress(ingestion.user_id, ingestion.id, State.SUCCEEDED, tally,
+            done = await self._repo.save_progress(ingestion.user_id, ingestion.id, State.SUCCEEDED, tally,
                                                   progress["bytes"], self._now(), complete=True)
+            _count(ingestion, State.SUCCEEDED, tally, progress["bytes"])
+            return done
         except Exception:
             tally.error("$", "INTERNAL", "the outcome could not be stored; reprocess it later")
             await self._fail(ingestion, tally, progress["bytes"])
@@ -195,6 +197,7 @@ class IngestService:
     async def _fail(self, ingestion: Ingestion, tally: Tally, processed: int) -> Ingestion:
         """Records the job FAILED. Should its tally be refused, the job still ends FAILED, with the
         one error that says so, rather than stay RUNNING."""
+        _count(ingestion, State.FAILED, tally, processed)
         try:
             return await self._repo.save_progress(ingestion.user_id, ingestion.id, State.FAILED, tally, processed,
                                                   self._now(), complete=True)
@@ -232,8 +235,10 @@ class IngestService:
                 tally.error("$", "INTERNAL", "the import stopped on an internal error")
             await self._fail(ingestion, tally, 0)
             raise
-        return await self._repo.save_progress(user_id, ingestion.id, State.SUCCEEDED, tally, 0, self._now(),
+        done = await self._repo.save_progress(user_id, ingestion.id, State.SUCCEEDED, tally, 0, self._now(),
                                               complete=True)
+        _count(ingestion, State.SUCCEEDED, tally, 0)
+        return done
 
     async def get(self, user_id: uuid.UUID, ingestion_id: uuid.UUID) -> Ingestion:
         found = await self._repo.get(user_id, ingestion_id)
@@ -244,6 +249,12 @@ class IngestService:
     async def list(self, user_id: uuid.UUID, state: State | None, fmt: Format | None, limit: int,
                    before: uuid.UUID | None) -> list[Ingestion]:
         return await self._repo.list(user_id, state, fmt, limit, before)
+
+
+def _count(ingestion: Ingestion, state: State, tally: Tally, processed_bytes: int) -> None:
+    """An ingestion's end in the metrics: by format and outcome only (no user, no metric names)."""
+    items = {o: sum(getattr(c, o) for c in tally.counts.values()) for o in OUTCOMES}
+    metrics.ingest_finished(ingestion.format.name.lower(), state.name, processed_bytes, items)
 
 
 def _unreadable(exc: BaseException) -> PayloadError | None:

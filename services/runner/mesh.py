@@ -23,7 +23,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common.config import SERVICE_NAMES
+from services.common.config import SERVICE_NAMES, Settings
 from services.common.contract import DESCRIPTOR_SET, public_services
 from services.runner.envoy_config import Topology, render, to_yaml
 
@@ -271,10 +271,16 @@ class Mesh:
 
     def describe(self) -> list[str]:
         e = self.endpoints()
+        offset = Settings().metrics_port_offset  # the services' own setting, from the same environment
+
+        def metrics(addr: str) -> str:
+            host, port = addr.rsplit(":", 1)
+            return f"   metrics http://{host}:{int(port) + offset}/metrics" if offset else ""
+
         return [
             f"REST and gRPC  {e['http']}   (grpcurl -plaintext {e['grpc']} list)",
-            f"Envoy admin    {e['envoy_admin']}",
-            *[f"{s:<14} {a}" for s, a in e["services"].items()],
+            f"Envoy admin    {e['envoy_admin']}   (metrics {e['envoy_admin']}/stats/prometheus)",
+            *[f"{s:<14} {a}{metrics(a)}" for s, a in {**e["services"], **e["replicas"]}.items()],
             f"PostgreSQL     {e['database_url']}",
             f"Redis          {e['redis_url']}",
             f"logs           {e['logs']}",

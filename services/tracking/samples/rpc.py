@@ -11,7 +11,7 @@ from google.protobuf import empty_pb2
 from healthmesh.tracking.v1 import tracking_internal_service_pb2, tracking_internal_service_pb2_grpc
 from healthmesh.tracking.v1 import sample_pb2, tracking_service_pb2
 
-from services.common import pagination
+from services.common import metrics, pagination
 from services.common.convert import from_timestamp
 from services.common.errors import FieldViolation, InvalidArgument, PermissionDenied, Unavailable
 from services.common.idempotency import RequestResults
@@ -59,7 +59,9 @@ class SampleRpcs:
         user_id = caller_parent(request.parent)
 
         async def create():
-            return convert.sample(await self.samples.create(user_id, convert.sample_input(request.sample)))
+            created = convert.sample(await self.samples.create(user_id, convert.sample_input(request.sample)))
+            metrics.samples_written("rest", 1, 0, 0, 0)  # stored (a create at a stored key included)
+            return created
 
         return await self.request_results.once(user_id, "CreateSample", request.request_id,
                                                sample_pb2.Sample.FromString, create)
@@ -72,6 +74,7 @@ class SampleRpcs:
         async def create():
             result = await self.samples.write(user_id, [convert.sample_input(s) for s in request.samples],
                                               want_samples=True)
+            metrics.samples_written("rest", result.accepted, result.duplicate, result.updated, result.rejected)
             response = tracking_service_pb2.BatchCreateSamplesResponse(
                 errors=[convert.sample_error(e) for e in result.errors], accepted=result.accepted,
                 duplicate=result.duplicate, updated=result.updated, rejected=result.rejected)
@@ -195,12 +198,18 @@ class TrackingInternalServicer(RecordImportRpcs, tracking_internal_service_pb2_g
                 previous = batch.sequence
                 if storing is not None:  # one batch stored at a time, in order
                     yield await _acked(storing)
-                storing = (batch.sequence, asyncio.create_task(self._samples.store(checked)))
+                path = "write_samples_columns" if batch.HasField("columns") else "write_samples_rows"
+                storing = (batch.sequence, asyncio.create_task(self._store(checked, path)))
                 reading = asyncio.ensure_future(anext(requests))
         finally:
             for pending in (reading, storing[1] if storing else None):
                 if pending is not None and not pending.done():
                     pending.cancel()  # a batch never acked is resent by its sender
+
+    async def _store(self, checked, path: str) -> WriteResult:
+        result = await self._samples.store(checked)
+        metrics.samples_written(path, result.accepted, result.duplicate, result.updated, result.rejected)
+        return result
 
     async def _check(self, batch, principal, previous: int | None):
         """A batch's envelope and rows checked, ready to store; errors end the stream."""
