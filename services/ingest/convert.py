@@ -79,10 +79,11 @@ def sample_record(metric: str, path: str, s: sample_pb2.Sample) -> SampleRecord:
 def activity(r: WorkoutRecord) -> activity_pb2.Activity:
     out = activity_pb2.Activity(
         type=r.type, display_name=r.name, start_time=timestamp(r.start_time), end_time=timestamp(r.end_time),
-        notes=r.notes, source=r.source,
+        notes=r.notes, source=r.source, duration_seconds=_duration_seconds(r),
         **_present(utc_offset_minutes=r.utc_offset_minutes, distance_meters=r.distance_m,
                    active_energy_kcal=r.active_energy_kcal, steps=None if r.steps is None else round(r.steps),
-                   elevation_ascent_meters=r.elevation_ascent_m, elevation_descent_meters=r.elevation_descent_m),
+                   elevation_ascent_meters=r.elevation_ascent_m, elevation_descent_meters=r.elevation_descent_m,
+                   total_energy_kcal=r.total_energy_kcal, speed_meters_per_second=r.speed_mps, indoor=r.indoor),
     )
     # Points are added in place, a field at a time: thousands per workout.
     series = out.heart_rate_series
@@ -107,6 +108,14 @@ def activity(r: WorkoutRecord) -> activity_pb2.Activity:
         out.weather.CopyFrom(activity_pb2.Weather(**_present(temperature_celsius=r.temperature_c,
                                                             humidity_percent=r.humidity_percent)))
     return out
+
+
+def _duration_seconds(r: WorkoutRecord) -> int:
+    """The app's moving time in whole seconds, 0 (end minus start) when it gave none. Rounded, it
+    may pass end minus start by a fraction of a second, which Tracking refuses: held to it."""
+    if not r.duration_s:
+        return 0
+    return max(0, min(round(r.duration_s), int((r.end_time - r.start_time).total_seconds())))
 
 
 def sleep_session(r: SleepRecord) -> sleep_session_pb2.SleepSession:

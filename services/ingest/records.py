@@ -276,6 +276,11 @@ class WorkoutRecord:
     temperature_c: float | None = None
     humidity_percent: float | None = None
     notes: str = ""
+    app_id: str = ""  # the app's own id of the workout (Health Auto Export's "id"): its identity when given
+    indoor: bool | None = None
+    duration_s: float | None = None  # time moving, without pauses; None: end minus start
+    total_energy_kcal: float | None = None
+    speed_mps: float | None = None  # the app's average speed
     # Other per-workout figures, by name; "<what>_dropped" counts parts that could not be read
     # (route points, route files), which the Ingestion reports.
     extra: dict[str, float] = field(default_factory=dict)

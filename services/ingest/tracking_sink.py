@@ -32,7 +32,7 @@ class Ack:
 
 @dataclass(frozen=True)
 class Outcome:
-    outcome: str  # accepted, duplicate or rejected
+    outcome: str  # accepted, duplicate, updated or rejected
     reason: str = ""
     message: str = ""
 
@@ -115,11 +115,16 @@ class TrackingSink:
 
 _REJECTED = tracking_internal_service_pb2.ImportResult.REJECTED
 _OUTCOMES = {tracking_internal_service_pb2.ImportResult.ACCEPTED: "accepted",
-             tracking_internal_service_pb2.ImportResult.DUPLICATE: "duplicate"}
+             tracking_internal_service_pb2.ImportResult.DUPLICATE: "duplicate",
+             tracking_internal_service_pb2.ImportResult.UPDATED: "updated"}
 
 
 def _request_id(user_id: uuid.UUID, r: WorkoutRecord | SleepRecord) -> str:
-    if isinstance(r, WorkoutRecord):
+    """The record's identity as a request id: sent again, with the same content or more, it is the
+    same record (Tracking answers DUPLICATE or UPDATED)."""
+    if isinstance(r, WorkoutRecord) and r.app_id:  # the app's own id: stays when its times or type change
+        identity = f"{user_id}/activity/id/{r.app_id}"
+    elif isinstance(r, WorkoutRecord):
         identity = f"{user_id}/activity/{r.type}/{r.start_time.isoformat()}/{r.source}"
     else:
         identity = f"{user_id}/sleep/{r.start_time.isoformat()}/{r.end_time.isoformat()}/{r.source}"

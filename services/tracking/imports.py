@@ -18,16 +18,20 @@ R = TypeVar("R")  # the record to store
 class ImportOutcome:
     """What became of one record of a bulk import."""
 
-    outcome: str  # ACCEPTED, DUPLICATE or REJECTED
+    outcome: str  # ACCEPTED, DUPLICATE, UPDATED or REJECTED
     message: str = ""  # why it was rejected
+
+
+ACCEPTED, DUPLICATE, UPDATED = ImportOutcome("ACCEPTED"), ImportOutcome("DUPLICATE"), ImportOutcome("UPDATED")
 
 
 async def import_each(items: list[tuple[F, str]], check: Callable[[F, Violations], F],
                       record: Callable[[F], Awaitable[R]],
-                      store: Callable[[list[tuple[R, str]]], Awaitable[list[bool]]]) -> list[ImportOutcome]:
+                      store: Callable[[list[tuple[R, str]]], Awaitable[list[ImportOutcome]]]) -> list[ImportOutcome]:
     """Checks each (fields, request id): one that fails is REJECTED, and a request id is required
-    here; the others become records, stored together (True: stored, False: its request id was
-    used before)."""
+    here; the others become records, stored together, each ACCEPTED (new), DUPLICATE (its request
+    id was used before for the same content), UPDATED (merged into the record of that request id)
+    or REJECTED (the merge does not hold together)."""
     outcomes: list[ImportOutcome | None] = []
     good: list[tuple[R, str]] = []
     for fields, request_id in items:
@@ -42,4 +46,4 @@ async def import_each(items: list[tuple[F, str]], check: Callable[[F, Violations
         good.append((await record(fields), request_id))
         outcomes.append(None)
     stored = iter(await store(good) if good else [])
-    return [outcome or ImportOutcome("ACCEPTED" if next(stored) else "DUPLICATE") for outcome in outcomes]
+    return [outcome or next(stored) for outcome in outcomes]

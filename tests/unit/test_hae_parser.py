@@ -724,7 +724,7 @@ def test_v2_workout_with_recovery_series_and_locale_units():
     assert [p.bpm for p in w.heart_rate_series] == [100] and w.extra["heart_rate_points_dropped"] == 1
     assert w.extra["heart_rate_recovery_first_bpm"] == 115 and w.extra["heart_rate_recovery_last_bpm"] == 98
     assert len(w.route) == 1 and w.extra["route_points_dropped"] == 1
-    assert w.extra["intensity"] == 6.1 and w.extra["duration_seconds"] == 1800
+    assert w.extra["intensity"] == 6.1 and w.duration_s == 1800 and "duration_seconds" not in w.extra
     assert w.start_time == utc(2026, 3, 2, 2, 0) and w.utc_offset_minutes == -480
 
 

@@ -8,7 +8,11 @@ Min/Avg/Max, "heartRateRecovery", "route" with "latitude"/"longitude" (+ speed, 
 "elevationUp"/"elevationDown", and per-workout series ("stepCount", "activeEnergy",
 "walkingAndRunningDistance", ... as arrays of {"date", "qty"}), summed when no total is given.
 
-Amounts come out in canonical units (m, kcal, steps, °C, %). Route and heart-rate points that cannot
+Also (both versions): "id" (the app's own id, the workout's identity), "duration" (seconds),
+"isIndoor"/"location", "totalEnergy", "speed"/"avgSpeed"; V2_FIELDS and V2_SKIPPED below say
+where each documented v2 field goes, or why it is skipped.
+
+Amounts come out in canonical units (m, kcal, steps, °C, %, s, m/s). Route and heart-rate points that cannot
 be read (no time, no coordinates) are left out and counted in extra["route_points_dropped"] /
 extra["heart_rate_points_dropped"]; the workout itself is kept, and the Ingestion says what was left
 out (PARTLY_READ).
@@ -101,6 +105,45 @@ def workout_type(name: object) -> str:
 _TO_M = {"m": 1.0, "km": 1000.0, "mi": 1609.344, "ft": 0.3048, "yd": 0.9144, "cm": 0.01, "in": 0.0254}
 _TO_KCAL = {"kcal": 1.0, "cal": 1.0, "Cal": 1.0, "kj": 1 / 4.184, "kJ": 1 / 4.184, "J": 1 / 4184}
 _STEPS = {"count": 1.0, "steps": 1.0, "": 1.0}
+_TO_MPS = {"m/s": 1.0, "mps": 1.0, "km/hr": 1 / 3.6, "km/h": 1 / 3.6, "kph": 1 / 3.6, "mph": 0.44704,
+           "mi/hr": 0.44704, "mi/h": 0.44704, "ft/s": 0.3048}
+_TO_S = {"s": 1.0, "sec": 1.0, "min": 60.0, "hr": 3600.0, "h": 3600.0}
+# "location" says indoors or not only for these; "Pool" can be either.
+_LOCATION_INDOOR = {"indoor": True, "outdoor": False, "open water": False}
+
+# Every v2 workout field the vendor documents (its export-format page for workouts, "Workouts
+# Version 2", and Workout.ts of HealthyApps/health-auto-export-server), and where it goes: an
+# Activity field, or why it is skipped. tests/unit/test_hae_workout_fields.py sends each one.
+V2_FIELDS: dict[str, str] = {
+    "id": "the record's identity (request id): sent again, the workout is merged, not stored twice",
+    "name": "type (the catalog key) and display_name",
+    "start": "start_time and utc_offset_minutes", "end": "end_time",
+    "duration": "duration_seconds (the moving time, at most end minus start)",
+    "location": "indoor (\"Indoor\" true, \"Outdoor\" and \"Open Water\" false; \"Pool\" says neither)",
+    "isIndoor": "indoor (wins over location)",
+    "activeEnergyBurned": "active_energy_kcal", "activeEnergy": "active_energy_kcal (its series summed, "
+                                                                "when activeEnergyBurned is not given)",
+    "totalEnergy": "total_energy_kcal", "totalEnergyBurned": "total_energy_kcal",
+    "distance": "distance_meters", "walkingAndRunningDistance": "distance_meters (summed, when distance is not given)",
+    "speed": "speed_meters_per_second", "avgSpeed": "speed_meters_per_second (when speed is not given)",
+    "stepCount": "steps (its series summed)",
+    "elevationUp": "elevation_ascent_meters", "elevationDown": "elevation_descent_meters",
+    "heartRate": "heart_rate (min, avg, max)", "avgHeartRate": "heart_rate.avg_bpm",
+    "maxHeartRate": "heart_rate.max_bpm", "minHeartRate": "heart_rate.min_bpm",
+    "heartRateData": "heart_rate_series",
+    "route": "route (latitude, longitude, altitude, speed, course, horizontal accuracy)",
+    "temperature": "weather.temperature_celsius", "humidity": "weather.humidity_percent",
+}
+V2_SKIPPED: dict[str, str] = {
+    "maxSpeed": "Activity has no maximum speed",
+    "intensity": "Activity has no MET figure",
+    "heartRateRecovery": "Activity has no recovery series (the points lie after the workout's end)",
+    "stepCadence": "Activity has no cadence", "swimCadence": "Activity has no cadence",
+    "flightsClimbed": "Activity has no flights climbed",
+    "totalSwimmingStrokeCount": "Activity has no stroke count", "swimStrokeCount": "Activity has no stroke count",
+    "lapLength": "Activity has no lap length",
+    "metadata": "free-form key-value pairs of the source app, with no Activity field",
+}
 
 
 class _Bad(Exception):
@@ -264,10 +307,12 @@ def _hr_summary(w: dict, path: str) -> tuple[float | None, float | None, float |
 # ({"qty"}, a number, or a series) goes into extra.
 _HANDLED = frozenset({
     "id", "name", "start", "end", "duration", "location", "isIndoor", "activeEnergyBurned", "activeEnergy",
+    "totalEnergy", "totalEnergyBurned", "speed", "avgSpeed",
     "distance", "walkingAndRunningDistance", "stepCount", "elevation", "elevationUp", "elevationDown",
     "heartRate", "avgHeartRate", "maxHeartRate", "minHeartRate", "heartRateData", "heartRateRecovery",
     "route", "temperature", "humidity", "metadata", "source", "notes",
 })
+MAX_APP_ID = 200  # longer is no id the app wrote: the workout is known by type, start and source
 
 
 def workout_record(w: object, path: str) -> Record:
@@ -300,9 +345,10 @@ def _workout(w: dict, path: str) -> WorkoutRecord:
     energy = _qty(w, "activeEnergyBurned", path) or _qty(w, "activeEnergy", path) or \
         _series_sum(w, "activeEnergy", path)
     active_kcal = _convert(energy, _TO_KCAL, "kcal", path + ".activeEnergyBurned", "energy")
-    total = _qty(w, "totalEnergy", path)
-    if total is not None:
-        extra["total_energy_kcal"] = _convert(total, _TO_KCAL, "kcal", path + ".totalEnergy", "energy") or 0.0
+    total_key = "totalEnergy" if w.get("totalEnergy") is not None else "totalEnergyBurned"
+    total_kcal = _convert(_qty(w, total_key, path), _TO_KCAL, "kcal", f"{path}.{total_key}", "energy")
+    speed_key = "speed" if w.get("speed") is not None else "avgSpeed"
+    speed_mps = _convert(_qty(w, speed_key, path), _TO_MPS, "m/s", f"{path}.{speed_key}", "speed")
     dist = _qty(w, "distance", path) or _series_sum(w, "distance", path) or \
         _series_sum(w, "walkingAndRunningDistance", path)
     distance_m = _convert(dist, _TO_M, "km", path + ".distance", "distance")
@@ -336,11 +382,9 @@ def _workout(w: dict, path: str) -> WorkoutRecord:
         hr_max = max((p.max_bpm if p.max_bpm is not None else p.bpm) for p in series)
 
     humidity = _qty(w, "humidity", path)
-    duration = _num(w.get("duration"), path + ".duration")
-    if duration is not None:
-        extra["duration_seconds"] = duration
+    duration = _convert(_qty(w, "duration", path), _TO_S, "s", path + ".duration", "duration")
     for key, v in w.items():
-        if key in _HANDLED or key in ("totalEnergy",):
+        if key in _HANDLED:
             continue
         q = _qty(w, key, path) if isinstance(v, (dict, int, float)) and not isinstance(v, bool) else None
         if q is not None:
@@ -352,6 +396,12 @@ def _workout(w: dict, path: str) -> WorkoutRecord:
 
     notes = w.get("notes")
     source = w.get("source")
+    app_id = w.get("id")
+    app_id = app_id.strip() if isinstance(app_id, str) and len(app_id) <= MAX_APP_ID else ""
+    indoor = w.get("isIndoor")
+    if not isinstance(indoor, bool):
+        location = w.get("location")
+        indoor = _LOCATION_INDOOR.get(location.strip().lower()) if isinstance(location, str) else None
     return WorkoutRecord(
         metric=METRIC, path=path, type=workout_type(name), name=name, start_time=start, end_time=end,
         utc_offset_minutes=offset, source=source if isinstance(source, str) else "",
@@ -362,5 +412,6 @@ def _workout(w: dict, path: str) -> WorkoutRecord:
         temperature_c=_temperature_c(_qty(w, "temperature", path)),
         humidity_percent=None if humidity is None else (humidity[0] * 100 if humidity[0] <= 1 and
                                                         humidity[1] != "%" else humidity[0]),
-        notes=notes if isinstance(notes, str) else "", extra=extra,
+        notes=notes if isinstance(notes, str) else "", app_id=app_id, indoor=indoor,
+        duration_s=duration or None, total_energy_kcal=total_kcal, speed_mps=speed_mps, extra=extra,
     )

@@ -207,6 +207,29 @@ def merge(current: ActivityFields, patch: ActivityFields, paths: list[str]) -> A
     return dataclasses.replace(current, **changes)
 
 
+def _given_or(new, old):
+    """An import's field if it gave one (None, "" and () are "not given"), else the stored one."""
+    return old if new is None or new == "" or new == () else new
+
+
+def merge_import(stored: ActivityFields, incoming: ActivityFields) -> ActivityFields:
+    """The same activity sent again (the same request id): each field it gives replaces the stored
+    one, each it lacks is kept; heart rate and weather merge leaf by leaf. Equal to `stored` when
+    it brings nothing new (a DUPLICATE)."""
+    changes = {f.name: _given_or(getattr(incoming, f.name), getattr(stored, f.name))
+               for f in dataclasses.fields(ActivityFields) if f.name not in ("heart_rate", "weather")}
+    changes["duration_seconds"] = incoming.duration_seconds or stored.duration_seconds  # 0: not given
+    hr_old, hr_new = stored.heart_rate, incoming.heart_rate
+    changes["heart_rate"] = HeartRateSummary(*(_given_or(getattr(hr_new, n), getattr(hr_old, n))
+                                               for n in ("min_bpm", "avg_bpm", "max_bpm")))
+    if incoming.weather is None or stored.weather is None:
+        changes["weather"] = incoming.weather or stored.weather
+    else:
+        changes["weather"] = Weather(*(_given_or(getattr(incoming.weather, n), getattr(stored.weather, n))
+                                       for n in ("temperature_celsius", "humidity_percent", "conditions")))
+    return ActivityFields(**changes)
+
+
 def check_paths(paths: list[str], v: Violations) -> None:
     checks.update_mask(paths, UPDATABLE_PATHS, OUTPUT_ONLY_PATHS, "Activity", v)
 

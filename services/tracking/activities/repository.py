@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Protocol
 
-from sqlalchemy import delete, select, text, tuple_, update
+from sqlalchemy import bindparam, delete, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -19,6 +20,7 @@ from services.tracking.activities.domain import (
     Activity, ActivityFields, ActivityFilter, HeartRatePoint, HeartRateSummary, RoutePoint, Weather,
 )
 from services.tracking.activities.tables import ActivityHeartRatePointRow, ActivityRoutePointRow, ActivityRow
+from services.tracking.imports import ACCEPTED, UPDATED, ImportOutcome
 from services.tracking.outbox import ACTIVITY, record_in
 
 A = ActivityRow.__table__
@@ -26,6 +28,9 @@ H = ActivityHeartRatePointRow.__table__
 R = ActivityRoutePointRow.__table__
 
 Cursor = tuple[dt.datetime, uuid.UUID]  # (start_time, id) of the last activity of a page
+# What to make of an activity sent again (stored, incoming): the activity to store instead of the
+# stored one, or the outcome when there is nothing to store (DUPLICATE, REJECTED).
+Merge = Callable[[Activity, Activity], "Activity | ImportOutcome"]
 
 
 class ActivityRepository(Protocol):
@@ -33,8 +38,10 @@ class ActivityRepository(Protocol):
         """Stores the activity; with a request_id this user already used, returns that first one."""
         ...
 
-    async def create_many(self, activities: list[tuple[Activity, str]]) -> list[bool]:
-        """Stores those whose (activity, request id) is new; per item, whether it was stored."""
+    async def create_many(self, activities: list[tuple[Activity, str]], merge: Merge) -> list[ImportOutcome]:
+        """Stores those whose request id is new (ACCEPTED); one whose request id was used before
+        goes through merge with the stored activity of that request id (UPDATED when merge gives
+        an activity to store). Per item, its outcome."""
         ...
 
     async def get(self, user_id: uuid.UUID, activity_id: uuid.UUID, full: bool) -> Activity | None: ...
@@ -178,9 +185,9 @@ class SqlActivityRepository:
             await record_in(conn, activity.user_id, ACTIVITY, [_span(activity)])
         return activity
 
-    async def create_many(self, activities: list[tuple[Activity, str]]) -> list[bool]:
-        """Stores, in one transaction, the activities (of one user) whose request id is new;
-        True for each one stored, False for one whose request id was used before."""
+    async def create_many(self, activities: list[tuple[Activity, str]], merge: Merge) -> list[ImportOutcome]:
+        """Stores, in one transaction, the activities (of one user) whose request id is new, and
+        merges each one whose request id was used before into the activity stored under it."""
         rows = [_values(a) | dict(user_id=a.user_id, id=a.id, request_id=request_id, create_time=a.create_time)
                 for a, request_id in activities]
         rows.sort(key=lambda row: row["request_id"])  # one lock order for every writer: no deadlock
@@ -193,9 +200,48 @@ class SqlActivityRepository:
             new = [a for a, _ in activities if a.id in stored]
             await _write_series(conn, new)
             await _write_route(conn, new)
-            if new:
-                await record_in(conn, new[0].user_id, ACTIVITY, [_span(a) for a in new])
-        return [a.id in stored for a, _ in activities]
+            outcomes: list[ImportOutcome | None] = [ACCEPTED if a.id in stored else None for a, _ in activities]
+            again = [(i, a, request_id) for i, (a, request_id) in enumerate(activities) if a.id not in stored]
+            spans = [_span(a) for a in new]
+            if again:
+                # A changed activity is told to the outbox with its old times and its new ones.
+                spans += [span for old, now in await self._merge(conn, again, merge, outcomes)
+                          for span in (_span(old), _span(now))]
+            if spans:
+                await record_in(conn, activities[0][0].user_id, ACTIVITY, spans)
+        return [o or ImportOutcome("REJECTED", "no stored record of its request id") for o in outcomes]
+
+    async def _merge(self, conn: AsyncConnection, again: list[tuple[int, Activity, str]], merge: Merge,
+                     outcomes: list[ImportOutcome | None]) -> list[tuple[Activity, Activity]]:
+        """Merges each (index, activity, request id) into the activity stored under its request id
+        (locked, so two imports of one workout merge one after the other) and writes those that
+        changed, row and points. Returns (as stored before, as stored now) of each one written."""
+        user_id = again[0][1].user_id
+        found = (await conn.execute(
+            select(A).where(A.c.user_id == user_id, A.c.request_id.in_(sorted({r for _, _, r in again})))
+            .order_by(A.c.request_id).with_for_update())).all()
+        series, route = await _children(conn, user_id, [r.id for r in found])
+        current = {r.request_id: _activity(r, tuple(series[r.id]), tuple(route[r.id]), True) for r in found}
+        first = dict(current)
+        for i, incoming, request_id in again:  # in input order: a later one merges into an earlier one
+            if request_id not in current:  # deleted since its insert found it: left REJECTED
+                continue
+            result = merge(current[request_id], incoming)
+            if isinstance(result, ImportOutcome):
+                outcomes[i] = result
+            else:
+                current[request_id], outcomes[i] = result, UPDATED
+        changed = [(first[r], a) for r, a in current.items() if a is not first[r]]
+        if changed:
+            ids = [a.id for _, a in changed]
+            await conn.execute(
+                update(A).where(A.c.user_id == bindparam("key_user_id"), A.c.id == bindparam("key_id")),
+                [_values(a) | dict(key_user_id=a.user_id, key_id=a.id) for _, a in changed])
+            await conn.execute(delete(H).where(H.c.user_id == user_id, H.c.activity_id.in_(ids)))
+            await conn.execute(delete(R).where(R.c.user_id == user_id, R.c.activity_id.in_(ids)))
+            await _write_series(conn, [a for _, a in changed])
+            await _write_route(conn, [a for _, a in changed])
+        return changed
 
     async def get(self, user_id: uuid.UUID, activity_id: uuid.UUID, full: bool) -> Activity | None:
         async with self._engine.connect() as conn:

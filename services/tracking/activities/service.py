@@ -13,7 +13,7 @@ from services.tracking import local_time
 from services.tracking.activities import domain
 from services.tracking.activities.domain import Activity, ActivityFields, ActivityFilter
 from services.tracking.activities.repository import ActivityRepository, Cursor
-from services.tracking.imports import ImportOutcome, import_each
+from services.tracking.imports import DUPLICATE, ImportOutcome, import_each
 from services.tracking.ports import Profiles
 
 
@@ -34,15 +34,27 @@ class ActivityService:
         return await self._repo.create(activity, request_id or None)
 
     async def create_many(self, user_id: uuid.UUID, items: list[tuple[ActivityFields, str]]) -> list[ImportOutcome]:
-        """Creates activities in one transaction, each idempotent by its request id (imports.import_each)."""
+        """Creates activities in one transaction, each idempotent by its request id (imports.import_each);
+        one sent again with more in it is merged into the stored one (domain.merge_import)."""
         now = self._now()
 
         async def activity(fields: ActivityFields) -> Activity:
             fields = await self._with_offset(user_id, fields)
             return Activity(uuid7(), user_id, fields, domain.summarize_series(fields.heart_rate_series), now, now)
 
+        def merge(stored: Activity, incoming: Activity) -> Activity | ImportOutcome:
+            fields = domain.merge_import(stored.fields, incoming.fields)
+            if fields == stored.fields:
+                return DUPLICATE
+            v = Violations()  # each part held alone; together (a route outside new times) they may not
+            fields = domain.validate(fields, now, v)
+            if v.items:
+                return ImportOutcome("REJECTED", v.summary)
+            return dataclasses.replace(stored, fields=fields, update_time=now,
+                                       series_summary=domain.summarize_series(fields.heart_rate_series))
+
         return await import_each(items, lambda fields, v: domain.validate(fields, now, v), activity,
-                                 self._repo.create_many)
+                                 lambda activities: self._repo.create_many(activities, merge))
 
     async def get(self, user_id: uuid.UUID, activity_id: uuid.UUID, full: bool = True) -> Activity:
         found = await self._repo.get(user_id, activity_id, full)

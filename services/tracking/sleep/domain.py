@@ -193,6 +193,14 @@ def merge(current: SleepFields, patch: SleepFields, paths: list[str]) -> SleepFi
     return dataclasses.replace(current, **{p: getattr(patch, p) for p in paths})
 
 
+def merge_import(stored: SleepFields, incoming: SleepFields) -> SleepFields:
+    """The same night sent again (the same request id): each field it gives replaces the stored
+    one, each it lacks (None, "" or no stages) is kept. Equal to `stored` when it brings nothing
+    new (a DUPLICATE)."""
+    return SleepFields(**{f.name: new if (new := getattr(incoming, f.name)) not in (None, "", ()) else
+                          getattr(stored, f.name) for f in dataclasses.fields(SleepFields)})
+
+
 def validate(f: SleepFields, now: dt.datetime, v: Violations, prefix: str = "sleep_session") -> SleepFields:
     """Checks a session as a whole and returns it with its stages sorted oldest first."""
     p = prefix + "."

@@ -8,12 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Protocol
 
-from sqlalchemy import delete, func, select, text, tuple_, update
+from sqlalchemy import bindparam, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.tracking.imports import ACCEPTED, UPDATED, ImportOutcome
 from services.tracking.outbox import SLEEP_ASLEEP, record_in
 from services.tracking.sleep.domain import SleepFields, SleepFilter, SleepSession, StagePeriod
 from services.tracking.sleep.tables import SleepSessionRow, SleepStageRow
@@ -22,6 +24,9 @@ S = SleepSessionRow.__table__
 T = SleepStageRow.__table__
 
 Cursor = tuple[dt.datetime, uuid.UUID]  # (end_time, id) of the last session of a page
+# What to make of a session sent again (stored, incoming): the session to store instead of the
+# stored one, or the outcome when there is nothing to store (DUPLICATE, REJECTED).
+Merge = Callable[[SleepSession, SleepSession], "SleepSession | ImportOutcome"]
 
 
 class SleepRepository(Protocol):
@@ -29,8 +34,10 @@ class SleepRepository(Protocol):
         """Stores the session; with a request_id this user already used, returns that first one."""
         ...
 
-    async def create_many(self, sessions: list[tuple[SleepSession, str]]) -> list[bool]:
-        """Stores those whose (session, request id) is new; per item, whether it was stored."""
+    async def create_many(self, sessions: list[tuple[SleepSession, str]], merge: Merge) -> list[ImportOutcome]:
+        """Stores those whose request id is new (ACCEPTED); one whose request id was used before
+        goes through merge with the stored session of that request id (UPDATED when merge gives a
+        session to store). Per item, its outcome."""
         ...
 
     async def get(self, user_id: uuid.UUID, session_id: uuid.UUID) -> SleepSession | None: ...
@@ -119,9 +126,9 @@ class SqlSleepRepository:
             await record_in(conn, session.user_id, SLEEP_ASLEEP, [_span(session)])
         return session
 
-    async def create_many(self, sessions: list[tuple[SleepSession, str]]) -> list[bool]:
-        """Stores, in one transaction, the sessions (of one user) whose request id is new; True
-        for each one stored, False for one whose request id was used before."""
+    async def create_many(self, sessions: list[tuple[SleepSession, str]], merge: Merge) -> list[ImportOutcome]:
+        """Stores, in one transaction, the sessions (of one user) whose request id is new, and
+        merges each one whose request id was used before into the session stored under it."""
         rows = [_values(s) | dict(user_id=s.user_id, id=s.id, request_id=request_id, create_time=s.create_time)
                 for s, request_id in sessions]
         rows.sort(key=lambda row: row["request_id"])  # one lock order for every writer: no deadlock
@@ -133,9 +140,45 @@ class SqlSleepRepository:
                 .returning(S.c.id), rows)).scalars())
             new = [s for s, _ in sessions if s.id in stored]
             await _write_stages(conn, new)
-            if new:
-                await record_in(conn, new[0].user_id, SLEEP_ASLEEP, [_span(s) for s in new])
-        return [s.id in stored for s, _ in sessions]
+            outcomes: list[ImportOutcome | None] = [ACCEPTED if s.id in stored else None for s, _ in sessions]
+            again = [(i, s, request_id) for i, (s, request_id) in enumerate(sessions) if s.id not in stored]
+            spans = [_span(s) for s in new]
+            if again:
+                # A changed night is told to the outbox with its old times and its new ones.
+                spans += [span for old, now in await self._merge(conn, again, merge, outcomes)
+                          for span in (_span(old), _span(now))]
+            if spans:
+                await record_in(conn, sessions[0][0].user_id, SLEEP_ASLEEP, spans)
+        return [o or ImportOutcome("REJECTED", "no stored record of its request id") for o in outcomes]
+
+    async def _merge(self, conn: AsyncConnection, again: list[tuple[int, SleepSession, str]], merge: Merge,
+                     outcomes: list[ImportOutcome | None]) -> list[tuple[SleepSession, SleepSession]]:
+        """Merges each (index, session, request id) into the session stored under its request id
+        (locked, so two imports of one night merge one after the other) and writes those that
+        changed, row and stages. Returns (as stored before, as stored now) of each one written."""
+        user_id = again[0][1].user_id
+        found = (await conn.execute(
+            select(S).where(S.c.user_id == user_id, S.c.request_id.in_(sorted({r for _, _, r in again})))
+            .order_by(S.c.request_id).with_for_update())).all()
+        current = {r.request_id: s for r, s in zip(found, await _with_stages(conn, user_id, found), strict=True)}
+        first = dict(current)
+        for i, incoming, request_id in again:  # in input order: a later one merges into an earlier one
+            if request_id not in current:  # deleted since its insert found it: left REJECTED
+                continue
+            result = merge(current[request_id], incoming)
+            if isinstance(result, ImportOutcome):
+                outcomes[i] = result
+            else:
+                current[request_id], outcomes[i] = result, UPDATED
+        changed = [(first[r], s) for r, s in current.items() if s is not first[r]]
+        if changed:
+            await conn.execute(
+                update(S).where(S.c.user_id == bindparam("key_user_id"), S.c.id == bindparam("key_id")),
+                [_values(s) | dict(key_user_id=s.user_id, key_id=s.id) for _, s in changed])
+            await conn.execute(delete(T).where(T.c.user_id == user_id,
+                                               T.c.sleep_session_id.in_([s.id for _, s in changed])))
+            await _write_stages(conn, [s for _, s in changed])
+        return changed
 
     async def get(self, user_id: uuid.UUID, session_id: uuid.UUID) -> SleepSession | None:
         async with self._engine.connect() as conn:

@@ -11,7 +11,7 @@ from services.common.clock import Clock, utcnow
 from services.common.errors import NotFound, Violations
 from services.common.ids import uuid7
 from services.tracking import local_time
-from services.tracking.imports import ImportOutcome, import_each
+from services.tracking.imports import DUPLICATE, ImportOutcome, import_each
 from services.tracking.ports import Profiles
 from services.tracking.sleep import domain
 from services.tracking.sleep.domain import Analysis, SleepFields, SleepFilter, SleepSession
@@ -37,14 +37,25 @@ class SleepService:
         return await self._repo.create(SleepSession(uuid7(), user_id, fields, now, now), request_id or None)
 
     async def create_many(self, user_id: uuid.UUID, items: list[tuple[SleepFields, str]]) -> list[ImportOutcome]:
-        """Creates sessions in one transaction, each idempotent by its request id (imports.import_each)."""
+        """Creates sessions in one transaction, each idempotent by its request id (imports.import_each);
+        one sent again with more in it is merged into the stored one (domain.merge_import)."""
         now = self._now()
 
         async def session(fields: SleepFields) -> SleepSession:
             return SleepSession(uuid7(), user_id, await self._with_offset(user_id, fields), now, now)
 
+        def merge(stored: SleepSession, incoming: SleepSession) -> SleepSession | ImportOutcome:
+            fields = domain.merge_import(stored.fields, incoming.fields)
+            if fields == stored.fields:
+                return DUPLICATE
+            v = Violations()  # each part held alone; together (stages outside new times) they may not
+            fields = domain.validate(fields, now, v)
+            if v.items:
+                return ImportOutcome("REJECTED", v.summary)
+            return SleepSession(stored.id, stored.user_id, fields, stored.create_time, now)
+
         return await import_each(items, lambda fields, v: domain.validate(fields, now, v), session,
-                                 self._repo.create_many)
+                                 lambda sessions: self._repo.create_many(sessions, merge))
 
     async def get(self, user_id: uuid.UUID, session_id: uuid.UUID) -> SleepSession:
         found = await self._repo.get(user_id, session_id)

@@ -57,10 +57,12 @@ class ImportResult(_message.Message):
         ACCEPTED: _ClassVar[ImportResult.Outcome]
         DUPLICATE: _ClassVar[ImportResult.Outcome]
         REJECTED: _ClassVar[ImportResult.Outcome]
+        UPDATED: _ClassVar[ImportResult.Outcome]
     OUTCOME_UNSPECIFIED: ImportResult.Outcome
     ACCEPTED: ImportResult.Outcome
     DUPLICATE: ImportResult.Outcome
     REJECTED: ImportResult.Outcome
+    UPDATED: ImportResult.Outcome
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     outcome: ImportResult.Outcome
