@@ -7,6 +7,7 @@ violations. Anything else that escapes a handler becomes INTERNAL with a generic
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # An error travels in the call's trailers (grpc-message and grpc-status-details-bin), which Envoy
@@ -32,12 +33,24 @@ def _capped(text: str, limit: int) -> str:
 
 @dataclass(frozen=True)
 class FieldViolation:
-    field: str
+    field: str  # the proto path, as a gRPC client names it: `sample.start_time`, `samples[1].unit`
     description: str
+    reason: str = ""  # UPPER_SNAKE; empty takes the error's own reason
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field", _capped(self.field, MAX_DESCRIPTION))
         object.__setattr__(self, "description", _capped(self.description, MAX_DESCRIPTION))
+
+
+_KEYS = re.compile(r"(\[[^\]]*\])")  # an index or a map key, left as the client wrote it
+_UNDERSCORE = re.compile(r"_+([^_])")
+
+
+def json_field_path(path: str) -> str:
+    """A proto field path in the names of the JSON mapping (protoc's default json_name, lowerCamel):
+    `sample.start_time` -> `sample.startTime`, `counts["heart_rate"].accepted` keeps its key."""
+    return "".join(part if part.startswith("[") else _UNDERSCORE.sub(lambda m: m.group(1).upper(), part)
+                   for part in _KEYS.split(path))
 
 
 @dataclass

@@ -21,17 +21,19 @@ import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from services.common import logs, metrics, request_checks
+from services.common import logs, request_checks
 from services.common.audit import AuditLog, AuditRecord
 from services.common.contract import methods
 from services.common.credentials import Authenticator
-from services.common.errors import DomainError, PermissionDenied, Unauthenticated
+from services.common.errors import DomainError, PermissionDenied, Unauthenticated, json_field_path
 from services.common.ids import uuid7
 from services.common.principal import ANONYMOUS, current_principal
 
 log = logging.getLogger("healthmesh.access")
 errlog = logging.getLogger(__name__)
 
+# Envoy's transcoder sets it on the calls it made from REST (envoy_config strips a client's own copy).
+TRANSCODED_HEADER = "x-envoy-original-path"
 current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 current_client: contextvars.ContextVar[str] = contextvars.ContextVar("client", default="")
 # A handler sets this when the subject is not the caller (Login and Register name the user they
@@ -101,15 +103,25 @@ def client_address(metadata: dict[str, str], peer: str, proxies: Networks = LOOP
     return address
 
 
-def to_status(err: DomainError, domain: str) -> status_pb2.Status:
-    status = status_pb2.Status(code=code_pb2.Code.Value(err.code), message=err.message)
+def to_status(err: DomainError, domain: str, json_names: bool = False) -> status_pb2.Status:
+    """`json_names` (a call Envoy transcoded from REST) names fields as the JSON client wrote them."""
+    reason = err.reason or err.code
+    fields = {v.field: json_field_path(v.field) if json_names else v.field for v in err.violations}
+    message = err.message
+    for proto_name in sorted(fields, key=len, reverse=True) if json_names else ():
+        message = message.replace(f"{proto_name}: ", f"{fields[proto_name]}: ")
+    metadata = dict(err.metadata)
+    if len(fields) == 1:
+        metadata.setdefault("field", next(iter(fields.values())))
+    status = status_pb2.Status(code=code_pb2.Code.Value(err.code), message=message)
     info = any_pb2.Any()
-    info.Pack(error_details_pb2.ErrorInfo(reason=err.reason or err.code, domain=domain, metadata=err.metadata))
+    info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=domain, metadata=metadata))
     status.details.append(info)
     if err.violations:
         bad = any_pb2.Any()
         bad.Pack(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            error_details_pb2.BadRequest.FieldViolation(field=fields[v.field], description=v.description,
+                                                        reason=v.reason or reason)
             for v in err.violations
         ]))
         status.details.append(bad)
@@ -248,8 +260,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     async def _fail(self, call: _Call, exc: BaseException, context) -> None:
         if isinstance(exc, DomainError):
             call.code = exc.code
-            status = to_status(exc, self._domain)
-            await context.abort(grpc.StatusCode[exc.code], exc.message,
+            status = to_status(exc, self._domain, TRANSCODED_HEADER in call.metadata)
+            await context.abort(grpc.StatusCode[exc.code], status.message,
                                 (("grpc-status-details-bin", status.SerializeToString()),))
         if isinstance(exc, NotImplementedError):
             call.code = "UNIMPLEMENTED"
@@ -269,7 +281,6 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         raise exc
 
     def _finish(self, call: _Call) -> None:
-        metrics.record_rpc(call.method, call.code, time.perf_counter() - call.start)
         level = logging.INFO
         if call.code == "OK" and call.method in self._reads and not self._sample_reads():
             level = logging.DEBUG

@@ -12,11 +12,14 @@ from files it reads at start, without credentials.
 
 from __future__ import annotations
 
+import base64
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from services.common.contract import Method, methods
 
@@ -137,15 +140,106 @@ def _routes(all_methods: list[Method], topology: Topology) -> list[dict]:
     return routes
 
 
+# Errors Envoy makes itself take the services' shape (google.rpc.Status, with an ErrorInfo in
+# `details`, domain GATEWAY_DOMAIN). HTTP status -> (canonical code over REST, reason); over gRPC
+# Envoy's own mapping of the status stands (a 404 is UNIMPLEMENTED, 503 UNAVAILABLE), except where
+# GRPC_CODES names a truer code.
+GATEWAY_DOMAIN = "gateway.healthmesh"
+LOCAL_REPLIES = {
+    400: ("INVALID_ARGUMENT", "MALFORMED_REQUEST"),  # broken JSON, a bad timestamp or enum, unknown parameter
+    401: ("UNAUTHENTICATED", "UNAUTHENTICATED"),
+    403: ("PERMISSION_DENIED", "PERMISSION_DENIED"),
+    404: ("NOT_FOUND", "NO_SUCH_METHOD"),  # no RPC has this path and HTTP method
+    408: ("DEADLINE_EXCEEDED", "REQUEST_TIMEOUT"),
+    413: ("RESOURCE_EXHAUSTED", "REQUEST_TOO_LARGE"),
+    429: ("RESOURCE_EXHAUSTED", "RATE_LIMITED"),
+    431: ("RESOURCE_EXHAUSTED", "HEADERS_TOO_LARGE"),
+    500: ("INTERNAL", "GATEWAY_ERROR"),
+    501: ("UNIMPLEMENTED", "UNIMPLEMENTED"),
+    502: ("UNAVAILABLE", "BAD_GATEWAY"),
+    503: ("UNAVAILABLE", "SERVICE_UNAVAILABLE"),
+    504: ("DEADLINE_EXCEEDED", "UPSTREAM_TIMEOUT"),
+}
+OTHER_LOCAL_REPLY = ("UNKNOWN", "GATEWAY_ERROR")
+# Envoy's HTTP -> gRPC mapping (Grpc::Utility::httpToGrpcStatus), with 400 and 413 corrected.
+GRPC_CODES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "UNIMPLEMENTED",
+              413: "RESOURCE_EXHAUSTED", 429: "UNAVAILABLE", 431: "RESOURCE_EXHAUSTED", 502: "UNAVAILABLE",
+              503: "UNAVAILABLE", 504: "UNAVAILABLE"}
+# A gRPC caller's status message must equal the Status in grpc-status-details-bin (clients check),
+# which is a fixed header: these callers get a fixed message per status.
+GRPC_MESSAGES = {404: "no such method on the public listener",
+                 413: f"the request is larger than {MAX_REQUEST_BODY_BYTES:,} bytes"}
+# The caller's own content-type, copied before any filter runs: the transcoder rewrites a REST call's
+# to application/grpc before it can fail, so this is how a local reply tells gRPC callers apart.
+REQUEST_CONTENT_TYPE = "x-healthmesh-request-content-type"
+# Set by the transcoder on the calls it transcodes (the REST path); services name fields in JSON for
+# those. Taken from clients first, so it means "came through the transcoder" only.
+TRANSCODED_HEADER = "x-envoy-original-path"
+
+
+def _status_filter(op: str, status: int) -> dict:
+    return {"status_code_filter": {"comparison": {
+        "op": op, "value": {"default_value": status, "runtime_key": f"healthmesh.local_reply_{op.lower()}_{status}"}}}}
+
+
+def _grpc_caller() -> dict:
+    return {"header_filter": {"header": {"name": REQUEST_CONTENT_TYPE,
+                                         "string_match": {"prefix": "application/grpc"}}}}
+
+
+def _metadata(status: int) -> dict:
+    if status == 404:
+        return {"method": "%REQ(:method)%"}  # the message names the path
+    if status == 413:
+        return {"limit_bytes": str(MAX_REQUEST_BODY_BYTES)}
+    return {}
+
+
+def _grpc_details(status: int, code: str, reason: str, message: str) -> str:
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=GATEWAY_DOMAIN,
+                                          metadata={k: v for k, v in _metadata(status).items() if "%" not in v}))
+    return base64.b64encode(status_pb2.Status(code=code_pb2.Code.Value(code), message=message,
+                                              details=[info]).SerializeToString()).decode()
+
+
+def _grpc_mapper(status_filter: dict, status: int, reason: str) -> dict:
+    code = GRPC_CODES.get(status, "UNKNOWN")
+    message = GRPC_MESSAGES.get(status, f"the gateway answered HTTP {status}" if status else
+                                "the gateway could not complete the call")
+    headers = {"grpc-status": str(code_pb2.Code.Value(code)),
+               "grpc-status-details-bin": _grpc_details(status, code, reason, message)}
+    return {"filter": {"and_filter": {"filters": [status_filter, _grpc_caller()]}},
+            "headers_to_add": [{"header": {"key": k, "value": v}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+                               for k, v in headers.items()],
+            "body": {"inline_string": message}}
+
+
+def _rest_mapper(status_filter: dict, status: int, code: str, reason: str) -> dict:
+    return {"filter": status_filter, "body_format_override": {"json_format": {
+        "code": code_pb2.Code.Value(code), "message": "%LOCAL_REPLY_BODY%", "details": [{
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": GATEWAY_DOMAIN,
+            "metadata": _metadata(status)}]}}}
+
+
 def _local_reply() -> dict:
-    # Envoy's own error replies (bad JSON, unknown path or query parameter, body too large) become
-    # JSON. The filter cannot tell gRPC callers apart (the transcoder rewrites request headers
-    # before it fails), so gRPC callers get the same text as their grpc-message.
-    return {"mappers": [{
-        "filter": {"status_code_filter": {"comparison": {
-            "op": "GE", "value": {"default_value": 400, "runtime_key": "healthmesh.local_reply_json_min"}}}},
-        "body_format_override": {"json_format": {"message": "%LOCAL_REPLY_BODY%", "status": "%RESPONSE_CODE%"}},
-    }]}
+    mappers = []
+    for status, (code, reason) in LOCAL_REPLIES.items():
+        mappers.append(_grpc_mapper(_status_filter("EQ", status), status, reason))
+        mappers.append(_rest_mapper(_status_filter("EQ", status), status, code, reason))
+    other = _status_filter("GE", 400)
+    mappers.append(_grpc_mapper(other, 0, OTHER_LOCAL_REPLY[1]))
+    mappers.append(_rest_mapper(other, 0, *OTHER_LOCAL_REPLY))
+    return {"mappers": mappers}
+
+
+def _early_headers() -> list[dict]:
+    """Before any filter: a client's own copies of our marker headers go, the content-type is noted."""
+    return [{"name": "envoy.http.early_header_mutation.header_mutation", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation",
+        "mutations": [{"remove": REQUEST_CONTENT_TYPE}, {"remove": TRANSCODED_HEADER},
+                      {"append": {"header": {"key": REQUEST_CONTENT_TYPE, "value": "%REQ(content-type)%"},
+                                  "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}}]}}]
 
 
 def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
@@ -166,6 +260,7 @@ def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
         "generate_request_id": True,
         "http2_protocol_options": {"max_concurrent_streams": 1000},
         "local_reply_config": _local_reply(),
+        "early_header_mutation_extensions": _early_headers(),
         "route_config": {
             "name": "public",
             "request_headers_to_remove": STRIPPED_HEADERS,

@@ -49,7 +49,7 @@ def test_an_unknown_enum_number_and_a_negative_page_size_are_400(http):
     assert reply.status_code == 400, reply.text  # Envoy's own answer: it cannot map 99 to an Interval
     pages = http.get("/v1/sampleTypes?pageSize=-1", headers=auth(session))
     assert pages.status_code == 400, pages.text
-    assert list(violations(pages)) == ["page_size"]
+    assert list(violations(pages)) == ["pageSize"]
 
 
 def test_a_window_at_the_end_of_the_calendar_is_400(http):
@@ -57,7 +57,7 @@ def test_a_window_at_the_end_of_the_calendar_is_400(http):
     reply = http.get("/v1/users/me/heartRate:zones?startTime=9999-12-24T00:00:00Z&endTime=9999-12-31T00:00:00Z",
                      headers=auth(session))
     assert reply.status_code == 400, reply.text
-    assert set(violations(reply)) == {"start_time", "end_time"}
+    assert set(violations(reply)) == {"startTime", "endTime"}
 
 
 def test_a_nul_in_a_health_auto_export_metric_name_is_an_item_error_not_a_stuck_import(http):

@@ -47,7 +47,7 @@ def test_update_and_delete_me(http):
     assert patched.status_code == 200, patched.text
     assert patched.json()["displayName"] == "Renamed" and patched.json()["email"] == session["user"]["email"]
     bad_mask = http.patch("/v1/users/me?updateMask=email", json={"email": "x@y.z"}, headers=auth(session))
-    assert bad_mask.status_code == 400 and "update_mask" in bad_mask.text
+    assert bad_mask.status_code == 400 and "updateMask" in bad_mask.text
     assert http.delete("/v1/users/me", headers=auth(session)).status_code == 200
     relogin = http.post("/v1/auth:login", json={"email": session["user"]["email"], "password": PASSWORD})
     assert relogin.status_code == 401
@@ -86,7 +86,7 @@ def test_validation_errors_carry_field_violations(http):
     assert reply.status_code == 400
     body = reply.json()
     violations = [v for d in body["details"] if d["@type"].endswith("BadRequest") for v in d["fieldViolations"]]
-    assert {v["field"] for v in violations} == {"email", "password", "display_name"}
+    assert {v["field"] for v in violations} == {"email", "password", "displayName"}
     info = next(d for d in body["details"] if d["@type"].endswith("ErrorInfo"))
     assert info["domain"] == "auth.healthmesh"
 

@@ -115,12 +115,12 @@ def test_user_rules_crud_with_checks_and_the_limit(http, user):
         assert reply.status_code == 400, reply.text
         return {v["field"] for d in reply.json()["details"] for v in d.get("fieldViolations", [])}
 
-    assert violations({}) >= {"alert_rule.display_name", "alert_rule.sample_type", "alert_rule.condition",
-                              "alert_rule.threshold"}
-    assert violations({**rule, "sampleType": "moonlight"}) == {"alert_rule.sample_type"}
-    assert violations({**rule, "unit": "furlong"}) == {"alert_rule.unit"}
-    assert violations({**rule, "sampleType": "heart_rate", "unit": "", "useValue2": True}) == {"alert_rule.use_value2"}
-    assert violations({**rule, "durationSeconds": 86_401}) == {"alert_rule.duration_seconds"}
+    assert violations({}) >= {"alertRule.displayName", "alertRule.sampleType", "alertRule.condition",
+                              "alertRule.threshold"}
+    assert violations({**rule, "sampleType": "moonlight"}) == {"alertRule.sampleType"}
+    assert violations({**rule, "unit": "furlong"}) == {"alertRule.unit"}
+    assert violations({**rule, "sampleType": "heart_rate", "unit": "", "useValue2": True}) == {"alertRule.useValue2"}
+    assert violations({**rule, "durationSeconds": 86_401}) == {"alertRule.durationSeconds"}
     zero = http.post("/v1/users/me/alertRules", headers=user, json={**rule, "condition": "AT_OR_BELOW", "threshold": 0})
     assert zero.status_code == 200 and zero.json()["threshold"] == 0, zero.text  # 0 is a threshold
 

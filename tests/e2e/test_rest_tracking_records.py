@@ -137,13 +137,13 @@ def test_bad_activities_are_400_with_field_violations(http):
         "type": "running", "startTime": "2026-03-01T08:00:00Z", "endTime": "2026-03-01T07:00:00Z",
         "distanceMeters": -5, "route": [{"time": "2026-03-01T07:30:00Z", "latitude": 91, "longitude": 0}]})
     assert reply.status_code == 400, reply.text
-    assert {"activity.end_time", "activity.distance_meters"} <= set(violations(reply)), reply.text
+    assert {"activity.endTime", "activity.distanceMeters"} <= set(violations(reply)), reply.text
     assert http.post("/v1/users/me/activities", headers=h, json={"type": "running"}).status_code == 400
     created = ok(http.post("/v1/users/me/activities", headers=h, json={
         "type": "yoga", "startTime": "2026-03-01T08:00:00Z", "endTime": "2026-03-01T09:00:00Z"}))
     output_only = http.patch(f"/v1/{created['name']}", headers=h, params={"updateMask": "createTime"},
                              json={"createTime": "2020-01-01T00:00:00Z"})
-    assert output_only.status_code == 400 and violations(output_only) == ["update_mask"], output_only.text
+    assert output_only.status_code == 400 and violations(output_only) == ["updateMask"], output_only.text
     not_json = http.post("/v1/users/me/activities", headers={**h, "content-type": "application/json"},
                          content=b'{"type": "running", "startTime": 7')
     assert not_json.status_code == 400 and not_json.headers["content-type"].startswith("application/json")
@@ -234,10 +234,10 @@ def test_sleep_session_flow(http):
 
     outside = http.patch(f"/v1/{nap['name']}", headers=h, params={"updateMask": "stages"}, json={
         "stages": [stage("REM", "2026-03-02T12:00:00Z", "2026-03-02T13:30:00Z")]})
-    assert outside.status_code == 400 and violations(outside) == ["sleep_session.stages[0]"], outside.text
+    assert outside.status_code == 400 and violations(outside) == ["sleepSession.stages[0]"], outside.text
     derived = http.patch(f"/v1/{nap['name']}", headers=h, params={"updateMask": "efficiencyPercent"},
                          json={"efficiencyPercent": 100})
-    assert derived.status_code == 400 and violations(derived) == ["update_mask"], derived.text
+    assert derived.status_code == 400 and violations(derived) == ["updateMask"], derived.text
 
     assert ok(http.delete(f"/v1/{nap['name']}", headers=h)) == {}
     assert http.get(f"/v1/{nap['name']}", headers=h).status_code == 404
@@ -248,12 +248,12 @@ def test_bad_sleep_sessions_are_400_with_field_violations(http):
     session = new_user(http)
     h = auth(session)
     cases = {
-        "sleep_session.end_time": {"startTime": "2026-03-01T22:00:00Z", "endTime": "2026-03-01T21:00:00Z"},
-        "sleep_session.score": {"startTime": "2026-03-01T22:00:00Z", "endTime": "2026-03-02T06:00:00Z", "score": 101},
-        "sleep_session.stages[1]": {**NIGHT, "stages": [
+        "sleepSession.endTime": {"startTime": "2026-03-01T22:00:00Z", "endTime": "2026-03-01T21:00:00Z"},
+        "sleepSession.score": {"startTime": "2026-03-01T22:00:00Z", "endTime": "2026-03-02T06:00:00Z", "score": 101},
+        "sleepSession.stages[1]": {**NIGHT, "stages": [
             stage("LIGHT", "2026-03-01T22:30:00Z", "2026-03-02T00:00:00Z"),
             stage("DEEP", "2026-03-01T23:30:00Z", "2026-03-02T01:00:00Z")]},
-        "sleep_session.stages[0].stage": {**NIGHT, "stages": [
+        "sleepSession.stages[0].stage": {**NIGHT, "stages": [
             stage("SLEEP_STAGE_UNSPECIFIED", "2026-03-01T22:30:00Z", "2026-03-02T00:00:00Z")]},
     }
     for field, body in cases.items():
@@ -295,7 +295,7 @@ def test_analyze_sleep_rest_and_grpcurl(mesh, http):
 
     bad = http.get("/v1/users/me/sleepSessions:analyze", headers=h,
                    params={**query, "targetSleepSeconds": 90000})
-    assert bad.status_code == 400 and violations(bad) == ["target_sleep_seconds"], bad.text
+    assert bad.status_code == 400 and violations(bad) == ["targetSleepSeconds"], bad.text
 
 
 # Heart-rate zones.
@@ -338,7 +338,7 @@ def test_heart_rate_zones_from_posted_samples(mesh, http):
     no_birth_date = http.get("/v1/users/me/heartRate:zones", headers=h, params={**window, "basis": "AGE"})
     assert no_birth_date.status_code == 400 and "birth date" in no_birth_date.json()["message"], no_birth_date.text
     too_low = http.get("/v1/users/me/heartRate:zones", headers=h, params={**window, "maxHeartRate": 90})
-    assert too_low.status_code == 400 and violations(too_low) == ["max_heart_rate"], too_low.text
+    assert too_low.status_code == 400 and violations(too_low) == ["maxHeartRate"], too_low.text
 
     over_grpc = call(mesh, session, "GetHeartRateZones", {"parent": "users/me", **window, "maxHeartRate": 200})
     assert [x.get("timeInZoneSeconds", 0) for x in over_grpc["zones"]] == [180, 60, 600, 60, 180]
@@ -444,18 +444,18 @@ def test_bad_nutrition_requests_are_400(http):
     h = auth(session)
     empty = http.post("/v1/users/me/nutritionEntries", headers=h, json={"consumeTime": "2026-03-01T08:00:00Z",
                                                                         "foodName": "Air"})
-    assert empty.status_code == 400 and violations(empty) == ["nutrition_entry"], empty.text
+    assert empty.status_code == 400 and violations(empty) == ["nutritionEntry"], empty.text
     negative = http.post("/v1/users/me/nutritionEntries", headers=h, json={
         "consumeTime": "2026-03-01T08:00:00Z", "caloriesKcal": -10, "sugarGrams": 5000})
     assert negative.status_code == 400, negative.text
-    assert set(violations(negative)) == {"nutrition_entry.calories_kcal", "nutrition_entry.sugar_grams"}
+    assert set(violations(negative)) == {"nutritionEntry.caloriesKcal", "nutritionEntry.sugarGrams"}
     no_time = http.post("/v1/users/me/nutritionEntries", headers=h, json={"caloriesKcal": 10})
-    assert no_time.status_code == 400 and violations(no_time) == ["nutrition_entry.consume_time"], no_time.text
+    assert no_time.status_code == 400 and violations(no_time) == ["nutritionEntry.consumeTime"], no_time.text
     backwards = http.get("/v1/users/me/nutritionEntries:summarize", headers=h,
                          params={"startDate": "2026-03-05", "endDate": "2026-03-01"})
-    assert backwards.status_code == 400 and violations(backwards) == ["end_date"], backwards.text
+    assert backwards.status_code == 400 and violations(backwards) == ["endDate"], backwards.text
     malformed = http.get("/v1/users/me/nutritionEntries:summarize", headers=h, params={"startDate": "1/3/2026"})
-    assert malformed.status_code == 400 and violations(malformed) == ["start_date"], malformed.text
+    assert malformed.status_code == 400 and violations(malformed) == ["startDate"], malformed.text
 
 
 # Goals. The mesh's processes run on the real clock, which a test cannot pin as the integration
@@ -514,7 +514,7 @@ def test_goal_flow(http):
     paused = ok(http.get("/v1/users/me/goals", headers=h, params={"state": "PAUSED"}))["goals"]
     assert [g["name"] for g in paused] == [steps["name"]]
     immutable = http.patch(f"/v1/{steps['name']}", headers=h, params={"updateMask": "metric"}, json={"metric": "water"})
-    assert immutable.status_code == 400 and violations(immutable) == ["update_mask"], immutable.text
+    assert immutable.status_code == 400 and violations(immutable) == ["updateMask"], immutable.text
     set_by_tracking = http.patch(f"/v1/{steps['name']}", headers=h, params={"updateMask": "state"},
                                  json={"state": "ACHIEVED"})
     assert set_by_tracking.status_code == 400 and violations(set_by_tracking) == ["goal.state"], set_by_tracking.text
@@ -534,10 +534,10 @@ def test_bad_goals_are_400_with_field_violations(http):
     dates = http.post("/v1/users/me/goals", headers=h, json={
         "metric": "weight", "targetValue": 75, "period": "MONTHLY", "startDate": "2026-06-01",
         "targetDate": "2026-01-01"})
-    assert dates.status_code == 400 and violations(dates) == ["goal.target_date"], dates.text
+    assert dates.status_code == 400 and violations(dates) == ["goal.targetDate"], dates.text
     out_of_range = http.post("/v1/users/me/goals", headers=h, json={
         "metric": "heart_rate", "targetValue": 400, "period": "DAILY"})
-    assert out_of_range.status_code == 400 and violations(out_of_range) == ["goal.target_value"], out_of_range.text
+    assert out_of_range.status_code == 400 and violations(out_of_range) == ["goal.targetValue"], out_of_range.text
     assert ok(http.get("/v1/users/me/goals", headers=h))["goals"] == []
 
 
@@ -589,7 +589,7 @@ def goal_progress_and_streaks(mesh, http, today: dt.date) -> None:
     again = ok(http.get(f"/v1/{goal['name']}:progress", headers=h))
     assert [a["name"] for a in again["achievements"]] == [a["name"] for a in q["achievements"]]  # awarded once
     too_long = http.get(f"/v1/{goal['name']}:progress", headers=h, params={"historyPeriods": 400})
-    assert too_long.status_code == 400 and violations(too_long) == ["history_periods"], too_long.text
+    assert too_long.status_code == 400 and violations(too_long) == ["historyPeriods"], too_long.text
 
 
 def test_goal_progress_at_most(http):
