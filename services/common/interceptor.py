@@ -21,7 +21,7 @@ import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from services.common import logs, request_checks
+from services.common import logs, metrics, request_checks
 from services.common.audit import AuditLog, AuditRecord
 from services.common.contract import methods
 from services.common.credentials import Authenticator
@@ -281,6 +281,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         raise exc
 
     def _finish(self, call: _Call) -> None:
+        metrics.record_rpc(call.method, call.code, time.perf_counter() - call.start)
         level = logging.INFO
         if call.code == "OK" and call.method in self._reads and not self._sample_reads():
             level = logging.DEBUG
