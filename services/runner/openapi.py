@@ -548,9 +548,10 @@ Every field is printed, with its default value when unset, except unset messages
 fields. `users/me` is the caller.
 
 Errors are a google.rpc.Status whose details carry a google.rpc.ErrorInfo (reason and domain) and, \
-for validation errors, a google.rpc.BadRequest with one field violation per bad field. Errors that \
-Envoy makes itself (malformed JSON, an unknown query parameter, a body over \
-{MAX_REQUEST_BODY_BYTES // 2**20} MiB) are `{{"message": ..., "status": <HTTP status>}}`.
+for validation errors, a google.rpc.BadRequest with one field violation per bad field, named as \
+the JSON names it (`sample.startTime`). Errors that Envoy makes itself (malformed JSON, an unknown \
+query parameter or path, a body over {MAX_REQUEST_BODY_BYTES // 2**20} MiB) have the same shape, with \
+ErrorInfo domain `gateway.healthmesh` (reasons MALFORMED_REQUEST, NO_SUCH_METHOD, REQUEST_TOO_LARGE).
 
 Generated from the descriptor set (gen/healthmesh.binpb) by `make gen`; do not edit."""
 
