@@ -47,3 +47,23 @@ async def import_each(items: list[tuple[F, str]], check: Callable[[F, Violations
         outcomes.append(None)
     stored = iter(await store(good) if good else [])
     return [outcome or next(stored) for outcome in outcomes]
+
+
+def merge_in_order(current: dict[str, R], again: list[tuple[int, R, str]],
+                   merge: Callable[[R, R], R | ImportOutcome], outcomes: list[ImportOutcome | None],
+                   ) -> list[tuple[R, R]]:
+    """Merges each (index, record, request id) of a batch, in input order, into the record stored
+    under its request id (`current`, as read and locked; a later one merges into an earlier one's
+    result), setting its outcome: UPDATED, or what merge answered (DUPLICATE, REJECTED). One whose
+    stored record is gone (deleted since) keeps no outcome. Returns (as stored, as merged) of each
+    record that changed."""
+    first = dict(current)
+    for i, incoming, request_id in again:
+        if request_id not in current:
+            continue
+        result = merge(current[request_id], incoming)
+        if isinstance(result, ImportOutcome):
+            outcomes[i] = result
+        else:
+            current[request_id], outcomes[i] = result, UPDATED
+    return [(first[r], x) for r, x in current.items() if x is not first[r]]

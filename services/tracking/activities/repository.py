@@ -20,7 +20,7 @@ from services.tracking.activities.domain import (
     Activity, ActivityFields, ActivityFilter, HeartRatePoint, HeartRateSummary, RoutePoint, Weather,
 )
 from services.tracking.activities.tables import ActivityHeartRatePointRow, ActivityRoutePointRow, ActivityRow
-from services.tracking.imports import ACCEPTED, UPDATED, ImportOutcome
+from services.tracking.imports import ACCEPTED, ImportOutcome, merge_in_order
 from services.tracking.outbox import ACTIVITY, record_in
 
 A = ActivityRow.__table__
@@ -222,16 +222,7 @@ class SqlActivityRepository:
             .order_by(A.c.request_id).with_for_update())).all()
         series, route = await _children(conn, user_id, [r.id for r in found])
         current = {r.request_id: _activity(r, tuple(series[r.id]), tuple(route[r.id]), True) for r in found}
-        first = dict(current)
-        for i, incoming, request_id in again:  # in input order: a later one merges into an earlier one
-            if request_id not in current:  # deleted since its insert found it: left REJECTED
-                continue
-            result = merge(current[request_id], incoming)
-            if isinstance(result, ImportOutcome):
-                outcomes[i] = result
-            else:
-                current[request_id], outcomes[i] = result, UPDATED
-        changed = [(first[r], a) for r, a in current.items() if a is not first[r]]
+        changed = merge_in_order(current, again, merge, outcomes)
         if changed:
             ids = [a.id for _, a in changed]
             await conn.execute(

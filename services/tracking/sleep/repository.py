@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.tracking.imports import ACCEPTED, UPDATED, ImportOutcome
+from services.tracking.imports import ACCEPTED, ImportOutcome, merge_in_order
 from services.tracking.outbox import SLEEP_ASLEEP, record_in
 from services.tracking.sleep.domain import SleepFields, SleepFilter, SleepSession, StagePeriod
 from services.tracking.sleep.tables import SleepSessionRow, SleepStageRow
@@ -161,16 +161,7 @@ class SqlSleepRepository:
             select(S).where(S.c.user_id == user_id, S.c.request_id.in_(sorted({r for _, _, r in again})))
             .order_by(S.c.request_id).with_for_update())).all()
         current = {r.request_id: s for r, s in zip(found, await _with_stages(conn, user_id, found), strict=True)}
-        first = dict(current)
-        for i, incoming, request_id in again:  # in input order: a later one merges into an earlier one
-            if request_id not in current:  # deleted since its insert found it: left REJECTED
-                continue
-            result = merge(current[request_id], incoming)
-            if isinstance(result, ImportOutcome):
-                outcomes[i] = result
-            else:
-                current[request_id], outcomes[i] = result, UPDATED
-        changed = [(first[r], s) for r, s in current.items() if s is not first[r]]
+        changed = merge_in_order(current, again, merge, outcomes)
         if changed:
             await conn.execute(
                 update(S).where(S.c.user_id == bindparam("key_user_id"), S.c.id == bindparam("key_id")),
