@@ -22,7 +22,7 @@ import httpx
 
 from bench.harness import new_user, private_mesh
 
-TOOLS = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+TOOLS = Path(__file__).resolve().parents[1] / "tests" / "tools"
 
 
 def make(tool: str, args: list[str], out: Path) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -99,11 +101,16 @@ class Mesh:
         # The other processes of a replicated service: child name (`device-2`) -> port.
         self.replica_ports = {f"{s}-{i}": free_port() for s, n in options.replicas.items() for i in range(2, n + 1)}
         self._service_env: dict[str, str] = {}
+        self._lock = None  # the state dir's lock file, held from start() to stop()
 
     # Start.
 
     def start(self, should_stop: Callable[[], bool] = lambda: False) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
+        self._claim_state_dir()
+        self._check_ports()
+        if self.database_url:
+            self._check_database()
         secrets_env = self._secrets()
         if not self.database_url:
             self.database_url = self._start_postgres()
@@ -137,6 +144,59 @@ class Mesh:
             path.write_text(json.dumps({**stored, **missing}))
             stored = {**stored, **missing}
         return {k: os.environ.get(k, v) for k, v in stored.items()}
+
+    # What may be in the way, checked before anything starts: each names what moves it.
+
+    def _claim_state_dir(self) -> None:
+        """One mesh per state dir: an exclusive lock on `mesh.lock`, held while this process lives."""
+        self._lock = open(self.state / "mesh.lock", "a+")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.seek(0)
+            owner = self._lock.read().strip() or "another process"
+            self._lock.close()
+            raise self.StartError(f"the state dir {self.state} is in use by another mesh ({owner}); stop it, "
+                                  "or choose another with --state-dir or HEALTHMESH_STATE_DIR") from None
+        self._lock.seek(0)
+        self._lock.truncate()
+        self._lock.write(f"pid {os.getpid()}\n")
+        self._lock.flush()
+
+    def _check_ports(self) -> None:
+        if self.options.free_ports:
+            return  # picked free a moment ago
+        wanted = [(self.http_port, "--http-port or HEALTHMESH_HTTP_PORT"),
+                  (self.admin_port, "--admin-port or HEALTHMESH_ADMIN_PORT")]
+        if not self.redis_url:
+            wanted.append((self.redis_port, "--redis-port or HEALTHMESH_REDIS_PORT"))
+        offset = Settings().metrics_port_offset
+        for service, port in self.ports.items():
+            wanted.append((port, f"--base-port or HEALTHMESH_BASE_PORT ({service})"))
+            if offset:
+                wanted.append((port + offset, f"HEALTHMESH_METRICS_PORT_OFFSET ({service}'s metrics)"))
+        for port, moved_by in wanted:
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    raise self.StartError(f"port {port} is taken; free it, or move it with {moved_by}") from None
+
+    def _check_database(self) -> None:
+        import asyncio
+
+        import asyncpg
+
+        async def probe() -> None:
+            conn = await asyncpg.connect(self.database_url, timeout=5)
+            await conn.close()
+
+        try:
+            asyncio.run(probe())
+        except Exception as exc:  # noqa: BLE001 - any failure to reach it is the message
+            shown = re.sub(r"//[^@/]*@", "//***@", self.database_url)  # no password in the message
+            raise self.StartError(f"DATABASE_URL {shown} cannot be reached ({type(exc).__name__}); fix it, or "
+                                  "unset it to use the embedded PostgreSQL") from None
 
     def _start_postgres(self) -> str:
         with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset; harmless here
@@ -304,6 +364,9 @@ class Mesh:
                     proc.wait()
         if self._pg is not None:
             self._pg.cleanup()
+        if self._lock is not None:
+            self._lock.close()  # the lock goes with it
+            self._lock = None
 
 
 @contextlib.contextmanager

@@ -53,7 +53,7 @@ def test_problems_are_said_plainly(mesh, http, tmp_path):
 def test_a_background_import_is_followed_to_its_end(mesh, http, tmp_path):
     session = new_user(http)
     big = tmp_path / "year.json"
-    subprocess.run([sys.executable, str(FIXTURES / "make_hae_payload.py"), "--days", "120", "--hr-every", "60",
+    subprocess.run([sys.executable, str(FIXTURES.parent / "tools" / "make_hae_payload.py"), "--days", "120", "--hr-every", "60",
                     "--start", "2025-06-01", "--out", str(big)], check=True, stderr=subprocess.DEVNULL)
     assert big.stat().st_size > 16 * 1024 * 1024  # above the background threshold
     out = run(mesh, tmp_path, "import", str(big), token=session["accessToken"])

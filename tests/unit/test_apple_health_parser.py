@@ -36,7 +36,7 @@ from services.tracking.sleep.domain import SleepStage
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ZIP = FIXTURES / "apple_health" / "export_3days.zip"
 COUNTS = json.loads((FIXTURES / "apple_health" / "export_3days.counts.json").read_text())
-GENERATOR = FIXTURES / "make_apple_health_export.py"
+GENERATOR = FIXTURES.parent / "tools" / "make_apple_health_export.py"
 XML_MEMBER = "apple_health_export/export.xml"
 GPX_MEMBER = "apple_health_export/workout-routes/route_2026-02-02_6.30pm.gpx"
 PST = dt.timezone(dt.timedelta(hours=-8))

@@ -34,6 +34,7 @@ from services.tracking.samples.catalog import CATALOG
 from services.tracking.sleep.domain import SleepStage as TrackingSleepStage
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+TOOLS = Path(__file__).resolve().parents[1] / "tools"  # the generators of large inputs
 HAE = FIXTURES / "hae"
 CHUNK_SIZES = (1024, 7)
 UTC = dt.UTC
@@ -610,7 +611,7 @@ def test_the_smallest_valid_payloads():
 
 def test_large_payload_streams_with_bounded_pending_records(tmp_path):
     out = tmp_path / "big.json"
-    gen = subprocess.run([sys.executable, str(FIXTURES / "make_hae_payload.py"), "--days", "7", "--hr-every", "6",
+    gen = subprocess.run([sys.executable, str(TOOLS / "make_hae_payload.py"), "--days", "7", "--hr-every", "6",
                           "--out", str(out)], check=True, capture_output=True, text=True)
     expected = json.loads(gen.stderr.strip().splitlines()[-1])
     assert expected["heart_rate"] == 100_800
@@ -650,7 +651,7 @@ def test_data_before_name_is_kept_on_disk_not_in_memory(tmp_path, units, monkeyp
     """Sorted keys: the heart-rate points come before the metric's name and units. The text is
     held on disk while reading ahead for them; with no units to find, the points are spilled."""
     original = tmp_path / "big.json"
-    gen = subprocess.run([sys.executable, str(FIXTURES / "make_hae_payload.py"), "--days", "7", "--hr-every", "6",
+    gen = subprocess.run([sys.executable, str(TOOLS / "make_hae_payload.py"), "--days", "7", "--hr-every", "6",
                           "--out", str(original)], check=True, capture_output=True, text=True)
     expected = json.loads(gen.stderr.strip().splitlines()[-1])
     assert expected["heart_rate"] == 100_800
