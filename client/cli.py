@@ -1,14 +1,18 @@
 """`healthmesh`: log in, and import Health Auto Export or Apple Health files with a progress bar.
 
-    healthmesh login --email ada@example.org          (asks for the password; keeps the tokens)
+    healthmesh login --email ada@example.org          (asks for the password; keeps the tokens and the URL)
+    healthmesh login --email ada@example.org --password-stdin < password.txt
+    healthmesh whoami                                 (who the saved login or HEALTHMESH_TOKEN is)
+    healthmesh logout                                 (ends the saved session and forgets it)
     healthmesh import export.zip                      (or export.xml, or a Health Auto Export .json)
     healthmesh devices list|add|remove|health         (see client/device_commands.py)
     healthmesh simulate <device id> --rate 50         (streams synthetic heart rate, counting acks)
     healthmesh recommendations [--days 30]            (the top 5, with the numbers behind each)
     healthmesh alerts tail [--since-last 5]           (alerts as they are raised; resumes after breaks)
 
-The server is HEALTHMESH_URL (default http://127.0.0.1:8080). HEALTHMESH_TOKEN, when set, is used
-as the bearer token (an API key or an access token) instead of the saved login.
+The server is --url (before or after the command), else HEALTHMESH_URL, else the URL of the saved
+login, else http://127.0.0.1:8080. HEALTHMESH_TOKEN, when set, is used as the bearer token (an API
+key or an access token) instead of the saved login.
 """
 
 from __future__ import annotations
@@ -34,8 +38,16 @@ class CliError(Exception):
     pass
 
 
+def _saved() -> dict:
+    try:
+        return json.loads(CREDENTIALS.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def _server(args) -> str:
-    return (args.url or os.environ.get("HEALTHMESH_URL") or "http://127.0.0.1:8080").rstrip("/")
+    url = getattr(args, "url", None) or os.environ.get("HEALTHMESH_URL") or _saved().get("url")
+    return (url or "http://127.0.0.1:8080").rstrip("/")
 
 
 def _token() -> str:
@@ -57,14 +69,38 @@ def _error(reply: httpx.Response) -> str:
 
 
 def login(args) -> None:
-    password = args.password or getpass.getpass("password: ")
-    reply = httpx.post(f"{_server(args)}/v1/auth:login", json={"email": args.email, "password": password}, timeout=30)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = args.password or getpass.getpass("password: ")
+    server = _server(args)
+    reply = httpx.post(f"{server}/v1/auth:login", json={"email": args.email, "password": password}, timeout=30)
     if reply.status_code != 200:
         raise CliError(f"login failed: {_error(reply)}")
     CREDENTIALS.parent.mkdir(parents=True, exist_ok=True)
-    CREDENTIALS.write_text(json.dumps(reply.json()))
+    CREDENTIALS.touch(mode=0o600)  # private before a token is in it
     CREDENTIALS.chmod(0o600)
-    print(f"logged in as {reply.json()['user']['email']}")
+    CREDENTIALS.write_text(json.dumps({**reply.json(), "url": server}))
+    print(f"logged in as {reply.json()['user']['email']} at {server}")
+
+
+def whoami(args) -> None:
+    reply = httpx.get(f"{_server(args)}/v1/users/me", headers={"authorization": f"Bearer {_token()}"}, timeout=30)
+    if reply.status_code != 200:
+        raise CliError(f"whoami failed: {_error(reply)}")
+    user = reply.json()
+    print(f"{user['email']}  {user.get('displayName', '')}  {user['name']}  at {_server(args)}")
+
+
+def logout(args) -> None:
+    saved = _saved()
+    if not saved.get("refreshToken"):
+        raise CliError("not logged in: nothing to log out of")
+    reply = httpx.post(f"{_server(args)}/v1/auth:logout", json={"refreshToken": saved["refreshToken"]}, timeout=30)
+    if reply.status_code not in (200, 401):  # 401: the session had ended already
+        raise CliError(f"logout failed: {_error(reply)}")
+    CREDENTIALS.unlink(missing_ok=True)
+    print("logged out")
 
 
 def _endpoint(path: Path) -> tuple[str, str]:
@@ -136,22 +172,44 @@ def _wait(server: str, authorization: str, ingestion: dict, out) -> dict:
     return ingestion
 
 
+def _url_first(argv: list[str]) -> list[str]:
+    """`--url X` may come after the command too: it is moved before it, where argparse takes it."""
+    rest, url = [], []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--url" and i + 1 < len(argv):
+            url, i = ["--url", argv[i + 1]], i + 2
+        elif argv[i].startswith("--url="):
+            url, i = [argv[i]], i + 1
+        else:
+            rest.append(argv[i])
+            i += 1
+    return url + rest
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="healthmesh", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="the healthmesh server (default $HEALTHMESH_URL or http://127.0.0.1:8080)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    p_login = commands.add_parser("login", help="log in and keep the tokens")
+    commands = parser.add_subparsers(dest="command")
+    p_login = commands.add_parser("login", help="log in and keep the tokens and the server URL")
     p_login.add_argument("--email", required=True)
-    p_login.add_argument("--password", help="asked for when not given")
+    secret = p_login.add_mutually_exclusive_group()
+    secret.add_argument("--password", help="asked for when not given")
+    secret.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p_login.set_defaults(run=login)
+    commands.add_parser("whoami", help="the user of the saved login or HEALTHMESH_TOKEN").set_defaults(run=whoami)
+    commands.add_parser("logout", help="end the saved session and forget it").set_defaults(run=logout)
     p_import = commands.add_parser("import", help="import an export.zip, export.xml or Health Auto Export JSON")
     p_import.add_argument("file")
     p_import.set_defaults(run=import_file)
     device_commands.add_commands(commands)
     recommendation_commands.add_commands(commands)
     alert_commands.add_commands(commands)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_url_first(sys.argv[1:] if argv is None else argv))
+    if args.command is None:
+        parser.print_help()
+        return 0
     try:
         args.run(args)
     except CliError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -59,3 +60,32 @@ def test_a_background_import_is_followed_to_its_end(mesh, http, tmp_path):
     out = run(mesh, tmp_path, "import", str(big), token=session["accessToken"])
     assert out.returncode == 0, out.stderr
     assert "SUCCEEDED" in out.stdout and "processed" in out.stderr
+
+
+def test_no_command_prints_help_and_a_login_from_stdin_is_kept_with_its_url_until_logout(mesh, http, tmp_path):
+    helped = run(mesh, tmp_path)
+    assert helped.returncode == 0 and "usage: healthmesh" in helped.stdout and "whoami" in helped.stdout
+    session = new_user(http)
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path)}
+    env.pop("HEALTHMESH_URL", None)
+    env.pop("HEALTHMESH_TOKEN", None)
+    logged = subprocess.run([str(HEALTHMESH), "login", "--email", session["user"]["email"], "--password-stdin",
+                             "--url", mesh.http], input=PASSWORD + "\n", capture_output=True, text=True, env=env,
+                            timeout=60)
+    assert logged.returncode == 0, logged.stderr
+    saved = (tmp_path / "healthmesh" / "credentials.json")
+    assert oct(saved.stat().st_mode & 0o777) == "0o600"
+    me = subprocess.run([str(HEALTHMESH), "whoami"], capture_output=True, text=True, env=env, timeout=60,
+                        stdin=subprocess.DEVNULL)  # no URL given: the saved login's
+    assert me.returncode == 0 and session["user"]["email"] in me.stdout, me.stderr
+    cli_token = json.loads(saved.read_text())["accessToken"]
+    out = subprocess.run([str(HEALTHMESH), "logout"], capture_output=True, text=True, env=env, timeout=60,
+                         stdin=subprocess.DEVNULL)
+    assert out.returncode == 0 and not saved.exists(), out.stderr
+    ended = http.get("/v1/users/me", headers={"authorization": f"Bearer {cli_token}"})
+    assert ended.status_code == 401  # logout ended the CLI's session, its access token with it
+    gone = subprocess.run([str(HEALTHMESH), "--url", mesh.http, "whoami"], capture_output=True, text=True, env=env,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert gone.returncode == 1 and "not logged in" in gone.stderr
+    stale = http.get("/v1/users/me", headers={"authorization": f"Bearer {session['accessToken']}"})
+    assert stale.status_code == 200  # another session of the same user is not ended by this logout
