@@ -17,6 +17,7 @@ from services.common.errors import Violations
 
 
 MAX_CHANGES = 1000
+ACTIVITY = "activity"  # what Tracking's outbox names a changed workout (sleep is `sleep_asleep`)
 
 
 @dataclass(frozen=True)

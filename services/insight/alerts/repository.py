@@ -8,9 +8,10 @@ when it commits; a rolled-back evaluation records nothing and wakes no one.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -171,8 +172,16 @@ class SqlAlertStore:
 
     # Evaluations.
 
-    def evaluation(self, user_id: uuid.UUID) -> Evaluation:
-        return Evaluation(self._engine, user_id)
+    @contextlib.asynccontextmanager
+    async def evaluation(self, user_id: uuid.UUID) -> AsyncIterator[Evaluation]:
+        """`async with store.evaluation(user) as ev:` one transaction under the user's lock, with a
+        NOTIFY at its commit when it raised an alert (see the module doc)."""
+        async with self._engine.begin() as conn:
+            await _lock_user(conn, user_id)
+            ev = Evaluation(conn, user_id)
+            yield ev
+            if ev.raised:
+                await conn.execute(text("SELECT pg_notify(:c, :u)"), {"c": CHANNEL, "u": str(user_id)})
 
     async def prune_events(self, before: dt.datetime) -> int:
         async with self._engine.begin() as conn:
@@ -186,25 +195,12 @@ async def _lock_user(conn: AsyncConnection, user_id: uuid.UUID) -> None:
 
 
 class Evaluation:
-    """One evaluation's transaction: `async with store.evaluation(user) as ev:` (see the module doc)."""
+    """The statements of one evaluation, on its transaction's connection."""
 
-    def __init__(self, engine: AsyncEngine, user_id: uuid.UUID) -> None:
-        self._engine = engine
+    def __init__(self, conn: AsyncConnection, user_id: uuid.UUID) -> None:
+        self._conn = conn
         self._user_id = user_id
-        self._conn: AsyncConnection | None = None
-        self._begun = None
-        self._raised = False
-
-    async def __aenter__(self) -> Evaluation:
-        self._begun = self._engine.begin()
-        self._conn = await self._begun.__aenter__()
-        await _lock_user(self._conn, self._user_id)
-        return self
-
-    async def __aexit__(self, *exc) -> None:
-        if self._raised and exc[0] is None:
-            await self._conn.execute(text("SELECT pg_notify(:c, :u)"), {"c": CHANNEL, "u": str(self._user_id)})
-        await self._begun.__aexit__(*exc)
+        self.raised = False  # an alert was recorded: the commit wakes the watchers
 
     async def claim(self, event_id: str, now: dt.datetime) -> bool:
         """Whether this outbox event is new (a repeated one was evaluated already)."""
@@ -235,7 +231,7 @@ class Evaluation:
         await self._conn.execute(text(
             "UPDATE insight.alert_rules SET last_trigger_time = GREATEST(last_trigger_time, :t) "
             "WHERE user_id = :u AND id = :r"), {"t": alert.trigger_time, "u": self._user_id, "r": alert.alert_rule_id})
-        self._raised = True
+        self.raised = True
 
     async def extend(self, alert_id: uuid.UUID, last: dt.datetime) -> None:
         await self._conn.execute(text(

@@ -21,10 +21,9 @@ from services.insight.alerts.episodes import Firing, Reading, Span, evaluate
 from services.insight.alerts.repository import Alert, SqlAlertStore
 from services.insight.alerts.rules import AlertRule, RuleFields
 from services.insight.analytics.daily import TypeInfo
-from services.insight.notify import Change
+from services.insight.notify import ACTIVITY, Change
 
 HORIZON = dt.timedelta(hours=24)  # only samples that started within this raise alerts
-ACTIVITY_TYPE = "activity"  # what Tracking's outbox calls a changed workout
 EVENT_RETENTION = dt.timedelta(days=7)
 
 
@@ -136,7 +135,7 @@ class AlertService:
         """A change listener: evaluates the user's rules on the changed types' samples."""
         now = self._clock()
         since = now - HORIZON
-        types = sorted(change.sample_types - {ACTIVITY_TYPE})
+        types = sorted(change.sample_types - {ACTIVITY})
         too_old = change.end_time is not None and change.end_time < since
         if not types or too_old:
             return

@@ -21,6 +21,7 @@ from services.insight.analytics import correlations as correlation_rules
 from services.insight.analytics import rules, summary as summaries, trends as trend_rules
 from services.insight.analytics.daily import SLEEP_ASLEEP, SLEEP_TYPE, Series, TypeInfo, Window
 from services.insight.analytics.ports import Finding, InsightsStore, Profile, Profiles, Tracking
+from services.insight.notify import ACTIVITY
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ class Ttls:
 RECOMMENDATION_TYPES = frozenset(rules.RULE_TYPES) | {rules.HEIGHT}
 CORRELATION_TYPES = frozenset(correlation_rules.CORRELATED_TYPES)
 SCOPE_RECOMMENDATIONS, SCOPE_CORRELATIONS, SCOPE_ALL = "rec", "corr", "all"
-ACTIVITY = "activity"  # what Tracking's outbox names a changed workout
 
 
 @dataclass(frozen=True)
