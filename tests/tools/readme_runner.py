@@ -17,7 +17,8 @@ How a README writer marks examples:
   secrets and timestamps the section's commands do not write themselves are normalised on both
   sides, so a real output can be pasted as it is.
 - A command must succeed (exit 0, and for curl an HTTP status below 400), unless the README shows
-  what it prints: then an HTTP error is what it shows, and the shown output is the check.
+  what it prints: then an HTTP error is what it shows, and the shown output is the check. (curl
+  is a shell function here that adds its own `-o` and `-w`: an example cannot use those.)
 
 Running: cwd is the repository root (so tests/fixtures/... and .venv/bin/... resolve);
 `localhost:8080` and `127.0.0.1:8080` become the mesh's Envoy; HEALTHMESH_URL points the CLI at it;
@@ -133,6 +134,10 @@ def parse(text: str, path: str = "README.md") -> list[Section]:
             else:
                 last_shell = None
         i += 1
+    titles = [s.title for s in sections if s.runnable]
+    for s in sections:
+        if s.runnable and titles.count(s.title) > 1:  # a section is run and named by its title
+            raise ReadmeError(f"{path}:{s.line}: a second section '{s.title}' with examples to run")
     return sections
 
 
@@ -370,12 +375,6 @@ class Runner:
         self._ran: dict[str, tuple[list[StepResult], str | None]] = {}
         (workdir / "home").mkdir(parents=True, exist_ok=True)
 
-    def section(self, title: str) -> Section:
-        for s in self.sections:
-            if s.title == title:
-                return s
-        raise KeyError(title)
-
     def run_upto(self, title: str) -> tuple[list[StepResult], str | None]:
         """Runs every section up to this one (those not run yet); returns its steps and its failure."""
         for s in self.sections:
@@ -410,10 +409,8 @@ class Runner:
             done = subprocess.run(["bash", str(path)], cwd=REPO, env=env, capture_output=True, text=True,
                                   stdin=subprocess.DEVNULL, timeout=self.timeout)
             stdout, stderr, rc = done.stdout, done.stderr, done.returncode
-        except subprocess.TimeoutExpired as exc:
-            stdout = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
-            stderr = (exc.stderr or b"").decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
-            rc = None
+        except subprocess.TimeoutExpired as exc:  # what it printed so far names the step it hung in
+            stdout, stderr, rc = _text(exc.stdout), _text(exc.stderr), None
         if state_out.exists():  # what the section left, with what it started with, for the next one
             self._state = state_out
         outs, errs = _steps(stdout), _steps(stderr)
@@ -445,6 +442,10 @@ class Runner:
                     f"{self.readme.name}:{c.line}: `{c.first_line}` printed\n{r.stdout.strip()[:3000]}\n"
                     f"but {self.readme.name}:{c.expected_line} shows\n{expected}")
         return problems
+
+
+def _text(output: bytes | str | None) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
 
 
 def _steps(stream: str) -> dict[str, str]:

@@ -58,6 +58,7 @@ def test_sections_blocks_commands_and_shown_outputs_are_read() -> None:
     ("## S\n```sh\n# -> x\necho\n```\n", "README.md:3: `# ->` before any command"),
     ("## S\n```sh\necho 'open\n```\n", "README.md:3: the command is not complete"),
     ("## S\n```sh\necho\n", "README.md:2: a code block is not closed"),
+    ("## S\n```sh\necho\n```\n## S\n```sh\necho\n```\n", "README.md:1: a second section 'S'"),
 ])
 def test_a_malformed_readme_names_its_line(text: str, error: str) -> None:
     with pytest.raises(ReadmeError, match=re.escape(error)):
