@@ -14,9 +14,11 @@ venv: $(STAMP)
 
 # The .pth file puts the repository root and gen/ on the venv's import path, so
 # `services`, `client`, `bench` and the generated `healthmesh.*` packages import from anywhere.
+# pip --quiet twice: its progress and warnings are hidden (a machine's pip.conf naming an extra
+# index that lacks a package warns once per package), its errors are not, and a failure stops make.
 $(STAMP): requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "healthmesh-dev.pth").write_text("$(CURDIR)\n$(CURDIR)/gen\n")'
 	printf '#!/bin/sh\nexec "$$(dirname "$$0")/python" -m client "$$@"\n' > $(VENV)/bin/healthmesh
 	chmod +x $(VENV)/bin/healthmesh
