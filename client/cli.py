@@ -23,19 +23,20 @@ key or an access token) instead of the saved login.
 
 Exit codes: 0 success; 1 the server answered with an error (or an import FAILED); 2 usage; 3 not
 logged in, or the credentials were refused or do not allow the call (401, 403); 4 not found
-(404, or the file to import); 5 the server could not be reached.
+(404, or the file to import); 5 the server could not be reached; 130 interrupted (client/output.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import httpx
 
 from client import (alert_commands, api, auth_commands, device_commands, import_commands, ingestion_commands,
                     key_commands, recommendation_commands, sample_commands)
-from client.output import API_ERROR, UNREACHABLE, CliError, describe, report
+from client.output import API_ERROR, INTERRUPTED, OK, UNREACHABLE, CliError, describe, report
 
 # The names the command modules used before the shared modules existed (client/api.py, output.py).
 CREDENTIALS = api.CREDENTIALS
@@ -107,4 +108,9 @@ def main(argv: list[str] | None = None) -> int:
                       args.json)
     except httpx.HTTPError as exc:
         return report(CliError(f"{api.server(args)}: {type(exc).__name__} {exc}".rstrip(), API_ERROR), args.json)
-    return 0
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    except BrokenPipeError:  # `healthmesh samples | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail again
+        return OK
+    return OK

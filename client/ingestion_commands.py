@@ -1,7 +1,7 @@
 """`healthmesh ingestions`: the uploads received (imports, Health Auto Export posts, batches) and
 what became of each.
 
-    healthmesh ingestions                             (newest first: state, format, size, counts)
+    healthmesh ingestions                             (newest first: state, format, size, counts; or `ingestions list`)
     healthmesh ingestions --state FAILED --limit 5
     healthmesh ingestions show <id>                   (counts per input kind, skip reasons, every error)
 """
@@ -12,7 +12,7 @@ import sys
 
 from client import api
 from client.import_commands import COUNTS, summary
-from client.output import checked, emit, emit_array, local_time, number, short_id, size, table
+from client.output import checked, emit, emit_array, local_time, non_negative, number, short_id, size, table
 
 DEFAULT_LIMIT = 20
 STATES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED")
@@ -56,9 +56,11 @@ def add_commands(commands) -> None:
     p = commands.add_parser("ingestions", help="your uploads and what became of them (show <id> for one)")
     p.add_argument("--state", type=str.upper, choices=STATES, help="only ingestions in this state")
     p.add_argument("--format", type=str.upper, choices=FORMATS, help="only ingestions of this format")
-    p.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help=f"at most this many (default {DEFAULT_LIMIT}; 0: all)")
+    p.add_argument("--limit", type=non_negative, default=DEFAULT_LIMIT,
+                   help=f"at most this many (default {DEFAULT_LIMIT}; 0: all)")
     p.set_defaults(run=ingestions_list)
     actions = p.add_subparsers(dest="action")
+    actions.add_parser("list", help="the same as `healthmesh ingestions`").set_defaults(run=ingestions_list)
     p_show = actions.add_parser("show", help="one ingestion: its counts, skip reasons and errors")
     p_show.add_argument("ingestion", help="the ingestion's id or name")
     p_show.set_defaults(run=ingestions_show)

@@ -11,6 +11,7 @@ Exit codes, for scripts (the README's "Command line" lists them too):
        allow the call (HTTP 403, PERMISSION_DENIED)
     4  not found: the resource named does not exist (HTTP 404, NOT_FOUND), or the file to import
     5  the server could not be reached (refused, no such host, timed out)
+  130  interrupted (Ctrl-C); `alerts tail` and `simulate`, which run until Ctrl-C, end with 0
 
 Output: human text on stdout, tables with aligned columns; with --json, stdout holds JSON only
 (the API's own resources, as its REST answers hold them; lists as one array over all pages;
@@ -20,6 +21,7 @@ a sentence, or with --json as {"error": <the google.rpc.Status the server sent>}
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import sys
@@ -28,7 +30,7 @@ from typing import TextIO
 
 import httpx
 
-OK, API_ERROR, USAGE, UNAUTHENTICATED, NOT_FOUND, UNREACHABLE = 0, 1, 2, 3, 4, 5
+OK, API_ERROR, USAGE, UNAUTHENTICATED, NOT_FOUND, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 
 # google.rpc.Code, by number: the names the server's Status JSON stands for.
 GRPC_CODES = ("OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
@@ -175,3 +177,14 @@ def number(value: object) -> str:
 def short_id(name: str) -> str:
     """The last segment of a resource name: the id a command takes back."""
     return name.rsplit("/", 1)[-1]
+
+
+def non_negative(text: str) -> int:
+    """An argparse type: a count of 0 or more (0 meaning all, where a limit takes it)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (all) or more, got {value}")
+    return value

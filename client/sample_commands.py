@@ -22,7 +22,7 @@ import datetime as dt
 import sys
 
 from client import api
-from client.output import checked, emit, emit_array, local_time, number, table
+from client.output import checked, emit, emit_array, local_time, non_negative, number, table
 
 DEFAULT_LIMIT = 100
 INTERVALS = ("hour", "day", "week", "month")
@@ -117,13 +117,6 @@ def aggregate(args) -> None:
                  for b in buckets], right=range(1, 6)))
 
 
-def _limit(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 (all) or more")
-    return value
-
-
 def _window(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--start", type=when, required=required, metavar="DATE|TIME",
                    help="from this date (local midnight) or RFC 3339 time, inclusive")
@@ -137,7 +130,7 @@ def add_commands(commands) -> None:
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--type", help="only this sample type, e.g. heart_rate (GET /v1/sampleTypes lists them)")
     _window(p, required=False)
-    p.add_argument("--limit", type=_limit, default=DEFAULT_LIMIT, help=f"at most this many (default {DEFAULT_LIMIT}; 0: all)")
+    p.add_argument("--limit", type=non_negative, default=DEFAULT_LIMIT, help=f"at most this many (default {DEFAULT_LIMIT}; 0: all)")
     p.add_argument("--oldest-first", action="store_true", help="oldest first instead of newest first")
     p.set_defaults(run=samples)
     p = commands.add_parser("aggregate", help="a sample type in hour, day, week or month buckets",

@@ -138,3 +138,46 @@ def test_the_summary_shows_kb_the_counts_the_skip_reasons_and_the_other_errors()
     assert lines[-2:] == ["errors (1):", "  $.data.metrics[0].data[3].date: INVALID_DATE 'yesterday' is not a date"]
     heart = next(line for line in lines if line.startswith("heart_rate"))
     assert heart.split() == ["heart_rate", "10", "0", "0", "1", "0"]
+
+
+@pytest.mark.parametrize("argv, as_json", [
+    (["--json", "keys", "list"], True), (["keys", "--json", "list"], True), (["keys", "list", "--json"], True),
+    (["keys", "list"], False), (["ingestions", "show", "x", "--json"], True), (["ingestions", "--json"], True),
+    (["alerts", "tail", "--json"], True), (["whoami", "--json", "--url", "http://h:1"], True),
+])
+def test_json_is_taken_before_or_after_any_command(argv, as_json):
+    from client.cli import _url_first, parser
+
+    assert parser().parse_args(_url_first(argv)).json is as_json
+
+
+def test_every_command_takes_json():
+    from client.cli import parser
+
+    def leaves(p, path=()):
+        subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            yield path, p
+        for action in subs:
+            for name, sub in action.choices.items():
+                yield from leaves(sub, (*path, name))
+
+    found = dict(leaves(parser()))
+    assert {" ".join(path) for path in found} >= {
+        "login", "whoami", "logout", "import", "ingestions list", "ingestions show", "samples", "aggregate",
+        "keys create", "keys list", "keys revoke", "devices list", "devices add", "devices remove", "devices health",
+        "simulate", "recommendations", "alerts tail"}
+    assert all(any("--json" in a.option_strings for a in p._actions) for p in found.values())
+
+
+def test_the_readmes_exit_codes_are_the_clis():
+    from pathlib import Path
+
+    from client import output
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    documented = {int(line.split("|")[1]) for line in section.splitlines() if line.split("|")[1:2]
+                  and line.split("|")[1].strip().isdigit()}
+    assert documented == {output.OK, output.API_ERROR, output.USAGE, output.UNAUTHENTICATED, output.NOT_FOUND,
+                          output.UNREACHABLE, output.INTERRUPTED}
