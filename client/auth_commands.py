@@ -6,14 +6,15 @@
     healthmesh logout                                 (ends the saved session and forgets it)
 
 The login is kept in $XDG_CONFIG_HOME/healthmesh/credentials.json (~/.config/...), readable by its
-owner only. --json prints the user (login, whoami) without any token.
+owner only, and renewed as its access token expires (client/api.py). --json prints the user
+(login, whoami) without any token.
 """
 
 from __future__ import annotations
 
 import getpass
-import json
 import sys
+import time
 
 import httpx
 
@@ -29,10 +30,7 @@ def login(args) -> None:
     server = api.server(args)
     reply = httpx.post(f"{server}/v1/auth:login", json={"email": args.email, "password": password}, timeout=30)
     session = checked(reply, "login")
-    api.CREDENTIALS.parent.mkdir(parents=True, exist_ok=True)
-    api.CREDENTIALS.touch(mode=0o600)  # private before a token is in it
-    api.CREDENTIALS.chmod(0o600)
-    api.CREDENTIALS.write_text(json.dumps({**session, "url": server}))
+    api.save(session, server, time.time())
     if args.json:
         emit({"user": session["user"], "url": server})
     else:
@@ -57,7 +55,7 @@ def logout(args) -> None:
     reply = httpx.post(f"{server}/v1/auth:logout", json={"refreshToken": saved["refreshToken"]}, timeout=30)
     if reply.status_code != 401:  # 401: the session had ended already; forgetting it is all that is left
         checked(reply, "logout")
-    api.CREDENTIALS.unlink(missing_ok=True)
+    api.forget()
     if args.json:
         emit({"loggedOut": True, "url": server})
     else:

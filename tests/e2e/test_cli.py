@@ -198,3 +198,21 @@ def test_recommendations_in_text_and_json(mesh, http, tmp_path):
     assert found["startDate"] < found["endDate"] and found.get("recommendations", []) == []
     bad = run(mesh, tmp_path, "recommendations", "--days", "9999", token=token)
     assert bad.returncode == 1 and "400 INVALID_ARGUMENT" in bad.stderr, bad.stderr
+
+
+def test_a_saved_login_is_renewed_as_its_access_token_expires(mesh, http, tmp_path):
+    session = new_user(http)
+    assert run(mesh, tmp_path, "login", "--email", session["user"]["email"], "--password", PASSWORD).returncode == 0
+    saved = tmp_path / "healthmesh" / "credentials.json"
+    first = json.loads(saved.read_text())
+    assert first["expiresAt"] > 0
+    saved.write_text(json.dumps({**first, "expiresAt": 0}))  # as if its 15 minutes had passed
+    me = run(mesh, tmp_path, "whoami")
+    assert me.returncode == 0 and session["user"]["email"] in me.stdout, me.stderr
+    renewed = json.loads(saved.read_text())
+    assert renewed["refreshToken"] != first["refreshToken"] and renewed["expiresAt"] > 0
+    assert renewed["url"] == mesh.http and oct(saved.stat().st_mode & 0o777) == "0o600"
+    assert http.post("/v1/auth:refresh", json={"refreshToken": first["refreshToken"]}).status_code == 401  # spent
+    saved.write_text(json.dumps({**renewed, "expiresAt": 0, "refreshToken": "not-a-refresh-token"}))
+    over = run(mesh, tmp_path, "whoami")
+    assert over.returncode == 3 and "run `healthmesh login` again" in over.stderr

@@ -181,3 +181,16 @@ def test_the_readmes_exit_codes_are_the_clis():
                   and line.split("|")[1].strip().isdigit()}
     assert documented == {output.OK, output.API_ERROR, output.USAGE, output.UNAUTHENTICATED, output.NOT_FOUND,
                           output.UNREACHABLE, output.INTERRUPTED}
+
+
+def test_the_saved_login_expires_as_saved_or_by_its_jwts_exp():
+    import base64
+
+    from client.api import _expiring, expires_at
+
+    payload = base64.urlsafe_b64encode(json.dumps({"sub": "u", "exp": 1_800_000_000}).encode()).decode().rstrip("=")
+    assert expires_at({"accessToken": f"h.{payload}.s"}) == 1_800_000_000
+    assert expires_at({"accessToken": "opaque"}) is None and not _expiring({"accessToken": "opaque"}, 2e9)
+    assert expires_at({"accessToken": f"h.{payload}.s", "expiresAt": 5}) == 5
+    assert not _expiring({"expiresAt": 1000}, now=900)  # 100 s left
+    assert _expiring({"expiresAt": 1000}, now=950)  # under a minute left: renewed before the call
