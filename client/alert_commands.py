@@ -2,12 +2,14 @@
 
     healthmesh alerts tail                            (alerts raised from now on, until Ctrl-C)
     healthmesh alerts tail --since-last 5             (the 5 newest first, then the new ones)
+    healthmesh alerts tail --json                     (one alert per line, as JSON: JSON lines)
 
 Over REST through Envoy like the other commands: GET /v1/users/me/alerts:watch answers a JSON array,
 one element per message. Whatever ends the stream (a network cut, a server shutting down, Envoy
 closing it, a silence longer than two heartbeats), the tail calls again with after_alert = the last
 alert it showed, so nothing is missed and nothing shown twice. It stops on Ctrl-C, and on an answer
-that calling again cannot change: the login expired (401), another user (403), a bad request (400).
+that calling again cannot change: the login expired (401, exit 3), another user (403, exit 3), a bad
+request (400, exit 1).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from typing import TextIO
 
 import httpx
 
+from client import api
+from client.output import API_ERROR, NOT_FOUND, UNAUTHENTICATED, CliError, local_time
+
 WATCH = "/v1/users/me/alerts:watch"
 LIST = "/v1/users/me/alerts"
 # The position of a user without alerts. A bare "" would mean "the newest alert when the stream
@@ -34,7 +39,11 @@ GRPC_UNAUTHENTICATED, GRPC_PERMISSION_DENIED, GRPC_INVALID_ARGUMENT, GRPC_NOT_FO
 
 
 class Refused(Exception):
-    """An answer that calling again cannot change: the tail ends with it."""
+    """An answer that calling again cannot change: the tail ends with it, and exits with exit_code."""
+
+    def __init__(self, message: str, exit_code: int = API_ERROR) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class Broken(Exception):
@@ -65,14 +74,6 @@ class ArrayReader:
                 out.append(message.get("result", message))
 
 
-def local_time(timestamp: str, tz: dt.tzinfo | None = None) -> str:
-    """A contract timestamp (RFC 3339, UTC) in local time, to the second."""
-    try:
-        return dt.datetime.fromisoformat(timestamp).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-    except (TypeError, ValueError):
-        return timestamp or "?"
-
-
 def render(alert: dict, tz: dt.tzinfo | None = None) -> str:
     return (f"{local_time(alert.get('triggerTime', ''), tz)}  {alert.get('severity', '?'):<8}  "
             f"{alert.get('message', '')}  {alert.get('name', '')}")
@@ -81,10 +82,12 @@ def render(alert: dict, tz: dt.tzinfo | None = None) -> str:
 def _problem(status: int, message: str) -> Exception:
     """An HTTP or gRPC status as Refused (final) or Broken (resume)."""
     if status in (401, GRPC_UNAUTHENTICATED):
-        return Refused(f"the login expired or was revoked ({message}): run `healthmesh login` again")
+        return Refused(f"the login expired or was revoked ({message}): run `healthmesh login` again", UNAUTHENTICATED)
     if status in (403, GRPC_PERMISSION_DENIED):
-        return Refused(f"permission denied: {message}")
-    if status in (400, 404, GRPC_INVALID_ARGUMENT, GRPC_NOT_FOUND):
+        return Refused(f"permission denied: {message}", UNAUTHENTICATED)
+    if status in (404, GRPC_NOT_FOUND):
+        return Refused(f"watching alerts failed: {message}", NOT_FOUND)
+    if status in (400, GRPC_INVALID_ARGUMENT):
         return Refused(f"watching alerts failed: {message}")
     return Broken(f"{status}: {message}")  # 429, 5xx (Insight restarting, Envoy without an upstream)
 
@@ -103,7 +106,7 @@ def newest(http: httpx.Client, n: int) -> list[dict]:
     reply = http.get(LIST, params={"pageSize": max(1, min(n, 1000))})
     if reply.status_code != 200:
         problem = _reply_problem(reply)
-        raise problem if isinstance(problem, Refused) else Refused(f"listing alerts failed: {problem}")
+        raise problem if isinstance(problem, Refused) else Refused(f"listing alerts failed: {problem}", API_ERROR)
     return reply.json().get("alerts", [])
 
 
@@ -129,12 +132,16 @@ def watch(http: httpx.Client, after: str, heartbeat: int) -> Iterator[dict]:
 
 def tail(http: httpx.Client, out: TextIO, *, since_last: int = 0, heartbeat: int = 30,
          sleep: Callable[[float], None] = time.sleep, notes: TextIO = sys.stderr,
-         tz: dt.tzinfo | None = None) -> None:
-    """Shows the since_last newest alerts, then every new one, resuming after each break; returns
-    only by an exception (Refused, or KeyboardInterrupt from the user)."""
+         tz: dt.tzinfo | None = None, as_json: bool = False) -> None:
+    """Shows the since_last newest alerts, then every new one (as text, or one JSON object a
+    line), resuming after each break; returns only by an exception (Refused, or KeyboardInterrupt
+    from the user)."""
+    def line(alert: dict) -> str:
+        return json.dumps(alert, ensure_ascii=False) if as_json else render(alert, tz)
+
     existing = newest(http, since_last)
     for alert in reversed(existing[:since_last]):
-        print(render(alert, tz), file=out, flush=True)
+        print(line(alert), file=out, flush=True)
     after = existing[0]["name"] if existing else BEFORE_FIRST
     # From here on the position is fixed: every alert raised later will be shown.
     print("healthmesh: waiting for alerts (Ctrl-C to stop)", file=notes, flush=True)
@@ -144,7 +151,7 @@ def tail(http: httpx.Client, out: TextIO, *, since_last: int = 0, heartbeat: int
             for message in watch(http, after, heartbeat):
                 backoff = FIRST_BACKOFF  # the stream works: the next break starts over
                 if "alert" in message:
-                    print(render(message["alert"], tz), file=out, flush=True)
+                    print(line(message["alert"]), file=out, flush=True)
                     after = message["alert"]["name"]
                 elif message["heartbeat"].get("lastAlert"):
                     after = message["heartbeat"]["lastAlert"]
@@ -159,14 +166,11 @@ def tail(http: httpx.Client, out: TextIO, *, since_last: int = 0, heartbeat: int
 
 
 def alerts_tail(args) -> None:
-    from client import cli
-
-    with httpx.Client(base_url=cli._server(args), headers={"authorization": f"Bearer {cli._token()}"},
-                      timeout=30) as http:
+    with api.connect(args) as http:
         try:
-            tail(http, sys.stdout, since_last=args.since_last, heartbeat=args.heartbeat)
+            tail(http, sys.stdout, since_last=args.since_last, heartbeat=args.heartbeat, as_json=args.json)
         except Refused as exc:
-            raise cli.CliError(str(exc)) from None
+            raise CliError(str(exc), exc.exit_code) from None
         except KeyboardInterrupt:
             pass
 

@@ -13,40 +13,39 @@ telemetry client (client/telemetry.py), so a stopped or restarted server is resu
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import sys
 import time
 from urllib.parse import urlparse
 
-import httpx
+import grpc
 from healthmesh.tracking.v1 import tracking_internal_service_pb2
 
+from client import api
+from client.output import (API_ERROR, NOT_FOUND, UNAUTHENTICATED, CliError, checked, emit, emit_array, local_time,
+                           short_id, table)
 from client.telemetry import TelemetryClient, TelemetryError
 
+
 def _device_name(device: str) -> str:
-    return device if device.startswith("users/") else f"users/me/devices/{device}"
-
-
-def _http(args):
-    from client import cli
-    return httpx.Client(base_url=cli._server(args), headers={"authorization": f"Bearer {cli._token()}"}, timeout=30)
-
-
-def _checked(reply: httpx.Response, doing: str) -> dict:
-    from client import cli
-    if reply.status_code != 200:
-        raise cli.CliError(f"{doing} failed: {cli._error(reply)}")
-    return reply.json()
+    return api.resource("devices", device)
 
 
 def devices_list(args) -> None:
-    with _http(args) as http:
-        found = _checked(http.get("/v1/users/me/devices", params={"pageSize": 1000}), "listing devices")
-    print(f"{'id':<38}{'name':<24}{'type':<14}{'state':<9}{'battery':>8}  last seen")
-    for d in found.get("devices", []):
-        battery = f"{d['batteryPercent']}%" if "batteryPercent" in d else "-"
-        print(f"{d['name'].rsplit('/', 1)[-1]:<38}{d.get('displayName', '')[:23]:<24}"
-              f"{d.get('deviceType', '-'):<14}{d.get('state', '-'):<9}{battery:>8}  {d.get('lastSeenTime', '-')}")
+    with api.connect(args) as http:
+        found = api.pages(http, "/v1/users/me/devices", "devices", "listing devices")
+        if args.json:
+            emit_array(found)
+            return
+        rows = list(found)
+    if not rows:
+        print("no devices")
+        return
+    print(table(["id", "name", "type", "state", "battery", "last seen"],
+                [[short_id(d["name"]), d.get("displayName", ""), d.get("deviceType", "-"), d.get("state", "-"),
+                  f"{d['batteryPercent']}%" if "batteryPercent" in d else "-",
+                  local_time(d.get("lastSeenTime")) if d.get("lastSeenTime") else "-"] for d in rows], right=[4]))
 
 
 def devices_add(args) -> None:
@@ -55,22 +54,31 @@ def devices_add(args) -> None:
         device["deviceType"] = args.type
     if args.hardware_id:
         device["hardwareId"] = args.hardware_id
-    with _http(args) as http:
-        made = _checked(http.post("/v1/users/me/devices", json=device), "adding the device")
-    print(made["name"])
+    with api.connect(args) as http:
+        made = checked(http.post("/v1/users/me/devices", json=device), "adding the device")
+    if args.json:
+        emit(made)
+    else:
+        print(made["name"])
 
 
 def devices_remove(args) -> None:
-    with _http(args) as http:
-        _checked(http.delete(f"/v1/{_device_name(args.device)}"), "removing the device")
-    print(f"removed {_device_name(args.device)} (its samples stay)")
+    with api.connect(args) as http:
+        checked(http.delete(f"/v1/{_device_name(args.device)}"), "removing the device")
+    if args.json:
+        emit({"name": _device_name(args.device), "deleted": True})
+    else:
+        print(f"removed {_device_name(args.device)} (its samples stay)")
 
 
 def devices_health(args) -> None:
-    with _http(args) as http:
-        health = _checked(http.get(f"/v1/{_device_name(args.device)}/health"), "reading the device's health")
-    for key, value in health.items():
-        print(f"{key:<22}{value}")
+    with api.connect(args) as http:
+        health = checked(http.get(f"/v1/{_device_name(args.device)}/health"), "reading the device's health")
+    if args.json:
+        emit(health)
+        return
+    print(table(["field", "value"], [[key, value if isinstance(value, str) else json.dumps(value)]
+                                     for key, value in health.items()]))
 
 
 def heart_rate_columns(start_us: int, first: int, n: int, step_us: int) -> tracking_internal_service_pb2.SampleColumns:
@@ -86,8 +94,7 @@ def grpc_target(url: str) -> str:
     return f"{parsed.hostname}:{parsed.port or (443 if parsed.scheme == 'https' else 80)}"
 
 
-async def _simulate(args, out) -> int:
-    from client import cli
+async def _simulate(args, out):
     rate, batch = args.rate, max(1, args.batch)
     total = int(rate * args.seconds) if args.seconds else None
     start_us = int(time.time() * 1_000_000) - int((total or 0) / rate * 1_000_000)  # ends about now
@@ -98,7 +105,7 @@ async def _simulate(args, out) -> int:
         nonlocal acked
         acked += ack.accepted + ack.duplicate + ack.updated + ack.rejected
 
-    client = TelemetryClient(grpc_target(cli._server(args)), _device_name(args.device), cli._token, on_ack=on_ack)
+    client = TelemetryClient(grpc_target(api.server(args)), _device_name(args.device), api.token, on_ack=on_ack)
     await client.start()
     sent, started = 0, time.monotonic()
     try:
@@ -114,17 +121,28 @@ async def _simulate(args, out) -> int:
         await client.abort()
     out.write(f"\rsent {sent:>9,}  acked {acked:>9,}  reconnects {client.totals.reconnects}\n")
     t = client.totals
-    print(f"{t.batches} batches acked: {t.accepted} accepted, {t.duplicate} duplicate, {t.updated} updated, "
-          f"{t.rejected} rejected")
-    return acked
+    if args.json:
+        emit({"sent": sent, "batches": t.batches, "accepted": t.accepted, "duplicate": t.duplicate,
+              "updated": t.updated, "rejected": t.rejected, "reconnects": t.reconnects})
+    else:
+        print(f"{t.batches} batches acked: {t.accepted} accepted, {t.duplicate} duplicate, {t.updated} updated, "
+              f"{t.rejected} rejected")
+
+
+def _telemetry_exit_code(exc: TelemetryError) -> int:
+    if exc.code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+        return UNAUTHENTICATED
+    if exc.code == grpc.StatusCode.NOT_FOUND:
+        return NOT_FOUND
+    return API_ERROR
 
 
 def simulate(args) -> None:
-    from client import cli
+    api.token()  # not logged in: said before any stream opens
     try:
         asyncio.run(_simulate(args, sys.stderr))
     except TelemetryError as exc:
-        raise cli.CliError(str(exc)) from None
+        raise CliError(str(exc), _telemetry_exit_code(exc)) from None
     except KeyboardInterrupt:
         pass
 

@@ -2,13 +2,15 @@
 
     healthmesh recommendations                        (the last 30 days)
     healthmesh recommendations --days 90
+    healthmesh recommendations --json                 (the API's answer: the window and each recommendation)
 """
 
 from __future__ import annotations
 
 import textwrap
 
-import httpx
+from client import api
+from client.output import checked, emit
 
 SEVERITY_MARK = {"CRITICAL": "!!", "WARNING": "! ", "INFO": "i "}
 
@@ -30,14 +32,13 @@ def render(reply: dict) -> str:
 
 
 def recommendations(args) -> None:
-    from client import cli
-
-    with httpx.Client(base_url=cli._server(args), headers={"authorization": f"Bearer {cli._token()}"},
-                      timeout=30) as http:
-        reply = http.get("/v1/users/me/recommendations", params={"days": args.days})
-    if reply.status_code != 200:
-        raise cli.CliError(f"reading recommendations failed: {cli._error(reply)}")
-    print(render(reply.json()), end="")
+    with api.connect(args) as http:
+        found = checked(http.get("/v1/users/me/recommendations", params={"days": args.days}),
+                        "reading recommendations")
+    if args.json:
+        emit(found)
+    else:
+        print(render(found), end="")
 
 
 def add_commands(commands) -> None:

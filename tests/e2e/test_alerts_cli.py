@@ -5,6 +5,7 @@ the tail with a non-zero exit. Waits are bounded polls; no duration is asserted.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import threading
@@ -99,6 +100,22 @@ def test_since_last_shows_the_existing_alert_and_a_revoked_login_ends_the_tail(m
         code = tail.proc.wait(WAIT_SECONDS)
     finally:
         tail.stop()
-    assert code == 1, (tail.lines, tail.errors)
+    assert code == 3, (tail.lines, tail.errors)  # exit 3: the credentials were refused
     assert any("login expired" in line for line in tail.errors), tail.errors
     assert tail.lines == [line for line in tail.lines if raised[0]["name"] in line]  # shown once, nothing else
+
+
+def test_with_json_the_tail_is_one_alert_a_line(mesh, http, tmp_path):
+    session = logged_in(mesh, http, tmp_path)
+    headers = auth(session)
+    write(http, headers, sample("spo2", dt.datetime.now(dt.UTC) - dt.timedelta(minutes=8), 81, "%"))
+    raised = wait_for_alerts(http, headers, 1)
+    assert len(raised) == 1, raised
+    tail = Tail(mesh, tmp_path, "--since-last", "1", "--json")
+    try:
+        assert tail.wait_for_line(raised[0]["name"]), (tail.lines, tail.errors)
+    finally:
+        tail.stop()
+    shown = json.loads(tail.lines[0])
+    assert shown["name"] == raised[0]["name"] and shown["severity"] == "CRITICAL"
+    assert all(line.startswith("{") for line in tail.lines)  # stdout holds JSON lines only
