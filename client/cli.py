@@ -9,6 +9,7 @@
     healthmesh simulate <device id> --rate 50         (streams synthetic heart rate, counting acks)
     healthmesh recommendations [--days 30]            (the top 5, with the numbers behind each)
     healthmesh alerts tail [--since-last 5]           (alerts as they are raised; resumes after breaks)
+    healthmesh trace <trace id>                       (a request's span tree, from .state/traces/)
 
 The server is --url (before or after the command), else HEALTHMESH_URL, else the URL of the saved
 login, else http://127.0.0.1:8080. HEALTHMESH_TOKEN, when set, is used as the bearer token (an API
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from client import alert_commands, device_commands, recommendation_commands
+from client import alert_commands, device_commands, recommendation_commands, trace_commands
 
 CHUNK = 256 * 1024
 CREDENTIALS = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "healthmesh" / "credentials.json"
@@ -206,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     device_commands.add_commands(commands)
     recommendation_commands.add_commands(commands)
     alert_commands.add_commands(commands)
+    trace_commands.add_commands(commands)
     args = parser.parse_args(_url_first(sys.argv[1:] if argv is None else argv))
     if args.command is None:
         parser.print_help()
