@@ -142,6 +142,7 @@ class Mesh:
                              "REDIS_URL": self.redis_url,
                              **{f"HEALTHMESH_{s.upper()}_ADDR": f"127.0.0.1:{p}" for s, p in self.ports.items()},
                              **self._tracing_env()}
+        self._metrics_dirs()
         for name in (*SERVICE_NAMES, *self.replica_ports):
             self.restart(name)
         self._start_envoy()
@@ -161,6 +162,19 @@ class Mesh:
             self._receiver.start()
             self._traces = TraceExport("127.0.0.1", self._receiver.port, "http/protobuf")
         return {"HEALTHMESH_TRACES_DIR": str(self.traces_dir)}
+
+    def _metrics_dirs(self) -> None:
+        """A service of several processes gets one prometheus-client multiprocess directory,
+        <state>/metrics/<service>, emptied first (the files of a past run would add to this one's);
+        each of its processes then serves the sum of all at /metrics (services/common/metrics.py)."""
+        for service in SERVICE_NAMES:
+            directory = self._metrics_dir(service)
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
+                directory.mkdir(parents=True)
+
+    def _metrics_dir(self, service: str) -> Path | None:
+        return self.state / "metrics" / service if self.options.replicas.get(service, 1) > 1 else None
 
     def _secrets(self) -> dict[str, str]:
         """Development secrets, made once per state dir; production passes its own. A secret added
@@ -287,6 +301,14 @@ class Mesh:
         if name in self.replica_ports:
             service = name.rsplit("-", 1)[0]
             env = {**env, f"HEALTHMESH_{service.upper()}_ADDR": f"127.0.0.1:{self.replica_ports[name]}"}
+        metrics_dir = self._metrics_dir(service)
+        if metrics_dir is not None:
+            env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+            old = self.children.get(name)
+            if old is not None and old.poll() is not None:  # killed: its live gauges leave the sum
+                from prometheus_client import multiprocess
+
+                multiprocess.mark_process_dead(old.pid, str(metrics_dir))
         self._spawn(name, [sys.executable, "-m", f"services.{service}"], env)
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
@@ -371,14 +393,20 @@ class Mesh:
         e = self.endpoints()
         offset = Settings().metrics_port_offset  # the services' own setting, from the same environment
 
-        def metrics(addr: str) -> str:
+        def metrics(name: str, addr: str) -> str:
             host, port = addr.rsplit(":", 1)
-            return f"   metrics http://{host}:{int(port) + offset}/metrics" if offset else ""
+            if not offset:
+                return ""
+            url = f"http://{host}:{int(port) + offset}/metrics"
+            if name in e["replicas"]:
+                return f"   metrics {url} (the same sum as {name.rsplit('-', 1)[0]}'s)"
+            processes = self.options.replicas.get(name, 1)
+            return f"   metrics {url}" + (f" (the sum of its {processes} processes)" if processes > 1 else "")
 
         return [
             f"REST and gRPC  {e['http']}   (grpcurl -plaintext {e['grpc']} list)",
             f"Envoy admin    {e['envoy_admin']}   (metrics {e['envoy_admin']}/stats/prometheus)",
-            *[f"{s:<14} {a}{metrics(a)}" for s, a in {**e["services"], **e["replicas"]}.items()],
+            *[f"{s:<14} {a}{metrics(s, a)}" for s, a in {**e["services"], **e["replicas"]}.items()],
             f"PostgreSQL     {e['database_url']}",
             f"Redis          {e['redis_url']}",
             f"logs           {e['logs']}",
