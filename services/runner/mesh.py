@@ -302,6 +302,7 @@ class Mesh:
             service = name.rsplit("-", 1)[0]
             env = {**env, f"HEALTHMESH_{service.upper()}_ADDR": f"127.0.0.1:{self.replica_ports[name]}"}
         metrics_dir = self._metrics_dir(service)
+        env = {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}  # the runner's, if any, is not theirs
         if metrics_dir is not None:
             env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
             old = self.children.get(name)
