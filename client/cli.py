@@ -13,6 +13,7 @@
     healthmesh simulate <device id> --rate 50         (streams synthetic heart rate, counting acks)
     healthmesh recommendations [--days 30]            (the top 5, with the numbers behind each)
     healthmesh alerts tail [--since-last 5]           (alerts as they are raised; resumes after breaks)
+    healthmesh trace <trace id>                       (a request's span tree, from .state/traces/)
 
 Every command takes --json: stdout then holds JSON only (lists as one array, `alerts tail` one
 object per line). Dates are local midnight in this computer's time zone (see `healthmesh samples -h`).
@@ -35,7 +36,7 @@ import sys
 import httpx
 
 from client import (alert_commands, api, auth_commands, device_commands, import_commands, ingestion_commands,
-                    key_commands, recommendation_commands, sample_commands)
+                    key_commands, recommendation_commands, sample_commands, trace_commands)
 from client.output import API_ERROR, INTERRUPTED, OK, UNREACHABLE, CliError, describe, report
 
 # The names the command modules used before the shared modules existed (client/api.py, output.py).
@@ -89,6 +90,7 @@ def parser() -> argparse.ArgumentParser:
     device_commands.add_commands(commands)
     recommendation_commands.add_commands(commands)
     alert_commands.add_commands(commands)
+    trace_commands.add_commands(commands)
     _json_everywhere(top)
     return top
 

@@ -102,8 +102,9 @@ def checked(reply: httpx.Response, doing: str) -> dict:
     return reply.json()
 
 
-def report(error: CliError, as_json: bool, out: TextIO = sys.stderr) -> int:
+def report(error: CliError, as_json: bool, out: TextIO | None = None) -> int:
     """Writes an error for people or, with --json, for programs; returns its exit code."""
+    out = out or sys.stderr  # looked up now, not at import: a test's or a caller's redirected stderr
     if as_json:
         body = error.status if error.status is not None else {"message": str(error)}
         print(json.dumps({"error": {**body, "exitCode": error.exit_code}}), file=out)

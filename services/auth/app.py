@@ -33,7 +33,7 @@ SPEC = ServiceSpec(
 
 
 async def build(settings: Settings) -> Built:
-    engine = create_engine(settings)
+    engine = create_engine(settings, "auth")
     repo = SqlAuthRepository(engine)
     passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism,
                           settings.password_hash_concurrency)

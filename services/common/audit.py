@@ -151,11 +151,11 @@ class AuditLog:
                           "for long), %d records dropped so far", len(self._buffer), self.dropped)
             return
         self._buffer.append(clean(record))
+        metrics.AUDIT_PENDING.set(len(self._buffer))  # set, not a callback: with several processes each writes its own
         if len(self._buffer) >= self._batch_size:
             self._wake.set()
 
     def start(self) -> None:
-        metrics.AUDIT_PENDING.set_function(lambda: len(self._buffer))  # the process's one running log
         self._tasks.append(asyncio.create_task(self._run(), name="audit-flush"))
         if self._forwarder is not None:
             self._tasks.append(asyncio.create_task(self._forwarder.run(), name="audit-forward"))
@@ -191,6 +191,7 @@ class AuditLog:
                                 failure_reason(exc), len(self._buffer))
                     return False
                 del self._buffer[: len(batch)]
+                metrics.AUDIT_PENDING.set(len(self._buffer))
                 wrote = True
         if wrote and self._forwarder is not None:
             self._forwarder.wake()

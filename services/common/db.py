@@ -13,6 +13,7 @@ import asyncpg
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from services.common import metrics
 from services.common.config import Settings
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,15 @@ def metadata_for(schema: str) -> MetaData:
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, pool_name: str = "main") -> AsyncEngine:
+    """The process's engine; its connections in use are the metric db_client_connection_count
+    under `pool_name` (the service's name)."""
     if not settings.database_url:
         raise ValueError("DATABASE_URL is not set")
-    return create_async_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size,
-                               max_overflow=settings.db_pool_size)
+    engine = create_async_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size,
+                                 max_overflow=settings.db_pool_size)
+    metrics.watch_pool(engine, pool_name)
+    return engine
 
 
 def one_statement_reads(engine: AsyncEngine) -> AsyncEngine:

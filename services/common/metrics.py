@@ -8,22 +8,32 @@ underscores, the unit a suffix (`rpc_server_call_duration_seconds`). Domain metr
 Cardinality: labels hold only names the code defines (RPC paths of the contract, status codes,
 paths, outcomes, formats, table names), never a user id, a device, a resource name or a value.
 
-Every process serves its own numbers (a replica on its own port + offset), which Prometheus
-scrapes as one target each: the simple choice over prometheus-client's multiprocess mode, which
-needs a shared directory of mmapped files cleaned between runs and loses the per-process view.
+Several processes of one service (the runner's --replicas): the runner gives them one
+PROMETHEUS_MULTIPROC_DIR (<state>/metrics/<service>, emptied at its start), every process writes
+its values to memory-mapped files there (prometheus-client's multiprocess mode), and each one's
+/metrics (its own port + offset) serves the sum over all of them: so the service's first port is the
+one to scrape, and any replica's says the same. Counters and histograms add up; each gauge says how
+(`livesum`: the live processes' values added, `livemax`: the largest); a process marks itself dead
+when it stops, and the runner does it for one it restarts. process_* and python_* are left out
+there: they would describe only the process that answers. One process alone keeps the plain
+in-memory registry (docker-compose: one process per container).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 
 from prometheus_client import (
-    REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest, start_http_server,
+    REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest, multiprocess,
+    start_http_server,
 )
 
 log = logging.getLogger(__name__)
 disable_created_metrics()  # no `_created` series beside every counter and histogram: half the text, no use here
+# Set by the runner for a service of several processes; read by prometheus-client at import too.
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 # OpenTelemetry's recommended boundaries for rpc.server.call.duration, in seconds.
 RPC_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -46,7 +56,8 @@ RPC_ERRORS = Counter("rpc_server_errors", "Calls finished with a status other th
 # Domain metrics.
 SAMPLES = Counter("healthmesh_tracking_samples", "Samples Tracking was given to write, by path and outcome "
                   "(accepted, duplicate, updated, rejected)", ("path", "outcome"))
-TELEMETRY_STREAMS = Gauge("healthmesh_device_telemetry_streams_open", "StreamTelemetry streams open here")
+TELEMETRY_STREAMS = Gauge("healthmesh_device_telemetry_streams_open", "StreamTelemetry streams open",
+                          multiprocess_mode="livesum")
 TELEMETRY_ACK = Histogram("healthmesh_device_telemetry_ack_seconds",
                           "From a telemetry batch read to its ack sent", buckets=RPC_BUCKETS)
 INGEST_BYTES = Counter("healthmesh_ingest_bytes", "Payload bytes of finished ingestions, by format and state",
@@ -55,9 +66,13 @@ INGEST_ITEMS = Counter("healthmesh_ingest_items", "Items of finished ingestions,
                        ("format", "outcome"))
 OUTBOX_LAG = Gauge("healthmesh_outbox_lag_seconds",
                    "Age of the oldest event waiting in an outbox at the relay's last look (0: none waiting)",
-                   ("outbox",))
+                   ("outbox",), multiprocess_mode="livemax")
 OUTBOX_RELAYED = Counter("healthmesh_outbox_relayed", "Outbox events the peer took", ("outbox",))
-AUDIT_PENDING = Gauge("healthmesh_audit_pending_records", "Audit records in memory, not yet in the audit store")
+AUDIT_PENDING = Gauge("healthmesh_audit_pending_records", "Audit records in memory, not yet in the audit store",
+                      multiprocess_mode="livesum")
+# OpenTelemetry's db.client.connection.count, state "used": connections of the pool checked out now.
+DB_CONNECTIONS = Gauge("db_client_connection_count", "Database connections of the pool in use (checked out)",
+                       ("db_client_connection_pool_name", "db_client_connection_state"), multiprocess_mode="livesum")
 CACHE = Counter("healthmesh_cache_lookups", "Cache lookups, by cache and result (hit, miss)", ("cache", "result"))
 
 
@@ -104,9 +119,36 @@ def samples_written(path: str, accepted: int, duplicate: int, updated: int, reje
             SAMPLES.labels(path, outcome).inc(n)
 
 
-def text(registry: CollectorRegistry = REGISTRY) -> str:
+def watch_pool(engine, name: str) -> None:
+    """Counts the engine's pool connections in use, by SQLAlchemy's checkout and checkin events
+    (an AsyncEngine's are its sync_engine's)."""
+    from sqlalchemy import event
+
+    used = DB_CONNECTIONS.labels(name, "used")
+    pooled = getattr(engine, "sync_engine", engine)
+    event.listen(pooled, "checkout", lambda *_: used.inc())
+    event.listen(pooled, "checkin", lambda *_: used.dec())
+
+
+def served_registry() -> CollectorRegistry:
+    """What /metrics serves: this process's registry, or with several processes the sum of all of
+    theirs, read from the shared directory at each scrape."""
+    if not MULTIPROCESS_DIR:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, MULTIPROCESS_DIR)
+    return registry
+
+
+def process_stopped() -> None:
+    """With several processes: this one's live gauges leave the sum (its counts stay in it)."""
+    if MULTIPROCESS_DIR:
+        multiprocess.mark_process_dead(os.getpid(), MULTIPROCESS_DIR)
+
+
+def text(registry: CollectorRegistry | None = None) -> str:
     """The exposition, as /metrics serves it."""
-    return generate_latest(registry).decode()
+    return generate_latest(registry or served_registry()).decode()
 
 
 def serve(host: str, port: int):
@@ -114,7 +156,7 @@ def serve(host: str, port: int):
     loop does not hold up a scrape; returns the server, or None when the port cannot be bound: the
     service runs on without metrics rather than not at all."""
     try:
-        server, thread = start_http_server(port, host)
+        server, thread = start_http_server(port, host, registry=served_registry())
     except OSError as exc:
         log.warning("metrics: cannot listen on %s:%d (%s); no /metrics in this process", host, port, exc)
         return None

@@ -193,5 +193,6 @@ async def serve(
     await stop_server(server, runtime, grace_seconds)
     if scrape is not None:
         scrape.shutdown()
+    metrics.process_stopped()
     if on_stop is not None:
         await on_stop()

@@ -52,7 +52,7 @@ def quota_of(settings: Settings) -> Quota:
 
 
 async def build(settings: Settings, clock: Clock = utcnow) -> Built:
-    engine = create_engine(settings)
+    engine = create_engine(settings, "device")
     runtime = remote_runtime(SPEC, settings, engine)
     runtime.readiness_check = readiness.database(settings.database_url, SPEC.name)
     repo = SqlDeviceRepository(engine, settings.kek_bytes)

@@ -28,7 +28,7 @@ SPEC = ServiceSpec("ingest")
 
 
 async def build(settings: Settings) -> Built:
-    engine = create_engine(settings)
+    engine = create_engine(settings, "ingest")
     runtime = remote_runtime(SPEC, settings, engine)
     runtime.readiness_check = readiness.database(settings.database_url, SPEC.name)
     page_tokens = PageTokens.from_config(settings.page_token_keys, settings.service_token)

@@ -39,7 +39,7 @@ async def erase_user(conn: AsyncConnection, user_id: uuid.UUID) -> dict[str, int
 
 
 async def build(settings: Settings, clock: Clock = utcnow, **watch_timers: float) -> Built:
-    engine = create_engine(settings)
+    engine = create_engine(settings, "insight")
     runtime = remote_runtime(SPEC, settings, engine)
     runtime.readiness_check = readiness.database(settings.database_url, SPEC.name)
     insights = SqlInsights(engine, clock)

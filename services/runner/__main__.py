@@ -37,12 +37,16 @@ def parse_args(argv: list[str]) -> MeshOptions:
     parser.add_argument("--replicas", default=env.get("HEALTHMESH_REPLICAS", ""),
                         help="processes per service, e.g. device=2,tracking=2 (default one each); Envoy "
                              "balances over them")
+    parser.add_argument("--tracing", action=argparse.BooleanOptionalAction,
+                        default=env.get("HEALTHMESH_TRACING", "1") not in ("0", "false", "no", ""),
+                        help="trace every request (default; HEALTHMESH_TRACING=0 or --no-tracing: off): "
+                             "spans to OTEL_EXPORTER_OTLP_ENDPOINT, else to <state dir>/traces/")
     args = parser.parse_args(argv)
     return MeshOptions(
         state_dir=Path(args.state_dir).resolve(), http_port=args.http_port, admin_port=args.admin_port,
         base_port=args.base_port, redis_port=args.redis_port, free_ports=args.free_ports,
         database_url=env.get("DATABASE_URL", ""), redis_url=env.get("REDIS_URL", ""),
-        replicas=_replicas(parser, args.replicas),
+        replicas=_replicas(parser, args.replicas), tracing=args.tracing,
     )
 
 

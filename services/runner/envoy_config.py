@@ -13,6 +13,7 @@ from files it reads at start, without credentials.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,21 @@ CLIENT_ADDRESS_HEADER = {"header": {"key": "x-forwarded-for", "value": "%DOWNSTR
                          "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
 
 
+# The cluster Envoy's tracer exports to, and the service name its spans carry.
+TRACES_CLUSTER = "otel_collector"
+ENVOY_SERVICE_NAME = "envoy"
+OTLP_HTTP_TRACES_PATH = "/v1/traces"
+
+
+@dataclass(frozen=True)
+class TraceExport:
+    """Where Envoy sends its spans by OTLP: a collector's gRPC port, or an OTLP/HTTP receiver."""
+
+    host: str
+    port: int
+    protocol: str = "grpc"  # or "http/protobuf" (POST /v1/traces), as OTEL_EXPORTER_OTLP_PROTOCOL names them
+
+
 @dataclass(frozen=True)
 class Topology:
     listen_address: str
@@ -61,6 +77,7 @@ class Topology:
     dns: bool = False  # docker: backends are host names
     openapi_path: str = str(OPENAPI)
     docs_dir: str = str(DOCS_DIR)
+    traces: TraceExport | None = None  # None: no tracing in Envoy (a client's traceparent passes untouched)
 
 
 def _cluster(name: str, endpoints: list[tuple[str, int]], health_name: str, dns: bool) -> dict:
@@ -242,6 +259,54 @@ def _early_headers() -> list[dict]:
                                   "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}}]}}]
 
 
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
+
+
+def _traces_cluster(traces: TraceExport) -> dict:
+    cluster = {
+        "name": TRACES_CLUSTER, "type": "STATIC" if _is_address(traces.host) else "STRICT_DNS",
+        "connect_timeout": "1s",
+        "load_assignment": {"cluster_name": TRACES_CLUSTER, "endpoints": [{"lb_endpoints": [{"endpoint": {
+            "address": {"socket_address": {"address": traces.host, "port_value": traces.port}}}}]}]},
+    }
+    if traces.protocol == "grpc":
+        cluster["typed_extension_protocol_options"] = {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            "explicit_http_config": {"http2_protocol_options": {}}}}
+    return cluster
+
+
+def _tracing(traces: TraceExport) -> dict:
+    """The HTTP connection manager's tracing: every request sampled (a client's traceparent is
+    continued, with its sampled flag), and an upstream span per call, whose id the service sees as
+    its parent."""
+    exporter = {"service_name": ENVOY_SERVICE_NAME}
+    if traces.protocol == "grpc":
+        exporter["grpc_service"] = {"envoy_grpc": {"cluster_name": TRACES_CLUSTER}, "timeout": "1s"}
+    else:
+        exporter["http_service"] = {"http_uri": {
+            "uri": f"http://{traces.host}:{traces.port}{OTLP_HTTP_TRACES_PATH}", "cluster": TRACES_CLUSTER,
+            "timeout": "1s"}}
+    return {
+        "random_sampling": {"value": 100.0},
+        "spawn_upstream_span": True,
+        "provider": {"name": "envoy.tracers.opentelemetry", "typed_config": {
+            "@type": "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig", **exporter}},
+    }
+
+
+# x-request-id stays as the client sent it (or as Envoy made it): by default Envoy's tracing
+# rewrites a digit of it to carry the sampling decision, and samples by it instead of at random.
+REQUEST_ID_EXTENSION = {"typed_config": {
+    "@type": "type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig",
+    "pack_trace_reason": False, "use_request_id_for_trace_sampling": False}}
+
+
 def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
     all_methods = methods() if all_methods is None else all_methods
     services = sorted({m.service_full_name for m in all_methods if not m.internal})
@@ -249,6 +314,8 @@ def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
     clusters = [_cluster(owner, [topology.backends[owner], *topology.replicas.get(owner, [])], owners[owner],
                          topology.dns) for owner in sorted(owners)]
     clusters.append(_cluster("mesh", [topology.backends[o] for o in sorted(owners)], "", topology.dns))
+    if topology.traces is not None:
+        clusters.append(_traces_cluster(topology.traces))
     hcm = {
         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         "stat_prefix": "public",
@@ -258,6 +325,7 @@ def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
         "stream_idle_timeout": "300s",
         "request_timeout": "0s",
         "generate_request_id": True,
+        "request_id_extension": REQUEST_ID_EXTENSION,
         "http2_protocol_options": {"max_concurrent_streams": 1000},
         "local_reply_config": _local_reply(),
         "early_header_mutation_extensions": _early_headers(),
@@ -299,6 +367,8 @@ def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
                 "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
         ],
     }
+    if topology.traces is not None:
+        hcm["tracing"] = _tracing(topology.traces)
     return {
         "admin": {"address": {"socket_address": {"address": topology.admin_address,
                                                  "port_value": topology.admin_port}}},
@@ -329,6 +399,8 @@ DOCKER_TOPOLOGY = Topology(
     descriptor_path="/etc/envoy/healthmesh.binpb",
     backends={s: (s, 50051) for s in ("auth", "tracking", "device", "ingest", "insight")}, dns=True,
     openapi_path="/etc/envoy/openapi.json", docs_dir="/etc/envoy/docs",
+    # docker-compose's collector (deploy/otel-collector.yaml), by OTLP/gRPC.
+    traces=TraceExport("otel-collector", 4317, "grpc"),
 )
 
 

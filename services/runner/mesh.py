@@ -27,7 +27,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common.config import SERVICE_NAMES, Settings
 from services.common.contract import DESCRIPTOR_SET, public_services
-from services.runner.envoy_config import Topology, render, to_yaml
+from services.runner.envoy_config import TraceExport, Topology, render, to_yaml
+from services.runner.otlp_receiver import OtlpReceiver
 
 REPO = Path(__file__).resolve().parents[2]
 HEALTH_CHECK_SECONDS = 1.0  # Envoy's active health check interval (envoy_config._cluster)
@@ -47,6 +48,24 @@ class MeshOptions:
     # Processes per service beyond the first, e.g. {"device": 2}: each listens on its own port and
     # Envoy balances the public calls over all of them; services call each other's first process.
     replicas: dict[str, int] = field(default_factory=dict)
+    # Traces of every request (`make run` and the e2e mesh; benchmarks and temporary meshes go
+    # without): Envoy's spans to OTEL_EXPORTER_OTLP_ENDPOINT's collector, else to <state>/traces/.
+    tracing: bool = False
+
+
+def otlp_endpoint(env: dict[str, str]) -> TraceExport | None:
+    """The collector OTEL_EXPORTER_OTLP_ENDPOINT names, by OTEL_EXPORTER_OTLP_PROTOCOL
+    (`http/protobuf` by default, as the specification says; or `grpc`); None when unset."""
+    from urllib.parse import urlsplit
+
+    endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if not endpoint:
+        return None
+    protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL") \
+        or "http/protobuf"
+    url = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    return TraceExport(url.hostname or "127.0.0.1", url.port or (4317 if protocol == "grpc" else 4318),
+                       "grpc" if protocol == "grpc" else "http/protobuf")
 
 
 def parse_replicas(text: str) -> dict[str, int]:
@@ -101,6 +120,9 @@ class Mesh:
         # The other processes of a replicated service: child name (`device-2`) -> port.
         self.replica_ports = {f"{s}-{i}": free_port() for s, n in options.replicas.items() for i in range(2, n + 1)}
         self._service_env: dict[str, str] = {}
+        self.traces_dir = self.state / "traces"
+        self._traces: TraceExport | None = None  # where Envoy's spans go, when tracing
+        self._receiver: OtlpReceiver | None = None
         self._lock = None  # the state dir's lock file, held from start() to stop()
 
     # Start.
@@ -118,12 +140,41 @@ class Mesh:
             self.redis_url = self._start_redis()
         self._service_env = {**os.environ, **secrets_env, "DATABASE_URL": self.database_url,
                              "REDIS_URL": self.redis_url,
-                             **{f"HEALTHMESH_{s.upper()}_ADDR": f"127.0.0.1:{p}" for s, p in self.ports.items()}}
+                             **{f"HEALTHMESH_{s.upper()}_ADDR": f"127.0.0.1:{p}" for s, p in self.ports.items()},
+                             **self._tracing_env()}
+        self._metrics_dirs()
         for name in (*SERVICE_NAMES, *self.replica_ports):
             self.restart(name)
         self._start_envoy()
         self._wait_ready(should_stop)
         (self.state / "mesh.json").write_text(json.dumps(self.endpoints(), indent=2))
+
+    def _tracing_env(self) -> dict[str, str]:
+        """Tracing on: the services' trace files go to <state>/traces (traces_format: without an
+        OTLP endpoint they append there), and Envoy's spans to the collector or to a receiver
+        the runner hosts, which appends them to traces/envoy.jsonl."""
+        if not self.options.tracing:
+            return {}
+        self.traces_dir.mkdir(exist_ok=True)
+        self._traces = otlp_endpoint(dict(os.environ))
+        if self._traces is None:
+            self._receiver = OtlpReceiver(self.traces_dir / "envoy.jsonl")
+            self._receiver.start()
+            self._traces = TraceExport("127.0.0.1", self._receiver.port, "http/protobuf")
+        return {"HEALTHMESH_TRACES_DIR": str(self.traces_dir)}
+
+    def _metrics_dirs(self) -> None:
+        """A service of several processes gets one prometheus-client multiprocess directory,
+        <state>/metrics/<service>, emptied first (the files of a past run would add to this one's);
+        each of its processes then serves the sum of all at /metrics (services/common/metrics.py)."""
+        for service in SERVICE_NAMES:
+            directory = self._metrics_dir(service)
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
+                directory.mkdir(parents=True)
+
+    def _metrics_dir(self, service: str) -> Path | None:
+        return self.state / "metrics" / service if self.options.replicas.get(service, 1) > 1 else None
 
     def _secrets(self) -> dict[str, str]:
         """Development secrets, made once per state dir; production passes its own. A secret added
@@ -233,7 +284,8 @@ class Mesh:
         topology = Topology("127.0.0.1", self.http_port, "127.0.0.1", self.admin_port, str(DESCRIPTOR_SET),
                             {s: ("127.0.0.1", p) for s, p in self.ports.items()},
                             replicas={s: [("127.0.0.1", p) for n, p in self.replica_ports.items()
-                                          if n.rsplit("-", 1)[0] == s] for s in self.options.replicas})
+                                          if n.rsplit("-", 1)[0] == s] for s in self.options.replicas},
+                            traces=self._traces)
         config = self.state / "envoy.yaml"
         config.write_text(to_yaml(render(topology)))
         envoy = Path(sys.executable).parent / "envoy"
@@ -249,6 +301,15 @@ class Mesh:
         if name in self.replica_ports:
             service = name.rsplit("-", 1)[0]
             env = {**env, f"HEALTHMESH_{service.upper()}_ADDR": f"127.0.0.1:{self.replica_ports[name]}"}
+        metrics_dir = self._metrics_dir(service)
+        env = {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}  # the runner's, if any, is not theirs
+        if metrics_dir is not None:
+            env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+            old = self.children.get(name)
+            if old is not None and old.poll() is not None:  # killed: its live gauges leave the sum
+                from prometheus_client import multiprocess
+
+                multiprocess.mark_process_dead(old.pid, str(metrics_dir))
         self._spawn(name, [sys.executable, "-m", f"services.{service}"], env)
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
@@ -333,18 +394,32 @@ class Mesh:
         e = self.endpoints()
         offset = Settings().metrics_port_offset  # the services' own setting, from the same environment
 
-        def metrics(addr: str) -> str:
+        def metrics(name: str, addr: str) -> str:
             host, port = addr.rsplit(":", 1)
-            return f"   metrics http://{host}:{int(port) + offset}/metrics" if offset else ""
+            if not offset:
+                return ""
+            url = f"http://{host}:{int(port) + offset}/metrics"
+            if name in e["replicas"]:
+                return f"   metrics {url} (the same sum as {name.rsplit('-', 1)[0]}'s)"
+            processes = self.options.replicas.get(name, 1)
+            return f"   metrics {url}" + (f" (the sum of its {processes} processes)" if processes > 1 else "")
 
         return [
             f"REST and gRPC  {e['http']}   (grpcurl -plaintext {e['grpc']} list)",
             f"Envoy admin    {e['envoy_admin']}   (metrics {e['envoy_admin']}/stats/prometheus)",
-            *[f"{s:<14} {a}{metrics(a)}" for s, a in {**e["services"], **e["replicas"]}.items()],
+            *[f"{s:<14} {a}{metrics(s, a)}" for s, a in {**e["services"], **e["replicas"]}.items()],
             f"PostgreSQL     {e['database_url']}",
             f"Redis          {e['redis_url']}",
             f"logs           {e['logs']}",
+            *([f"traces         {self._trace_destination()}   (healthmesh trace <trace id>)"]
+              if self.options.tracing else []),
         ]
+
+    def _trace_destination(self) -> str:
+        collector = otlp_endpoint(dict(os.environ))
+        if collector is None:
+            return str(self.traces_dir)
+        return f"OTLP to the collector at {collector.host}:{collector.port}"
 
     # Stop.
 
@@ -362,6 +437,9 @@ class Mesh:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+        if self._receiver is not None:  # after Envoy, which sends its last spans as it stops
+            self._receiver.stop()
+            self._receiver = None
         if self._pg is not None:
             self._pg.cleanup()
         if self._lock is not None:

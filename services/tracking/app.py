@@ -43,7 +43,7 @@ def metric_of(sample_type: str) -> MetricSpec | None:
 
 
 async def build(settings: Settings, clock: Clock = utcnow) -> Built:
-    engine = create_engine(settings)
+    engine = create_engine(settings, "tracking")
     runtime = remote_runtime(SPEC, settings, engine)
     runtime.readiness_check = readiness.database(settings.database_url, SPEC.name)
     profiles = AuthProfiles(runtime.peers)

@@ -164,3 +164,62 @@ def test_the_metrics_port_is_the_service_port_plus_the_offset():
     replica = Settings(device_addr="127.0.0.1:40001", metrics_host="0.0.0.0")  # a replica has its own port
     assert replica.metrics_addr("device") == ("0.0.0.0", 41001)
     assert Settings(metrics_port_offset=0).metrics_addr("auth") is None
+
+
+def test_the_pool_gauge_counts_connections_checked_out(tmp_path):
+    import sqlalchemy
+    from sqlalchemy.pool import QueuePool
+
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'pool.db'}", poolclass=QueuePool)
+    metrics.watch_pool(engine, "test-pool")
+
+    def used() -> float:
+        return value("db_client_connection_count", db_client_connection_pool_name="test-pool",
+                     db_client_connection_state="used")
+
+    with engine.connect(), engine.connect():
+        assert used() == 2
+    assert used() == 0
+    with engine.connect() as conn:
+        conn.execute(sqlalchemy.text("SELECT 1"))
+        assert used() == 1
+    assert used() == 0
+    engine.dispose()
+
+
+PROCESS = """
+import os, sys
+from services.common import metrics
+metrics.record_rpc("/healthmesh.auth.v1.AuthService/GetUser", "OK", 0.01)
+for _ in range(int(sys.argv[1])):
+    metrics.record_rpc("/healthmesh.auth.v1.AuthService/GetUser", "NOT_FOUND", 0.01)
+    metrics.TELEMETRY_STREAMS.inc()
+if sys.argv[2] == "stop":
+    metrics.process_stopped()
+if sys.argv[2] == "scrape":
+    print(metrics.text())
+"""
+
+
+def test_several_processes_serve_the_sum_of_all_and_a_stopped_ones_live_gauges_leave_it(tmp_path):
+    """Two processes sharing PROMETHEUS_MULTIPROC_DIR (one still running, one stopped): a third's
+    /metrics text has both one's counts, and only the running one's open streams."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+    def process(*argv: str) -> str:
+        done = subprocess.run([sys.executable, "-c", PROCESS, *argv], env=env, capture_output=True, text=True,
+                              timeout=60, check=True)
+        return done.stdout
+
+    process("3", "run")  # exits without marking itself dead: as if running still
+    process("4", "stop")
+    text = process("0", "scrape")
+    labels = 'rpc_grpc_status_code="5",rpc_method="GetUser",rpc_service="healthmesh.auth.v1.AuthService"'
+    assert f'rpc_server_errors_total{{{labels},rpc_system="grpc"}} 7.0' in text
+    assert 'rpc_server_call_duration_seconds_count{rpc_grpc_status_code="0"' in text
+    assert "healthmesh_device_telemetry_streams_open 3.0" in text
+    assert "process_cpu_seconds_total" not in text  # one process's figures would pass for the service's
