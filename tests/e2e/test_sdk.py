@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import re
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -25,7 +29,7 @@ from healthmesh.insight.v1 import alert_rule_pb2
 from healthmesh.tracking.v1 import activity_pb2, goal_pb2, nutrition_entry_pb2, sample_pb2, sleep_session_pb2
 
 import healthmesh_client as hm
-from tests.e2e.conftest import PASSWORD, MeshProcess
+from tests.e2e.conftest import PASSWORD, REPO, MeshProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -322,6 +326,13 @@ async def test_async_client_calls_pages_errors_and_watch(mesh, client):
         with pytest.raises(hm.InvalidArgument) as bad:
             await aclient.tracking.list_samples(parent="users/me", order_by="value")
         assert bad.value.field_violations and bad.value.reason
+        body = (FIXTURES / "hae" / "walk_first.json").read_bytes()
+
+        async def parts():
+            for n in range(0, len(body), 512):
+                yield httpbody_pb2.HttpBody(content_type="application/json", data=body[n:n + 512])
+        upload = await aclient.ingest.ingest_health_auto_export(parts())
+        assert upload.name.startswith("users/") and upload.payload_size_bytes == len(body)
         me = await aclient.auth.get_user(name="users/me")
         assert me.name and aclient.credentials.refreshes == 1  # the refresh token was traded for an access token
 
@@ -331,6 +342,26 @@ async def test_async_client_calls_pages_errors_and_watch(mesh, client):
         assert first.WhichOneof("event") == "heartbeat"
         await events.aclose()
         assert watch.last_alert == ""
+
+
+def readme_examples() -> list[str]:
+    section = (REPO / "README.md").read_text().split("\n## Python SDK\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+@pytest.mark.parametrize("index, prints", [(0, "sample.unit UNKNOWN_UNIT"), (1, "Blood oxygen")])
+def test_the_readme_examples_run(mesh, index, prints):
+    """The README's SDK examples as they are, with the mesh's address and a fresh user's email."""
+    examples = readme_examples()
+    assert len(examples) == 2
+    registered, email = new_login(mesh)
+    registered.close()
+    code = examples[index].replace("127.0.0.1:8080", mesh.grpc).replace("ada@example.org", email)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "client"), str(REPO / "gen")])}
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=WAIT_SECONDS * 2,
+                         env=env, cwd=REPO)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert prints in ran.stdout, ran.stdout
 
 
 def test_every_public_rpc_has_a_test_call(request):
