@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import queue
 import re
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -80,6 +82,26 @@ def poll(fetch, done, what: str):
             assert done(result), f"{what}: {result}"
             return result
         time.sleep(0.2)
+
+
+def next_within(iterator, what: str):
+    """next(iterator), failing (not hanging) when nothing comes within WAIT_SECONDS: the wait runs
+    in a daemon thread, which a stuck stream cannot keep the test run from ending."""
+    box: queue.Queue = queue.Queue()
+
+    def take() -> None:
+        try:
+            box.put((True, next(iterator)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            box.put((False, exc))
+    threading.Thread(target=take, daemon=True).start()
+    try:
+        ok, value = box.get(timeout=WAIT_SECONDS)
+    except queue.Empty:
+        raise AssertionError(f"no {what} within {WAIT_SECONDS} s") from None
+    if not ok:
+        raise value
+    return value
 
 
 def heart_rate(t: dt.datetime, bpm: float = 64) -> sample_pb2.Sample:
@@ -296,7 +318,7 @@ def test_alerts_rules_insights_and_analytics(client):
     watch = client.watch_alerts(heartbeat_interval_seconds=5)  # from the start: what comes next is ours
     client.tracking.batch_create_samples(parent="users/me", samples=[heart_rate(now - dt.timedelta(minutes=5), 70),
                                                                      heart_rate(now - dt.timedelta(minutes=4), 170)])
-    alert = next(iter(watch))
+    alert = next_within(iter(watch), "alert")
     assert alert.alert_rule == rule.name and alert.value == 170 and watch.last_alert == alert.name
     assert n.get_alert(name=alert.name).name == alert.name
     assert [a.name for a in n.list_alerts(parent="users/me").alerts] == [alert.name]

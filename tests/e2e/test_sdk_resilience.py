@@ -5,6 +5,7 @@ stopped and started again, so UNAVAILABLE comes from Envoy as it would in produc
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import threading
@@ -14,11 +15,12 @@ import uuid
 import grpc
 import pytest
 from healthmesh.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
+from healthmesh.tracking.v1 import sample_pb2
 
 import healthmesh_client as hm
 from services.runner.mesh import Mesh, temporary_mesh
 from tests.e2e.conftest import PASSWORD
-from tests.e2e.test_sdk import T, heart_rate
+from tests.e2e.test_sdk import T, heart_rate, next_within, ts
 
 pytestmark = pytest.mark.e2e
 
@@ -146,3 +148,29 @@ def test_a_deadline_bounds_the_retries(mesh):
                 break
             except hm.Unavailable:
                 assert time.monotonic() < deadline
+
+
+def low_spo2(client: hm.Client, minutes_ago: int) -> None:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    client.tracking.batch_create_samples(parent="users/me", samples=[
+        sample_pb2.Sample(type="spo2", start_time=ts(now - dt.timedelta(minutes=minutes_ago + 1)), value=97, unit="%"),
+        sample_pb2.Sample(type="spo2", start_time=ts(now - dt.timedelta(minutes=minutes_ago)), value=80, unit="%")])
+
+
+def test_the_alerts_watch_resumes_after_insight_restarts(mesh):
+    """An alert, Insight stopped (its open streams end with UNAVAILABLE) and started again, a second
+    alert: the watch yields both, once each, having reconnected from the first."""
+    email = registered(mesh)
+    with hm.Client(grpc_url(mesh), email=email, password=PASSWORD) as client:
+        watch = client.watch_alerts(heartbeat_interval_seconds=5, initial_backoff=0.05, max_backoff=0.5)
+        alerts = iter(watch)
+        low_spo2(client, 30)
+        first = next_within(alerts, "first alert")
+        insight = mesh.children["insight"]
+        insight.send_signal(signal.SIGTERM)
+        insight.wait(30)
+        mesh.restart("insight")
+        low_spo2(client, 10)
+        second = next_within(alerts, "alert after the restart")
+        assert first.name != second.name and watch.reconnects >= 1 and watch.last_alert == second.name
+        assert [a.name for a in client.insight.list_alerts(parent="users/me").alerts] == [second.name, first.name]

@@ -238,3 +238,42 @@ def test_credentials_are_one_kind():
         hm.Client("127.0.0.1:1", token="t", api_key="k")
     with pytest.raises(ValueError):
         hm.Client("127.0.0.1:1", email="me@example.org")
+
+
+def test_the_alert_watch_resumes_from_the_last_alert_or_heartbeat_position():
+    from healthmesh.insight.v1 import alert_pb2, insight_service_pb2 as pb
+
+    def alert(name):
+        return pb.WatchAlertsResponse(alert=alert_pb2.Alert(name=name))
+
+    def heartbeat(last):
+        return pb.WatchAlertsResponse(heartbeat=pb.Heartbeat(last_alert=last))
+    streams = [[alert("a1"), hm.Unavailable(UNAVAILABLE, "shutting down")],
+               [heartbeat("a2")],  # a plain end, after a heartbeat that moved the position
+               [hm.Unauthenticated(grpc.StatusCode.UNAUTHENTICATED, "expired")],  # reason TOKEN_EXPIRED below
+               [alert("a3")]]
+    streams[2][0].reason = "TOKEN_EXPIRED"
+    opened, refreshed, waits = [], [], []
+
+    def open_stream(after):
+        opened.append(after)
+        for item in streams[len(opened) - 1]:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    watch = hm.AlertWatch(open_stream, lambda: refreshed.append(1), sleep=waits.append, rng=random.Random(1))
+    seen = []
+    for a in watch:
+        seen.append(a.name)
+        if len(seen) == 2:
+            break
+    assert seen == ["a1", "a3"] and opened == ["", "a1", "a2", "a2"] and refreshed == [1]
+    assert watch.last_alert == "a3" and watch.reconnects == 3 and waits[2] == 0.0
+
+
+def test_the_alert_watch_ends_on_an_error_resuming_cannot_fix():
+    def open_stream(after):
+        raise hm.PermissionDenied(grpc.StatusCode.PERMISSION_DENIED, "another user")
+        yield
+    with pytest.raises(hm.PermissionDenied):
+        next(iter(hm.AlertWatch(open_stream, None, sleep=lambda s: None)))
