@@ -426,7 +426,7 @@ class AuthService(Service):
 
     def iter_api_keys(self, request: auth_service_pb2.ListApiKeysRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[api_key_pb2.ApiKey]:
-        """Every api keys of ListApiKeys, page after page (each page one call, with its own deadline and retries)."""
+        """All the api keys that ListApiKeys returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.auth.v1.AuthService/ListApiKeys'], request, fields, timeout, metadata)
 
     def delete_api_key(self, request: auth_service_pb2.DeleteApiKeyRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -456,7 +456,7 @@ class AuthService(Service):
 
     def iter_audit_events(self, request: auth_service_pb2.ListAuditEventsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[audit_event_pb2.AuditEvent]:
-        """Every audit events of ListAuditEvents, page after page (each page one call, with its own deadline and retries)."""
+        """All the audit events that ListAuditEvents returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.auth.v1.AuthService/ListAuditEvents'], request, fields, timeout, metadata)
 
 
@@ -602,7 +602,7 @@ class AsyncAuthService(AsyncService):
 
     def iter_api_keys(self, request: auth_service_pb2.ListApiKeysRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[api_key_pb2.ApiKey]:
-        """Every api keys of ListApiKeys, page after page (each page one call, with its own deadline and retries)."""
+        """All the api keys that ListApiKeys returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.auth.v1.AuthService/ListApiKeys'], request, fields, timeout, metadata)
 
     async def delete_api_key(self, request: auth_service_pb2.DeleteApiKeyRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -632,7 +632,7 @@ class AsyncAuthService(AsyncService):
 
     def iter_audit_events(self, request: auth_service_pb2.ListAuditEventsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[audit_event_pb2.AuditEvent]:
-        """Every audit events of ListAuditEvents, page after page (each page one call, with its own deadline and retries)."""
+        """All the audit events that ListAuditEvents returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.auth.v1.AuthService/ListAuditEvents'], request, fields, timeout, metadata)
 
 
@@ -663,7 +663,7 @@ class TrackingService(Service):
 
     def iter_sample_types(self, request: tracking_service_pb2.ListSampleTypesRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[sample_type_pb2.SampleType]:
-        """Every sample types of ListSampleTypes, page after page (each page one call, with its own deadline and retries)."""
+        """All the sample types that ListSampleTypes returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.tracking.v1.TrackingService/ListSampleTypes'], request, fields, timeout, metadata)
 
     def get_sample(self, request: tracking_service_pb2.GetSampleRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -689,7 +689,7 @@ class TrackingService(Service):
 
     def iter_samples(self, request: tracking_service_pb2.ListSamplesRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[sample_pb2.Sample]:
-        """Every samples of ListSamples, page after page (each page one call, with its own deadline and retries)."""
+        """All the samples that ListSamples returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.tracking.v1.TrackingService/ListSamples'], request, fields, timeout, metadata)
 
     def create_sample(self, request: tracking_service_pb2.CreateSampleRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -766,7 +766,7 @@ class TrackingService(Service):
 
     def iter_activities(self, request: tracking_service_pb2.ListActivitiesRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[activity_pb2.Activity]:
-        """Every activities of ListActivities, page after page (each page one call, with its own deadline and retries)."""
+        """All the activities that ListActivities returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.tracking.v1.TrackingService/ListActivities'], request, fields, timeout, metadata)
 
     def create_activity(self, request: tracking_service_pb2.CreateActivityRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -821,7 +821,7 @@ class TrackingService(Service):
 
     def iter_sleep_sessions(self, request: tracking_service_pb2.ListSleepSessionsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[sleep_session_pb2.SleepSession]:
-        """Every sleep sessions of ListSleepSessions, page after page (each page one call, with its own deadline and retries)."""
+        """All the sleep sessions that ListSleepSessions returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.tracking.v1.TrackingService/ListSleepSessions'], request, fields, timeout, metadata)
 
     def create_sleep_session(self, request: tracking_service_pb2.CreateSleepSessionRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -901,7 +901,7 @@ class TrackingService(Service):
 
     def iter_nutrition_entries(self, request: tracking_service_pb2.ListNutritionEntriesRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[nutrition_entry_pb2.NutritionEntry]:
-        """Every nutrition entries of ListNutritionEntries, page after page (each page one call, with its own deadline and retries)."""
+        """All the nutrition entries that ListNutritionEntries returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.tracking.v1.TrackingService/ListNutritionEntries'], request, fields, timeout, metadata)
 
     def create_nutrition_entry(self, request: tracking_service_pb2.CreateNutritionEntryRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -965,7 +965,7 @@ class TrackingService(Service):
 
     def iter_goals(self, request: tracking_service_pb2.ListGoalsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[goal_pb2.Goal]:
-        """Every goals of ListGoals, page after page (each page one call, with its own deadline and retries)."""
+        """All the goals that ListGoals returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.tracking.v1.TrackingService/ListGoals'], request, fields, timeout, metadata)
 
     def create_goal(self, request: tracking_service_pb2.CreateGoalRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -1039,7 +1039,7 @@ class AsyncTrackingService(AsyncService):
 
     def iter_sample_types(self, request: tracking_service_pb2.ListSampleTypesRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[sample_type_pb2.SampleType]:
-        """Every sample types of ListSampleTypes, page after page (each page one call, with its own deadline and retries)."""
+        """All the sample types that ListSampleTypes returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.tracking.v1.TrackingService/ListSampleTypes'], request, fields, timeout, metadata)
 
     async def get_sample(self, request: tracking_service_pb2.GetSampleRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -1065,7 +1065,7 @@ class AsyncTrackingService(AsyncService):
 
     def iter_samples(self, request: tracking_service_pb2.ListSamplesRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[sample_pb2.Sample]:
-        """Every samples of ListSamples, page after page (each page one call, with its own deadline and retries)."""
+        """All the samples that ListSamples returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.tracking.v1.TrackingService/ListSamples'], request, fields, timeout, metadata)
 
     async def create_sample(self, request: tracking_service_pb2.CreateSampleRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -1142,7 +1142,7 @@ class AsyncTrackingService(AsyncService):
 
     def iter_activities(self, request: tracking_service_pb2.ListActivitiesRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[activity_pb2.Activity]:
-        """Every activities of ListActivities, page after page (each page one call, with its own deadline and retries)."""
+        """All the activities that ListActivities returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.tracking.v1.TrackingService/ListActivities'], request, fields, timeout, metadata)
 
     async def create_activity(self, request: tracking_service_pb2.CreateActivityRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -1197,7 +1197,7 @@ class AsyncTrackingService(AsyncService):
 
     def iter_sleep_sessions(self, request: tracking_service_pb2.ListSleepSessionsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[sleep_session_pb2.SleepSession]:
-        """Every sleep sessions of ListSleepSessions, page after page (each page one call, with its own deadline and retries)."""
+        """All the sleep sessions that ListSleepSessions returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.tracking.v1.TrackingService/ListSleepSessions'], request, fields, timeout, metadata)
 
     async def create_sleep_session(self, request: tracking_service_pb2.CreateSleepSessionRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -1277,7 +1277,7 @@ class AsyncTrackingService(AsyncService):
 
     def iter_nutrition_entries(self, request: tracking_service_pb2.ListNutritionEntriesRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[nutrition_entry_pb2.NutritionEntry]:
-        """Every nutrition entries of ListNutritionEntries, page after page (each page one call, with its own deadline and retries)."""
+        """All the nutrition entries that ListNutritionEntries returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.tracking.v1.TrackingService/ListNutritionEntries'], request, fields, timeout, metadata)
 
     async def create_nutrition_entry(self, request: tracking_service_pb2.CreateNutritionEntryRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -1341,7 +1341,7 @@ class AsyncTrackingService(AsyncService):
 
     def iter_goals(self, request: tracking_service_pb2.ListGoalsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[goal_pb2.Goal]:
-        """Every goals of ListGoals, page after page (each page one call, with its own deadline and retries)."""
+        """All the goals that ListGoals returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.tracking.v1.TrackingService/ListGoals'], request, fields, timeout, metadata)
 
     async def create_goal(self, request: tracking_service_pb2.CreateGoalRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -1418,7 +1418,7 @@ class DeviceService(Service):
 
     def iter_devices(self, request: device_service_pb2.ListDevicesRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[device_pb2.Device]:
-        """Every devices of ListDevices, page after page (each page one call, with its own deadline and retries)."""
+        """All the devices that ListDevices returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.device.v1.DeviceService/ListDevices'], request, fields, timeout, metadata)
 
     def create_device(self, request: device_service_pb2.CreateDeviceRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -1560,7 +1560,7 @@ class DeviceService(Service):
 
     def iter_syncs(self, request: device_service_pb2.ListSyncsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[sync_pb2.Sync]:
-        """Every syncs of ListSyncs, page after page (each page one call, with its own deadline and retries)."""
+        """All the syncs that ListSyncs returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.device.v1.DeviceService/ListSyncs'], request, fields, timeout, metadata)
 
     def retry_sync(self, request: device_service_pb2.RetrySyncRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -1605,7 +1605,7 @@ class AsyncDeviceService(AsyncService):
 
     def iter_devices(self, request: device_service_pb2.ListDevicesRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[device_pb2.Device]:
-        """Every devices of ListDevices, page after page (each page one call, with its own deadline and retries)."""
+        """All the devices that ListDevices returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.device.v1.DeviceService/ListDevices'], request, fields, timeout, metadata)
 
     async def create_device(self, request: device_service_pb2.CreateDeviceRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -1747,7 +1747,7 @@ class AsyncDeviceService(AsyncService):
 
     def iter_syncs(self, request: device_service_pb2.ListSyncsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[sync_pb2.Sync]:
-        """Every syncs of ListSyncs, page after page (each page one call, with its own deadline and retries)."""
+        """All the syncs that ListSyncs returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.device.v1.DeviceService/ListSyncs'], request, fields, timeout, metadata)
 
     async def retry_sync(self, request: device_service_pb2.RetrySyncRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -1799,7 +1799,7 @@ class IngestService(Service):
 
     def iter_ingestions(self, request: ingest_service_pb2.ListIngestionsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[ingestion_pb2.Ingestion]:
-        """Every ingestions of ListIngestions, page after page (each page one call, with its own deadline and retries)."""
+        """All the ingestions that ListIngestions returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.ingest.v1.IngestService/ListIngestions'], request, fields, timeout, metadata)
 
     def ingest_health_auto_export(self, requests: Iterable[httpbody_pb2.HttpBody], /, *, timeout: float | None = None, metadata: Metadata = ()) -> ingestion_pb2.Ingestion:
@@ -1909,7 +1909,7 @@ class AsyncIngestService(AsyncService):
 
     def iter_ingestions(self, request: ingest_service_pb2.ListIngestionsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[ingestion_pb2.Ingestion]:
-        """Every ingestions of ListIngestions, page after page (each page one call, with its own deadline and retries)."""
+        """All the ingestions that ListIngestions returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.ingest.v1.IngestService/ListIngestions'], request, fields, timeout, metadata)
 
     async def ingest_health_auto_export(self, requests: AsyncIterable[httpbody_pb2.HttpBody], /, *, timeout: float | None = None, metadata: Metadata = ()) -> ingestion_pb2.Ingestion:
@@ -2020,7 +2020,7 @@ class InsightService(Service):
 
     def iter_insights(self, request: insight_service_pb2.ListInsightsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[insight_pb2.Insight]:
-        """Every insights of ListInsights, page after page (each page one call, with its own deadline and retries)."""
+        """All the insights that ListInsights returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.insight.v1.InsightService/ListInsights'], request, fields, timeout, metadata)
 
     def get_alert_rule(self, request: insight_service_pb2.GetAlertRuleRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -2045,7 +2045,7 @@ class InsightService(Service):
 
     def iter_alert_rules(self, request: insight_service_pb2.ListAlertRulesRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[alert_rule_pb2.AlertRule]:
-        """Every alert rules of ListAlertRules, page after page (each page one call, with its own deadline and retries)."""
+        """All the alert rules that ListAlertRules returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.insight.v1.InsightService/ListAlertRules'], request, fields, timeout, metadata)
 
     def create_alert_rule(self, request: insight_service_pb2.CreateAlertRuleRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -2105,7 +2105,7 @@ class InsightService(Service):
 
     def iter_alerts(self, request: insight_service_pb2.ListAlertsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[alert_pb2.Alert]:
-        """Every alerts of ListAlerts, page after page (each page one call, with its own deadline and retries)."""
+        """All the alerts that ListAlerts returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.insight.v1.InsightService/ListAlerts'], request, fields, timeout, metadata)
 
     def mark_insight_read(self, request: insight_service_pb2.MarkInsightReadRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -2155,7 +2155,7 @@ class InsightService(Service):
 
     def iter_anomalies(self, request: insight_service_pb2.ListAnomaliesRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[anomaly_pb2.Anomaly]:
-        """Every anomalies of ListAnomalies, page after page (each page one call, with its own deadline and retries)."""
+        """All the anomalies that ListAnomalies returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.insight.v1.InsightService/ListAnomalies'], request, fields, timeout, metadata)
 
     def list_correlations(self, request: insight_service_pb2.ListCorrelationsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -2173,7 +2173,7 @@ class InsightService(Service):
 
     def iter_correlations(self, request: insight_service_pb2.ListCorrelationsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> Iterator[correlation_pb2.Correlation]:
-        """Every correlations of ListCorrelations, page after page (each page one call, with its own deadline and retries)."""
+        """All the correlations that ListCorrelations returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.insight.v1.InsightService/ListCorrelations'], request, fields, timeout, metadata)
 
     def get_summary(self, request: insight_service_pb2.GetSummaryRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -2242,7 +2242,7 @@ class AsyncInsightService(AsyncService):
 
     def iter_insights(self, request: insight_service_pb2.ListInsightsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[insight_pb2.Insight]:
-        """Every insights of ListInsights, page after page (each page one call, with its own deadline and retries)."""
+        """All the insights that ListInsights returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.insight.v1.InsightService/ListInsights'], request, fields, timeout, metadata)
 
     async def get_alert_rule(self, request: insight_service_pb2.GetAlertRuleRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -2267,7 +2267,7 @@ class AsyncInsightService(AsyncService):
 
     def iter_alert_rules(self, request: insight_service_pb2.ListAlertRulesRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[alert_rule_pb2.AlertRule]:
-        """Every alert rules of ListAlertRules, page after page (each page one call, with its own deadline and retries)."""
+        """All the alert rules that ListAlertRules returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.insight.v1.InsightService/ListAlertRules'], request, fields, timeout, metadata)
 
     async def create_alert_rule(self, request: insight_service_pb2.CreateAlertRuleRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -2327,7 +2327,7 @@ class AsyncInsightService(AsyncService):
 
     def iter_alerts(self, request: insight_service_pb2.ListAlertsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[alert_pb2.Alert]:
-        """Every alerts of ListAlerts, page after page (each page one call, with its own deadline and retries)."""
+        """All the alerts that ListAlerts returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.insight.v1.InsightService/ListAlerts'], request, fields, timeout, metadata)
 
     async def mark_insight_read(self, request: insight_service_pb2.MarkInsightReadRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -2377,7 +2377,7 @@ class AsyncInsightService(AsyncService):
 
     def iter_anomalies(self, request: insight_service_pb2.ListAnomaliesRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[anomaly_pb2.Anomaly]:
-        """Every anomalies of ListAnomalies, page after page (each page one call, with its own deadline and retries)."""
+        """All the anomalies that ListAnomalies returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.insight.v1.InsightService/ListAnomalies'], request, fields, timeout, metadata)
 
     async def list_correlations(self, request: insight_service_pb2.ListCorrelationsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
@@ -2395,7 +2395,7 @@ class AsyncInsightService(AsyncService):
 
     def iter_correlations(self, request: insight_service_pb2.ListCorrelationsRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),
             **fields: Any) -> AsyncIterator[correlation_pb2.Correlation]:
-        """Every correlations of ListCorrelations, page after page (each page one call, with its own deadline and retries)."""
+        """All the correlations that ListCorrelations returns, page after page (each page is one call, with its own deadline and retries)."""
         return self._paginate(METHODS['/healthmesh.insight.v1.InsightService/ListCorrelations'], request, fields, timeout, metadata)
 
     async def get_summary(self, request: insight_service_pb2.GetSummaryRequest | None = None, /, *, timeout: float | None = None, metadata: Metadata = (),

@@ -170,8 +170,8 @@ def _wrapper(rpc: Rpc, asynchronous: bool) -> str:
                    f"            **fields: Any) -> {rpc.response}:\n" + _docstring(_method_doc(rpc), " " * 8) +
                    f"        return {await_}self._unary({key}, request, fields, timeout, metadata)\n")
         if rpc.items:
-            doc = (f"Every {rpc.items.replace('_', ' ')} of {rpc.name}, page after page (each page one call, "
-                   f"with its own deadline and retries).")
+            doc = (f"All the {rpc.items.replace('_', ' ')} that {rpc.name} returns, page after page (each page "
+                   f"is one call, with its own deadline and retries).")
             out.append(f"    def iter_{rpc.items}(self, request: {rpc.request} | None = None, /, *, {tail},\n"
                        f"            **fields: Any) -> {iterator}[{rpc.item_type}]:\n" + _docstring(doc, " " * 8) +
                        f"        return self._paginate({key}, request, fields, timeout, metadata)\n")
