@@ -37,23 +37,28 @@ lint: $(STAMP)
 # loads, and the OpenAPI document made from it (gen/openapi.json, services/runner/openapi.py).
 # The descriptor set also carries google/rpc/error_details.proto, so Envoy can render
 # ErrorInfo and BadRequest details in JSON errors. `make gen-check` fails when the committed
-# gen/ differs from what the protos produce.
+# gen/ differs from what the protos produce. The Python SDK's typed method table
+# (client/healthmesh_client/_generated.py, services/runner/sdk_codegen.py) is made from the same
+# descriptor set, and checked the same way.
 DESCRIPTOR_EXTRAS := google/rpc/error_details.proto google/rpc/status.proto
+SDK_GENERATED := client/healthmesh_client/_generated.py
 define generate
 	$(PROTOC) --python_out=$(1) --pyi_out=$(1) --grpc_python_out=$(1) $(PROTOS)
 	$(PROTOC) --descriptor_set_out=$(1)/healthmesh.binpb --include_imports --include_source_info \
 	  $(PROTOS) $(DESCRIPTOR_EXTRAS)
 	$(PY) -m services.runner.openapi $(1)/healthmesh.binpb $(1)/openapi.json
+	$(PY) -m services.runner.sdk_codegen $(1)/healthmesh.binpb $(2)
 endef
 
 gen: $(STAMP)
 	rm -rf gen/healthmesh gen/healthmesh.binpb gen/openapi.json
-	$(call generate,gen)
+	$(call generate,gen,$(SDK_GENERATED))
 
 gen-check: $(STAMP)
-	rm -rf build/gen-check && mkdir -p build/gen-check
-	$(call generate,build/gen-check)
+	rm -rf build/gen-check build/gen-check-sdk && mkdir -p build/gen-check build/gen-check-sdk
+	$(call generate,build/gen-check,build/gen-check-sdk/_generated.py)
 	diff -r -x __pycache__ build/gen-check gen > /dev/null || { echo "gen/ is stale: run 'make gen' and commit it" >&2; exit 1; }
+	diff build/gen-check-sdk/_generated.py $(SDK_GENERATED) > /dev/null || { echo "$(SDK_GENERATED) is stale: run 'make gen' and commit it" >&2; exit 1; }
 
 bench: $(STAMP)
 	@echo "usage: $(PY) -m bench <name>"

@@ -8,7 +8,7 @@ import importlib
 import sys
 
 BENCHMARKS = {"tracking": "bench.tracking", "ingest": "bench.ingest", "telemetry": "bench.telemetry",
-              "insight": "bench.insight", "unary": "bench.unary"}
+              "insight": "bench.insight", "unary": "bench.unary", "sdk": "bench.sdk"}
 
 
 def main(argv: list[str]) -> int:
