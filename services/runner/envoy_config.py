@@ -22,6 +22,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from services.common.contract import Method, methods
+from services.runner import unknown_fields
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER_CONFIG = REPO / "envoy" / "envoy.docker.yaml"
@@ -223,7 +224,7 @@ def _rest_mapper(status_filter: dict, status: int, code: str, reason: str) -> di
 
 
 def _local_reply() -> dict:
-    mappers = []
+    mappers = [unknown_fields.local_reply_mapper()]  # its answer is already a Status: passed as it is
     for status, (code, reason) in LOCAL_REPLIES.items():
         mappers.append(_grpc_mapper(_status_filter("EQ", status), status, reason))
         mappers.append(_rest_mapper(_status_filter("EQ", status), status, code, reason))
@@ -275,6 +276,8 @@ def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
                 "headers": [{"name": ":path", "string_match": {"exact": "/healthz"}}],
                 "cluster_min_healthy_percentages": {o: {"value": 100.0} for o in sorted(owners)},
             }},
+            # Before the transcoder, which drops what its messages lack: refuses unknown body fields.
+            *unknown_fields.http_filters(MAX_REQUEST_BODY_BYTES),
             {"name": TRANSCODER_FILTER, "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
                 "proto_descriptor": topology.descriptor_path,
