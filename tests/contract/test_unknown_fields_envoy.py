@@ -163,6 +163,12 @@ def test_more_than_a_hundred_unknown_fields_are_capped(envoy):
     assert reply.json()["message"].endswith("(and 50 more problems)")
 
 
+def test_hints_are_for_the_first_ten_short_keys(envoy):
+    reply = post(envoy, {f"displayNam{i}": i for i in range(12)} | {"displayNameeeeeeeeeeeeeeeeeeeeeeeeeee": 1})
+    descriptions = [v["description"] for v in reply.json()["details"][1]["fieldViolations"]]
+    assert ["did you mean" in d for d in descriptions] == [True] * 10 + [False] * 3
+
+
 def test_a_long_key_is_cut_in_the_answer(envoy):
     [field] = unknown(post(envoy, {"k" * 5000: 1}))
     assert field == "thing." + "k" * 40 + "..."
