@@ -8,7 +8,8 @@ import importlib
 import sys
 
 BENCHMARKS = {"tracking": "bench.tracking", "ingest": "bench.ingest", "telemetry": "bench.telemetry",
-              "insight": "bench.insight", "unary": "bench.unary", "sdk": "bench.sdk"}
+              "insight": "bench.insight", "unary": "bench.unary", "sdk": "bench.sdk",
+              "unknown_fields": "bench.unknown_fields"}
 
 
 def main(argv: list[str]) -> int:

@@ -23,6 +23,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from services.common.contract import Method, methods
+from services.runner import unknown_fields
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER_CONFIG = REPO / "envoy" / "envoy.docker.yaml"
@@ -240,7 +241,7 @@ def _rest_mapper(status_filter: dict, status: int, code: str, reason: str) -> di
 
 
 def _local_reply() -> dict:
-    mappers = []
+    mappers = [unknown_fields.local_reply_mapper()]  # its answer is already a Status: passed as it is
     for status, (code, reason) in LOCAL_REPLIES.items():
         mappers.append(_grpc_mapper(_status_filter("EQ", status), status, reason))
         mappers.append(_rest_mapper(_status_filter("EQ", status), status, code, reason))
@@ -343,6 +344,8 @@ def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
                 "headers": [{"name": ":path", "string_match": {"exact": "/healthz"}}],
                 "cluster_min_healthy_percentages": {o: {"value": 100.0} for o in sorted(owners)},
             }},
+            # Before the transcoder, which drops what its messages lack: refuses unknown body fields.
+            *unknown_fields.http_filters(MAX_REQUEST_BODY_BYTES),
             {"name": TRANSCODER_FILTER, "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
                 "proto_descriptor": topology.descriptor_path,
@@ -387,6 +390,14 @@ def render(topology: Topology, all_methods: list[Method] | None = None) -> dict:
 class _NoAliases(yaml.SafeDumper):
     def ignore_aliases(self, data) -> bool:
         return True
+
+
+def _literal_blocks(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    """Multi-line strings (the Lua filter's code) as literal blocks, so the docker config reads as code."""
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
+
+
+_NoAliases.add_representer(str, _literal_blocks)
 
 
 def to_yaml(config: dict) -> str:

@@ -313,6 +313,9 @@ class _Generator:
             if "REQUIRED" in _behaviours(fd):
                 required.append(json_name)
         schema["properties"] = properties
+        # Envoy refuses a body key its message lacks (services/runner/unknown_fields.py); it also
+        # takes a field's proto name (`start_time`), which the document leaves unsaid.
+        schema["additionalProperties"] = False
         if required:
             schema["required"] = required
         oneofs = self._oneofs(msg, without)
