@@ -47,6 +47,9 @@ class MeshOptions:
     # Processes per service beyond the first, e.g. {"device": 2}: each listens on its own port and
     # Envoy balances the public calls over all of them; services call each other's first process.
     replicas: dict[str, int] = field(default_factory=dict)
+    # Traces (services/common/telemetry): every request sampled, its spans in <state>/traces/ (or,
+    # with OTEL_EXPORTER_OTLP_ENDPOINT set, sent there). False: tracing off (the benchmarks).
+    traces: bool = True
 
 
 def parse_replicas(text: str) -> dict[str, int]:
@@ -117,13 +120,23 @@ class Mesh:
         if not self.redis_url:
             self.redis_url = self._start_redis()
         self._service_env = {**os.environ, **secrets_env, "DATABASE_URL": self.database_url,
-                             "REDIS_URL": self.redis_url,
+                             "REDIS_URL": self.redis_url, **self._traces_env(),
                              **{f"HEALTHMESH_{s.upper()}_ADDR": f"127.0.0.1:{p}" for s, p in self.ports.items()}}
         for name in (*SERVICE_NAMES, *self.replica_ports):
             self.restart(name)
         self._start_envoy()
         self._wait_ready(should_stop)
         (self.state / "mesh.json").write_text(json.dumps(self.endpoints(), indent=2))
+
+    def _traces_env(self) -> dict[str, str]:
+        if not self.options.traces:
+            return {"OTEL_SDK_DISABLED": "true", "HEALTHMESH_TRACES_DIR": ""}
+        return {"HEALTHMESH_TRACES_DIR": str(self.traces_dir),
+                "OTEL_TRACES_SAMPLER": os.environ.get("OTEL_TRACES_SAMPLER", "parentbased_always_on")}
+
+    @property
+    def traces_dir(self) -> Path:
+        return self.state / "traces"
 
     def _secrets(self) -> dict[str, str]:
         """Development secrets, made once per state dir; production passes its own. A secret added
@@ -327,6 +340,7 @@ class Mesh:
             "database_url": self.database_url,
             "redis_url": self.redis_url,
             "logs": str(self.logs),
+            "traces": str(self.traces_dir) if self.options.traces else "",
         }
 
     def describe(self) -> list[str]:
@@ -344,6 +358,7 @@ class Mesh:
             f"PostgreSQL     {e['database_url']}",
             f"Redis          {e['redis_url']}",
             f"logs           {e['logs']}",
+            *([f"traces         {e['traces']}   (healthmesh trace <trace-id>)"] if e["traces"] else []),
         ]
 
     # Stop.
