@@ -56,16 +56,42 @@ def encode_span(span: ReadableSpan) -> dict:
     return out
 
 
-def encode(span: ReadableSpan) -> dict:
-    """One span as a whole ExportTraceServiceRequest."""
+def _envelope(span: ReadableSpan) -> dict:
     scope = span.instrumentation_scope
     return {"resourceSpans": [{
         "resource": {"attributes": attributes(span.resource.attributes if span.resource else {})},
         "scopeSpans": [{
             "scope": {"name": scope.name, **({"version": scope.version} if scope.version else {})} if scope else {},
-            "spans": [encode_span(span)],
+            "spans": [],
         }],
     }]}
+
+
+def encode(span: ReadableSpan) -> dict:
+    """One span as a whole ExportTraceServiceRequest."""
+    request = _envelope(span)
+    request["resourceSpans"][0]["scopeSpans"][0]["spans"].append(encode_span(span))
+    return request
+
+
+class _Lines:
+    """encode() as one line of text, the resource and scope around the span written once per
+    pair (they are the same for every span of a process and instrumentation)."""
+
+    def __init__(self) -> None:
+        self._frames: dict[tuple, tuple[str, str]] = {}
+
+    def __call__(self, span: ReadableSpan) -> str:
+        scope = span.instrumentation_scope
+        key = (id(span.resource), scope.name if scope else "", scope.version if scope else "")
+        frame = self._frames.get(key)
+        if frame is None:
+            marker = "\x00span\x00"
+            request = _envelope(span)
+            request["resourceSpans"][0]["scopeSpans"][0]["spans"].append(marker)
+            before, _, after = json.dumps(request, separators=(",", ":")).partition(json.dumps(marker))
+            frame = self._frames[key] = (before, after + "\n")
+        return frame[0] + json.dumps(encode_span(span), separators=(",", ":")) + frame[1]
 
 
 class JsonLinesExporter(SpanExporter):
@@ -75,9 +101,10 @@ class JsonLinesExporter(SpanExporter):
         self._path = path
         self._file = None
         self._lock = threading.Lock()
+        self._line = _Lines()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        text = "".join(json.dumps(encode(s), separators=(",", ":")) + "\n" for s in spans)
+        text = "".join(self._line(s) for s in spans)
         try:
             with self._lock:
                 if self._file is None:
