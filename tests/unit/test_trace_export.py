@@ -76,6 +76,7 @@ def test_the_file_gets_one_line_per_span(recorded, tmp_path):
     out.export(exporter.get_finished_spans()[2:])
     out.shutdown()
     lines = (tmp_path / "traces" / "tracking-1.jsonl").read_text().splitlines()
+    assert [json.loads(x) for x in lines] == [encode(s) for s in exporter.get_finished_spans()]
     assert [json.loads(x)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"] for x in lines] == ["a", "b", "c"]
 
 
@@ -147,3 +148,33 @@ def test_traceparents_that_are_not_one_are_no_link():
     for bad in ("", "junk", "00-" + "0" * 32 + "-" + "b" * 16 + "-01", "00-" + "g" * 32 + "-" + "b" * 16 + "-01",
                 "00-" + "a" * 31 + "-" + "b" * 16 + "-01"):
         assert telemetry._span_context(bad) is None, bad
+
+
+def test_the_file_redacts_as_it_encodes(recorded, tmp_path):
+    tracer, exporter = recorded
+    with tracer.start_as_current_span("x", attributes={"user.email": "ada@example.org", "rpc.method": "M"}) as span:
+        span.record_exception(ValueError("ada@example.org sent 71.3"))
+        span.set_status(Status(StatusCode.ERROR, "71.3 is out of range"))
+    out = JsonLinesExporter(tmp_path / "t.jsonl")
+    out.export(exporter.get_finished_spans())
+    out.shutdown()
+    text = (tmp_path / "t.jsonl").read_text()
+    assert "ada@" not in text and "71.3" not in text
+    [s] = json.loads(text)["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    assert s["attributes"] == [{"key": "rpc.method", "value": {"stringValue": "M"}}]
+    assert s["events"][0]["attributes"] == [{"key": "exception.type", "value": {"stringValue": "ValueError"}}]
+    assert s["status"] == {"code": 2}
+
+
+def test_transaction_statements_have_no_span(monkeypatch):
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER", raising=False)
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=no_orphan_clients())
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("call", kind=trace.SpanKind.SERVER):
+        for name in ("BEGIN;", "INSERT", "COMMIT;", "ROLLBACK", "SAVEPOINT"):
+            with tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT):
+                pass
+    assert [s.name for s in exporter.get_finished_spans()] == ["INSERT", "call"]
+    provider.shutdown()

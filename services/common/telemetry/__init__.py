@@ -11,8 +11,8 @@ Where spans go, by the standard variables and one of ours:
 interceptor, no patched driver, and span() hands back one shared no-op context manager.
 
 On, the gRPC servers and peer channels carry W3C traceparent (opentelemetry-instrumentation-grpc),
-asyncpg (under SQLAlchemy too) and redis have client spans, and every exported span passes
-redact.py first. A database, Redis or peer call made outside any request or job (a poll, a
+asyncpg (under SQLAlchemy too) and redis have client spans, and every exported span is redacted
+(redact.py; the file exporter applies the same rules as it encodes). A database, Redis or peer call made outside any request or job (a poll, a
 heartbeat, a health check) starts no trace of its own.
 """
 
@@ -49,12 +49,11 @@ def setup(service: str, traces_dir: str = "", environ: Mapping[str, str] = os.en
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    from services.common.telemetry.redact import RedactingExporter
     from services.common.telemetry.sampling import no_orphan_clients
 
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: environ.get("OTEL_SERVICE_NAME") or service}),
                               sampler=no_orphan_clients())
-    provider.add_span_processor(BatchSpanProcessor(RedactingExporter(exporter)))
+    provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     _provider, _tracer = provider, trace.get_tracer("healthmesh")
     _instrument_drivers()
@@ -79,7 +78,10 @@ def _exporter(service: str, traces_dir: str, environ: Mapping[str, str]):
     if environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        return OTLPSpanExporter()  # (it reads the endpoint, headers and timeout from the environment)
+        from services.common.telemetry.redact import RedactingExporter
+
+        # (it reads the endpoint, headers and timeout from the environment)
+        return RedactingExporter(OTLPSpanExporter())
     if traces_dir:
         from services.common.telemetry.files import JsonLinesExporter
 

@@ -1,7 +1,8 @@
 """Spans as OTLP/JSON lines in a file, for a developer without a collector: each line is one
 ExportTraceServiceRequest holding exactly one span, as an OpenTelemetry Collector's file exporter
 writes them (ids in lowercase hex, 64-bit times as strings, enums as numbers).
-`healthmesh trace <trace-id>` reads these files."""
+`healthmesh trace <trace-id>` reads these files. The encoding redacts as redact.py does (the
+attributes it keeps, no status description, no exception message) without copying the span first."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from services.common.telemetry.redact import kept
 
 
 def value(v: object) -> dict:
@@ -44,11 +47,11 @@ def encode_span(span: ReadableSpan) -> dict:
         "kind": span.kind.value + 1,  # OTLP counts UNSPECIFIED as 0, the API starts at INTERNAL
         "startTimeUnixNano": str(span.start_time),
         "endTimeUnixNano": str(span.end_time),
-        "attributes": attributes(span.attributes),
-        "events": [{"timeUnixNano": str(e.timestamp), "name": e.name, "attributes": attributes(e.attributes)}
+        "attributes": attributes(kept(span.attributes)),
+        "events": [{"timeUnixNano": str(e.timestamp), "name": e.name, "attributes": attributes(kept(e.attributes))}
                    for e in span.events],
         "links": [{"traceId": f"{link.context.trace_id:032x}", "spanId": f"{link.context.span_id:016x}",
-                   "attributes": attributes(link.attributes)} for link in span.links],
+                   "attributes": attributes(kept(link.attributes))} for link in span.links],
         "status": {"code": span.status.status_code.value} if span.status.status_code.value else {},
     }
     if ctx.trace_state:

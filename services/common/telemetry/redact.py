@@ -1,5 +1,5 @@
-"""What leaves the process: every span passes here on its way to the exporter, on the export
-thread. Attributes are kept by an allowlist of keys (what kind of call, how much, how it ended),
+"""What leaves the process: every span passes here on its way to the OTLP exporter, on the export
+thread (files.py encodes by the same rules). Attributes are kept by an allowlist of keys (what kind of call, how much, how it ended),
 so whatever an instrumentation adds in a later version stays in unless named here. Status
 descriptions and exception messages go: they quote error messages, which may quote what a
 client sent; an exception event keeps its type only.
