@@ -178,3 +178,36 @@ def test_transaction_statements_have_no_span(monkeypatch):
                 pass
     assert [s.name for s in exporter.get_finished_spans()] == ["INSERT", "call"]
     provider.shutdown()
+
+
+def test_a_span_of_ours_is_current_in_its_block_and_an_error_when_it_raises(tmp_path):
+    assert telemetry.setup("tracking", str(tmp_path), environ={})
+    try:
+        with telemetry.span("outer", {"healthmesh.rows": 2}) as outer:
+            assert telemetry.trace_id() == f"{outer.get_span_context().trace_id:032x}"
+            assert telemetry.traceparent().split("-")[2] == f"{outer.get_span_context().span_id:016x}"
+            with pytest.raises(ValueError), telemetry.span("inner"):
+                raise ValueError("71.3")
+        assert telemetry.trace_id() == ""
+        queued = f"00-{outer.get_span_context().trace_id:032x}-{outer.get_span_context().span_id:016x}-01"
+        with telemetry.job_span("job", [queued, ""]) as job:
+            assert job.get_span_context().trace_id != outer.get_span_context().trace_id
+    finally:
+        telemetry.shutdown()
+    spans = [json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+             for path in tmp_path.glob("tracking-*.jsonl") for line in path.read_text().splitlines()]
+    by_name = {s["name"]: s for s in spans}
+    assert by_name["inner"]["parentSpanId"] == by_name["outer"]["spanId"]
+    assert by_name["inner"]["status"] == {"code": 2} and "71.3" not in json.dumps(spans)
+    assert by_name["job"]["parentSpanId"] == "" and by_name["job"]["kind"] == 5
+    assert [link["spanId"] for link in by_name["job"]["links"]] == [by_name["outer"]["spanId"]]
+
+
+def test_setup_and_shutdown_leave_the_drivers_as_they_were(tmp_path):
+    import asyncpg
+
+    before = asyncpg.connection.Connection.fetch
+    assert telemetry.setup("tracking", str(tmp_path), environ={})
+    assert asyncpg.connection.Connection.fetch is not before  # patched while on
+    telemetry.shutdown()
+    assert asyncpg.connection.Connection.fetch is before
