@@ -22,7 +22,7 @@ def tracing() -> bool:
 
 
 def private_mesh() -> contextlib.AbstractContextManager[Mesh]:
-    return temporary_mesh("healthmesh-bench-", traces=tracing())
+    return temporary_mesh("healthmesh-bench-", tracing=tracing())
 
 
 def secrets(mesh: Mesh) -> dict:

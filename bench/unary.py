@@ -120,7 +120,7 @@ def bench_mesh() -> Iterator[tuple[BenchMesh, subprocess.Popen]]:
         ceiling = subprocess.Popen([sys.executable, "-m", "bench.unary", str(port)], cwd=REPO,
                                    stdin=subprocess.DEVNULL)
         mesh = BenchMesh(MeshOptions(state_dir=Path(state), free_ports=True, replicas=REPLICAS,
-                                     traces=tracing()), port)
+                                     tracing=tracing()), port)
         try:
             mesh.start()
             yield mesh, ceiling

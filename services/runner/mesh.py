@@ -49,7 +49,7 @@ class MeshOptions:
     replicas: dict[str, int] = field(default_factory=dict)
     # Traces (services/common/telemetry): every request sampled, its spans in <state>/traces/ (or,
     # with OTEL_EXPORTER_OTLP_ENDPOINT set, sent there). False: tracing off (the benchmarks).
-    traces: bool = True
+    tracing: bool = True
 
 
 def parse_replicas(text: str) -> dict[str, int]:
@@ -129,7 +129,7 @@ class Mesh:
         (self.state / "mesh.json").write_text(json.dumps(self.endpoints(), indent=2))
 
     def _traces_env(self) -> dict[str, str]:
-        if not self.options.traces:
+        if not self.options.tracing:
             return {"OTEL_SDK_DISABLED": "true", "HEALTHMESH_TRACES_DIR": ""}
         return {"HEALTHMESH_TRACES_DIR": str(self.traces_dir),
                 "OTEL_TRACES_SAMPLER": os.environ.get("OTEL_TRACES_SAMPLER", "parentbased_always_on")}
@@ -340,7 +340,7 @@ class Mesh:
             "database_url": self.database_url,
             "redis_url": self.redis_url,
             "logs": str(self.logs),
-            "traces": str(self.traces_dir) if self.options.traces else "",
+            "traces": str(self.traces_dir) if self.options.tracing else "",
         }
 
     def describe(self) -> list[str]:

@@ -44,15 +44,15 @@ def read_spans(traces_dir: Path) -> list[dict]:
         for line in path.read_text().splitlines():
             if not line.endswith("}"):
                 continue  # a line being written
-            request = json.loads(line)
-            [resource] = request["resourceSpans"]
-            service = next(a["value"]["stringValue"] for a in resource["resource"]["attributes"]
-                           if a["key"] == "service.name")
-            [scope] = resource["scopeSpans"]
-            [span] = scope["spans"]  # one span per line (notes/traces_format)
-            span["service"] = service
-            span["attrs"] = {a["key"]: _value(a["value"]) for a in span["attributes"]}
-            spans.append(span)
+            for resource in json.loads(line)["resourceSpans"]:
+                service = next(a["value"]["stringValue"] for a in resource["resource"]["attributes"]
+                               if a["key"] == "service.name")
+                for scope in resource["scopeSpans"]:
+                    for span in scope["spans"]:
+                        span["service"] = service
+                        span["attrs"] = {a["key"]: _value(a["value"]) for a in span.get("attributes", [])}
+                        span.setdefault("links", [])
+                        spans.append(span)
     return spans
 
 
@@ -84,9 +84,7 @@ POSTGRES = ("db.system", "postgresql")
 
 @pytest.fixture(scope="module")
 def traces_dir(mesh) -> Path:
-    path = Path(mesh.endpoints["traces"])
-    assert path == mesh.state_dir / "traces"
-    return path
+    return mesh.state_dir / "traces"
 
 
 def api_key(http, session) -> str:
@@ -223,3 +221,16 @@ def test_no_span_holds_what_a_user_sent_or_holds(http, traces_dir):
     found = [what for what, value in secrets_held.items() if value and value in text]
     assert not found, f"spans hold the user's {found}"
     assert session["user"]["name"].removeprefix("users/") not in text, "spans name the user"
+
+
+def test_each_line_of_a_services_file_is_one_span(http, traces_dir):
+    new_user(http)
+    wait_for(traces_dir, lambda spans: any(s["service"] == "auth" for s in spans))
+    files = list(traces_dir.glob("*-*.jsonl"))  # <service>-<pid>.jsonl (Envoy's, on main, is envoy.jsonl)
+    for path in files:
+        for line in path.read_text().splitlines()[:50]:
+            [resource] = json.loads(line)["resourceSpans"]
+            [scope] = resource["scopeSpans"]
+            [span] = scope["spans"]
+            assert len(span["traceId"]) == 32 and len(span["spanId"]) == 16
+
