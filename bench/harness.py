@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import statistics
 import uuid
 
@@ -14,8 +15,14 @@ from services.runner.mesh import Mesh, temporary_mesh
 PASSWORD = "correct horse battery"
 
 
+def tracing() -> bool:
+    """Benchmarks run with tracing off; HEALTHMESH_BENCH_TRACES=1 turns it on (every request
+    sampled, spans to the state dir's traces/), to measure what it costs."""
+    return os.environ.get("HEALTHMESH_BENCH_TRACES", "") == "1"
+
+
 def private_mesh() -> contextlib.AbstractContextManager[Mesh]:
-    return temporary_mesh("healthmesh-bench-")
+    return temporary_mesh("healthmesh-bench-", tracing=tracing())
 
 
 def secrets(mesh: Mesh) -> dict:

@@ -38,7 +38,7 @@ import yaml
 from healthmesh.auth.v1 import auth_service_pb2, user_pb2
 from healthmesh.tracking.v1 import tracking_service_pb2
 
-from bench.harness import new_user, percentile
+from bench.harness import new_user, percentile, tracing
 from services.runner.envoy_config import to_yaml
 from services.runner.mesh import REPO, Mesh, MeshOptions, free_port, parse_replicas
 
@@ -119,7 +119,8 @@ def bench_mesh() -> Iterator[tuple[BenchMesh, subprocess.Popen]]:
         port = free_port()
         ceiling = subprocess.Popen([sys.executable, "-m", "bench.unary", str(port)], cwd=REPO,
                                    stdin=subprocess.DEVNULL)
-        mesh = BenchMesh(MeshOptions(state_dir=Path(state), free_ports=True, replicas=REPLICAS), port)
+        mesh = BenchMesh(MeshOptions(state_dir=Path(state), free_ports=True, replicas=REPLICAS,
+                                     tracing=tracing()), port)
         try:
             mesh.start()
             yield mesh, ceiling

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common import logs
+from services.common import logs, telemetry
 from services.common.audit import AuditLog
 from services.common.audit_outbox import AuditOutbox, OutboxDrainer
 from services.common.config import Settings
@@ -85,6 +85,7 @@ def main(spec: ServiceSpec, build: Callable[[Settings], Awaitable[Built]]) -> No
     settings = Settings()
     logs.setup(spec.name, settings.log_level, settings.access_log_read_sample_every)
     gc.set_threshold(*GC_THRESHOLDS)
+    telemetry.setup(spec.name, settings.traces_dir)  # (before any channel, server or engine is made)
 
     async def run() -> None:
         await migrate(settings.database_url, spec.name)
@@ -93,5 +94,8 @@ def main(spec: ServiceSpec, build: Callable[[Settings], Awaitable[Built]]) -> No
         await serve(built.runtime, built.add_servicers, settings.listen_host, settings.port(spec.name),
                     settings.shutdown_grace_seconds, built.close, settings.metrics_addr(spec.name))
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    finally:
+        telemetry.shutdown()  # the spans still buffered
 

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     metrics_port_offset: int = 1000
     metrics_host: str = ""  # empty: listen_host
 
+    # Where spans go when no OTLP endpoint is set (services/common/telemetry): <service>-<pid>.jsonl
+    # files there; empty, with no endpoint either: tracing off. The runner sets <state>/traces.
+    traces_dir: str = ""
+
     log_level: str = "INFO"
     # A successful read's access line is DEBUG; one in this many is logged at INFO (0: none), for
     # a sample of the traffic without a line per call. logs.setup(read_sample_every=...) takes it.

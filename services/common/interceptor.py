@@ -21,7 +21,7 @@ import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from services.common import logs, metrics, request_checks
+from services.common import logs, metrics, request_checks, telemetry
 from services.common.audit import AuditLog, AuditRecord
 from services.common.contract import methods
 from services.common.credentials import Authenticator
@@ -103,14 +103,16 @@ def client_address(metadata: dict[str, str], peer: str, proxies: Networks = LOOP
     return address
 
 
-def to_status(err: DomainError, domain: str, json_names: bool = False) -> status_pb2.Status:
-    """`json_names` (a call Envoy transcoded from REST) names fields as the JSON client wrote them."""
+def to_status(err: DomainError, domain: str, json_names: bool = False,
+              call_ids: dict[str, str] | None = None) -> status_pb2.Status:
+    """`json_names` (a call Envoy transcoded from REST) names fields as the JSON client wrote them;
+    `call_ids` (the call's request_id and trace_id) go into ErrorInfo's metadata."""
     reason = err.reason or err.code
     fields = {v.field: json_field_path(v.field) if json_names else v.field for v in err.violations}
     message = err.message
     for proto_name in sorted(fields, key=len, reverse=True) if json_names else ():
         message = message.replace(f"{proto_name}: ", f"{fields[proto_name]}: ")
-    metadata = dict(err.metadata)
+    metadata = {**(call_ids or {}), **err.metadata}
     if len(fields) == 1:
         metadata.setdefault("field", next(iter(fields.values())))
     status = status_pb2.Status(code=code_pb2.Code.Value(err.code), message=message)
@@ -259,13 +261,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
     async def _fail(self, call: _Call, exc: BaseException, context) -> None:
         if isinstance(exc, DomainError):
-            call.code = exc.code
-            status = to_status(exc, self._domain, TRANSCODED_HEADER in call.metadata)
-            await context.abort(grpc.StatusCode[exc.code], status.message,
-                                (("grpc-status-details-bin", status.SerializeToString()),))
+            await self._abort(call, exc, context)
         if isinstance(exc, NotImplementedError):
-            call.code = "UNIMPLEMENTED"
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{call.method} is not implemented yet")
+            await self._abort(call, DomainError(f"{call.method} is not implemented yet", code="UNIMPLEMENTED"), context)
         if isinstance(exc, grpc.aio.AbortError):
             if call.code == "OK":  # a handler aborted by itself
                 code = context.code() if hasattr(context, "code") else None
@@ -277,8 +275,21 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         if isinstance(exc, Exception):
             call.code = "INTERNAL"
             errlog.exception("unhandled error in %s (request %s)", call.method, call.request_id)
-            await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {call.request_id})")
+            await self._abort(call, DomainError(f"internal error (request id {call.request_id})", code="INTERNAL"),
+                              context)
         raise exc
+
+    async def _abort(self, call: _Call, err: DomainError, context) -> None:
+        """Ends the call with `err` as a google.rpc.Status whose ErrorInfo names the request id and,
+        while tracing is on, the trace id, so a report of an error finds its logs and spans."""
+        call.code = err.code
+        ids = {"request_id": call.request_id}
+        trace_id = telemetry.trace_id()
+        if trace_id:
+            ids["trace_id"] = trace_id
+        status = to_status(err, self._domain, TRANSCODED_HEADER in call.metadata, ids)
+        await context.abort(grpc.StatusCode[err.code], status.message,
+                            (("grpc-status-details-bin", status.SerializeToString()),))
 
     def _finish(self, call: _Call) -> None:
         metrics.record_rpc(call.method, call.code, time.perf_counter() - call.start)

@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common import telemetry
+
 log = logging.getLogger(__name__)
 
 J = TypeVar("J")
@@ -112,11 +114,12 @@ def _log_failure(job: object, exc: Exception) -> None:
 async def run_worker(claim: Callable[[], Awaitable[J | None]], run: Callable[[J], Awaitable[object]],
                      release: Callable[[J], Awaitable[object]], stop: asyncio.Event, wake: asyncio.Event,
                      poll_seconds: float = 2.0,
-                     failed: Callable[[J, Exception], None] = _log_failure) -> None:
+                     failed: Callable[[J, Exception], None] = _log_failure, name: str = "job") -> None:
     """Takes jobs one at a time until `stop`; between jobs it waits for `wake` (set when a job is
     added here) or `poll_seconds` (for jobs added elsewhere, or whose lease ran out). A job
     interrupted by cancellation is released, so the next worker takes it at once; a job whose run
-    raised is `failed` (recording the outcome is the run's, this only logs)."""
+    raised is `failed` (recording the outcome is the run's, this only logs). Each run is the root
+    span `name`, linked to the request that queued the job (its `traceparent`, when it has one)."""
     while not stop.is_set():
         job = await claim()
         if job is None:
@@ -125,7 +128,8 @@ async def run_worker(claim: Callable[[], Awaitable[J | None]], run: Callable[[J]
                 await asyncio.wait_for(wake.wait(), poll_seconds)
             continue
         try:
-            await run(job)
+            with telemetry.job_span(name, [getattr(job, "traceparent", "")]):
+                await run(job)
         except asyncio.CancelledError:
             await release(job)
             raise

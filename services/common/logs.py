@@ -11,6 +11,9 @@ from collections.abc import Callable
 
 # One successful read in this many has its access line at INFO; the others are DEBUG. 0: none.
 _read_sample_every = 0
+# While tracing is on (services/common/telemetry), the current span's (trace_id, span_id) in hex,
+# or None outside a span: every line written inside a span carries both.
+span_ids: Callable[[], tuple[str, str] | None] | None = None
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,6 +32,9 @@ class JsonFormatter(logging.Formatter):
         if message:
             entry["msg"] = message
         entry.update(getattr(record, "fields", {}))
+        ids = span_ids() if span_ids is not None else None
+        if ids is not None:
+            entry["trace_id"], entry["span_id"] = ids
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)

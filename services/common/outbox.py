@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from services.common import metrics
+from services.common import metrics, telemetry
 from services.common.audit import backoff_seconds, failure_reason
 from services.common.background import cancel
 
@@ -145,13 +145,17 @@ class OutboxRelay:
         self._lag(rows)
         if not rows:
             return 0
-        try:
-            await self._send(rows)
-        except Rejected:
-            await self._one_by_one(conn, rows)
-        else:
-            await conn.execute(self._delete, [r["seq"] for r in rows], timeout=self._timeout)
-            metrics.OUTBOX_RELAYED.labels(self._outbox.table).inc(len(rows))
+        # A delivery's span links to the requests that wrote its rows, when their rows say which.
+        queued_by = [r["traceparent"] for r in rows] if "traceparent" in self._outbox.columns else []
+        with telemetry.job_span("outbox.relay", queued_by, {"healthmesh.outbox": self._outbox.table,
+                                                            "healthmesh.events": len(rows)}):
+            try:
+                await self._send(rows)
+            except Rejected:
+                await self._one_by_one(conn, rows)
+            else:
+                await conn.execute(self._delete, [r["seq"] for r in rows], timeout=self._timeout)
+                metrics.OUTBOX_RELAYED.labels(self._outbox.table).inc(len(rows))
         return len(rows)
 
     def _lag(self, rows: Sequence[asyncpg.Record]) -> None:

@@ -14,6 +14,7 @@ from healthmesh.auth.v1 import auth_internal_service_pb2 as auth_internal_pb2
 from healthmesh.auth.v1 import auth_internal_service_pb2_grpc as auth_internal_grpc
 from healthmesh.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 
+from services.common import telemetry
 from services.common.audit import AuditRecord, AuditRejected
 from services.common.config import SERVICE_NAMES, Settings
 from services.common.credentials import ACTING_USER_HEADER, SERVICE_NAME_HEADER, SERVICE_TOKEN_HEADER
@@ -30,8 +31,10 @@ class Peers:
     def channel(self, service: str) -> grpc.aio.Channel:
         if service not in self._channels:
             # Reconnect within seconds after a peer restarts (gRPC's default backoff grows to 120 s).
+            # With tracing on, every call on it carries the caller's traceparent.
             self._channels[service] = grpc.aio.insecure_channel(self._settings.addr(service), options=[
-                ("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 5000)])
+                ("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 5000)],
+                interceptors=telemetry.client_interceptors() or None)
         return self._channels[service]
 
     def metadata(self, user_id: str = "") -> tuple[tuple[str, str], ...]:

@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
-from services.common import metrics
+from services.common import metrics, telemetry
 from services.common.audit import AuditLog
 from services.common.contract import DESCRIPTOR_SET, public_services
 from services.common.credentials import Authenticator
@@ -127,7 +127,9 @@ async def create_server(
 ) -> tuple[grpc.aio.Server, int]:
     spec = runtime.spec
     server = grpc.aio.server(
-        interceptors=[CallInterceptor(spec, runtime.authenticator, runtime.audit, runtime.trusted_proxies)],
+        # Tracing's first (when on), so the call's span is current in ours and in the handler.
+        interceptors=[*telemetry.server_interceptors(),
+                      CallInterceptor(spec, runtime.authenticator, runtime.audit, runtime.trusted_proxies)],
         options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.keepalive_permit_without_calls", 1),

@@ -21,7 +21,7 @@ COLUMNS = ("user_id, device_id, id, state, trigger, data_start_time, data_end_ti
            "rejected, errors, failure_reason, failure_message, retry_of, attempts, run_after, deadline, create_time, "
            "start_time, end_time, update_time")
 _OPEN = "state IN (1, 2)"
-JOBS = JobTable("device.syncs", COLUMNS, claimable=f"{_OPEN} AND run_after <= :now", order_by="run_after",
+JOBS = JobTable("device.syncs", COLUMNS + ", traceparent", claimable=f"{_OPEN} AND run_after <= :now", order_by="run_after",
                 on_claim="state = 2, attempts = attempts + 1, start_time = COALESCE(start_time, :now), update_time = :now",
                 key=("user_id", "device_id", "id"))
 
@@ -32,6 +32,7 @@ class SyncJob:
 
     sync: Sync
     deadline: dt.datetime
+    traceparent: str = ""  # the request that asked for it, for the worker's span to link to
 
 
 def _sync(row) -> Sync:
@@ -61,17 +62,19 @@ class SqlSyncRepository:
         self._engine = engine
         self._jobs = JobQueue(engine, JOBS)
 
-    async def create(self, sync: Sync, request_id: str, deadline: dt.datetime) -> tuple[Sync, bool]:
+    async def create(self, sync: Sync, request_id: str, deadline: dt.datetime,
+                     traceparent: str = "") -> tuple[Sync, bool]:
         """Adds a PENDING sync; when the device already has an open one (or the request id was
-        used), that one instead. True when this one was added."""
+        used), that one instead. True when this one was added. `traceparent`: the asking request's."""
         values = {**_key(sync), **_counts(sync.counts), "state": int(sync.state), "trigger": int(sync.trigger),
                   "start": sync.window.start, "end": sync.window.end, "retry_of": sync.retry_of,
-                  "request_id": request_id or None, "now": sync.create_time, "deadline": deadline}
+                  "request_id": request_id or None, "now": sync.create_time, "deadline": deadline,
+                  "traceparent": traceparent or None}
         async with self._engine.begin() as conn:
             row = (await conn.execute(text(
                 f"INSERT INTO device.syncs (user_id, device_id, id, state, trigger, data_start_time, data_end_time, "
-                "retry_of, request_id, run_after, deadline, create_time, update_time) VALUES (:u, :d, :i, :state, "
-                ":trigger, :start, :end, :retry_of, :request_id, :now, :deadline, :now, :now) "
+                "retry_of, request_id, run_after, deadline, create_time, update_time, traceparent) VALUES (:u, :d, "
+                ":i, :state, :trigger, :start, :end, :retry_of, :request_id, :now, :deadline, :now, :now, :traceparent) "
                 f"ON CONFLICT DO NOTHING RETURNING {COLUMNS}"), values)).first()
             if row is not None:
                 return _sync(row), True
@@ -84,7 +87,7 @@ class SqlSyncRepository:
                     f"SELECT {COLUMNS} FROM device.syncs WHERE user_id = :u AND device_id = :d AND {_OPEN}"),
                     values)).first()
         if row is None:  # (the open one ended meanwhile: the caller tries again)
-            return await self.create(sync, request_id, deadline)
+            return await self.create(sync, request_id, deadline, traceparent)
         return _sync(row), False
 
     async def get(self, user_id: uuid.UUID, device_id: uuid.UUID, sync_id: uuid.UUID) -> Sync | None:
@@ -113,7 +116,7 @@ class SqlSyncRepository:
 
     async def claim(self, owner: str, lease: dt.timedelta, now: dt.datetime) -> SyncJob | None:
         row = await self._jobs.claim(owner, lease, now)
-        return SyncJob(_sync(row), row.deadline) if row else None
+        return SyncJob(_sync(row), row.deadline, row.traceparent or "") if row else None
 
     async def extend_lease(self, sync: Sync, owner: str, until: dt.datetime | None) -> bool:
         return await self._jobs.extend((sync.user_id, sync.device_id, sync.id), owner, until)

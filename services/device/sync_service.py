@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection
 from typing import Protocol
 
-from services.common import jobs
+from services.common import jobs, telemetry
 from services.common.clock import Clock, utcnow
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.ids import uuid7
@@ -130,7 +130,7 @@ class SyncService:
         sync = Sync(id=uuid7(), user_id=device.user_id, device_id=device.id, state=State.PENDING, trigger=trigger,
                     window=window, counts=SyncCounts(), failure_reason="", failure_message="", retry_of=retry_of,
                     attempts=0, create_time=now, start_time=None, end_time=None, update_time=now)
-        stored, added = await self._repo.create(sync, request_id, now + PUSH_DEADLINE)
+        stored, added = await self._repo.create(sync, request_id, now + PUSH_DEADLINE, telemetry.traceparent())
         if added:
             self._wake.set()
         return stored
@@ -178,7 +178,7 @@ class SyncService:
 
         await jobs.run_worker(lambda: self._repo.claim(self._owner, self.LEASE, self._now()), self._run,
                               lambda job: self._repo.extend_lease(job.sync, self._owner, None),
-                              stop, self._wake, poll_seconds, failed)
+                              stop, self._wake, poll_seconds, failed, name="device.sync")
 
     async def run_schedule(self, stop: asyncio.Event, every_seconds: float = 30.0) -> None:
         """Adds the SCHEDULED syncs that are due, every `every_seconds`, until `stop`."""

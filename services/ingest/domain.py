@@ -121,3 +121,4 @@ class Ingestion:
     complete_time: dt.datetime | None
     processed_bytes: int = 0
     parser_version: str = PARSER_VERSION
+    traceparent: str = ""  # the request that queued it, for the job's span to link to (telemetry)

@@ -16,7 +16,7 @@ from services.ingest.domain import Counts, Format, Ingestion, ItemError, Request
 
 COLUMNS = ("user_id, id, state, format, counts, errors, errors_truncated, payload_digest, payload_size_bytes, "
            "processed_bytes, content_type, request_headers, request_id, api_key, parser_version, reprocess_count, "
-           "data_start_time, data_end_time, create_time, update_time, complete_time")
+           "data_start_time, data_end_time, create_time, update_time, complete_time, traceparent")
 INSERT_COLUMNS = COLUMNS + ", lease_owner, lease_expire_time"
 # A job is an archived upload not yet finished (PENDING, or RUNNING under a worker whose lease ran out).
 JOBS = JobTable("ingest.ingestions", COLUMNS, claimable="state IN (:pending, :running) AND payload_digest IS NOT NULL",
@@ -34,7 +34,7 @@ def _ingestion(row) -> Ingestion:
         content_type=row.content_type, request_headers=RequestHeaders(**row.request_headers),
         request_id=row.request_id or "", api_key=row.api_key, reprocess_count=row.reprocess_count,
         create_time=row.create_time, update_time=row.update_time, complete_time=row.complete_time,
-        processed_bytes=row.processed_bytes, parser_version=row.parser_version)
+        processed_bytes=row.processed_bytes, parser_version=row.parser_version, traceparent=row.traceparent or "")
 
 
 def _tally_values(tally: Tally) -> dict:
@@ -111,7 +111,8 @@ class SqlIngestRepository:
                 f"INSERT INTO ingest.ingestions ({INSERT_COLUMNS}) VALUES (:user_id, :id, :state, :format, :counts, :errors, "
                 ":errors_truncated, :payload_digest, :payload_size_bytes, :processed_bytes, :content_type, "
                 ":request_headers, :request_id, :api_key, :parser_version, :reprocess_count, :data_start_time, "
-                f":data_end_time, :create_time, :update_time, :complete_time, :lease_owner, :lease_expire_time) "
+                f":data_end_time, :create_time, :update_time, :complete_time, :traceparent, :lease_owner, "
+                f":lease_expire_time) "
                 f"RETURNING {COLUMNS}"), {
                     "lease_owner": lease_owner, "lease_expire_time": lease_until,
                     "user_id": ingestion.user_id, "id": ingestion.id, "state": int(ingestion.state),
@@ -123,7 +124,8 @@ class SqlIngestRepository:
                     "request_id": ingestion.request_id or None, "api_key": ingestion.api_key,
                     "parser_version": ingestion.parser_version, "reprocess_count": ingestion.reprocess_count,
                     "create_time": ingestion.create_time, "update_time": ingestion.update_time,
-                    "complete_time": ingestion.complete_time})).one()
+                    "complete_time": ingestion.complete_time,
+                    "traceparent": ingestion.traceparent or None})).one()
         return _ingestion(row)
 
     async def save_progress(self, user_id: uuid.UUID, ingestion_id: uuid.UUID, state: State, tally: Tally,

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 
-from services.common import checks, metrics
+from services.common import checks, metrics, telemetry
 from services.common import jobs
 from services.common.background import cancel
 from services.common.clock import Clock, utcnow
@@ -71,14 +71,16 @@ class IngestService:
             if spool.size == 0:
                 raise InvalidArgument.field("body", "is empty: send the export as the request body")
             now = self._now()
-            await self._repo.save_payload(digest, spool.size, content_type, spool.compressed_chunks(), now)
+            with telemetry.span("ingest.archive", {"healthmesh.bytes": spool.size}):
+                await self._repo.save_payload(digest, spool.size, content_type, spool.compressed_chunks(), now)
             log.info("upload of %d bytes received in %.2f s, archived as %s in %.2f s", spool.size,
                      received - started, digest[:19], time.perf_counter() - received)
             background = respond_async or spool.size >= self._background_bytes
             ingestion = await self._repo.create(Ingestion(
                 id=uuid7(), user_id=user_id, state=State.PENDING, format=fmt, tally=Tally(), payload_digest=digest,
                 payload_size_bytes=spool.size, content_type=content_type, request_headers=headers, request_id="",
-                api_key=api_key, reprocess_count=0, create_time=now, update_time=now, complete_time=None),
+                api_key=api_key, reprocess_count=0, create_time=now, update_time=now, complete_time=None,
+                traceparent=telemetry.traceparent()),
                 lease_owner=None if background else self._owner, lease_until=None if background else now + self.LEASE)
             if background:
                 self._wake.set()
@@ -114,7 +116,7 @@ class IngestService:
             lambda: self._repo.claim_job(self._owner, self.LEASE, self._now()),
             lambda job: self._run(job, self._archived_chunks(job.payload_digest)),
             lambda job: self._repo.extend_lease(job.user_id, job.id, self._owner, None),  # free for the next worker
-            stop, self._wake, poll_seconds, failed)
+            stop, self._wake, poll_seconds, failed, name="ingest.job")
 
     async def _archived_chunks(self, digest: str) -> AsyncIterator[bytes]:
         async for packed in read_ahead(self._repo.payload_chunks(digest)):
@@ -164,7 +166,9 @@ class IngestService:
 
         started = time.perf_counter()
         try:
-            await pipeline.run(source(counted()))
+            # The parse of the whole payload; Tracking's writes of what it yields are its children.
+            with telemetry.span("ingest.parse", {"healthmesh.format": ingestion.format.name.lower()}):
+                await pipeline.run(source(counted()))
         except asyncio.CancelledError:
             raise  # stopped, not failed: the job stays RUNNING and is taken up again once its lease ends
         except BaseException as exc:

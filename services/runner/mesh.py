@@ -153,15 +153,16 @@ class Mesh:
         """Tracing on: the services' trace files go to <state>/traces (traces_format: without an
         OTLP endpoint they append there), and Envoy's spans to the collector or to a receiver
         the runner hosts, which appends them to traces/envoy.jsonl."""
-        if not self.options.tracing:
-            return {}
+        if not self.options.tracing:  # off: OpenTelemetry not even imported (services/common/telemetry)
+            return {"OTEL_SDK_DISABLED": "true", "HEALTHMESH_TRACES_DIR": ""}
         self.traces_dir.mkdir(exist_ok=True)
         self._traces = otlp_endpoint(dict(os.environ))
         if self._traces is None:
             self._receiver = OtlpReceiver(self.traces_dir / "envoy.jsonl")
             self._receiver.start()
             self._traces = TraceExport("127.0.0.1", self._receiver.port, "http/protobuf")
-        return {"HEALTHMESH_TRACES_DIR": str(self.traces_dir)}
+        return {"HEALTHMESH_TRACES_DIR": str(self.traces_dir),
+                "OTEL_TRACES_SAMPLER": os.environ.get("OTEL_TRACES_SAMPLER", "parentbased_always_on")}
 
     def _metrics_dirs(self) -> None:
         """A service of several processes gets one prometheus-client multiprocess directory,
@@ -388,6 +389,7 @@ class Mesh:
             "database_url": self.database_url,
             "redis_url": self.redis_url,
             "logs": str(self.logs),
+            "traces": str(self.traces_dir) if self.options.tracing else "",
         }
 
     def describe(self) -> list[str]:

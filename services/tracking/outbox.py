@@ -30,25 +30,29 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common import telemetry
 from services.common.outbox import OutboxTable, record_statement
 
 SLEEP_ASLEEP = "sleep_asleep"
 ACTIVITY = "activity"
 
+# `traceparent`: the writing request's, for the relay's span to link to (services/common/telemetry).
 OUTBOX = OutboxTable("tracking.outbox", columns=("event_id", "user_id", "sample_types", "start_time", "end_time",
-                                                 "commit_time"), channel="tracking_outbox")
+                                                 "commit_time", "traceparent"), channel="tracking_outbox")
 
 
 @functools.cache
 def _record(first: str) -> str:
     return record_statement(OUTBOX, {"user_id": "$1::uuid", "sample_types": "$2::text[]",
-                                     "start_time": "$3::timestamptz", "end_time": "$4::timestamptz"},
+                                     "start_time": "$3::timestamptz", "end_time": "$4::timestamptz",
+                                     "traceparent": "$5::text"},
                             key="$1::uuid::text", first=first)
 
 
 _RECORD_SQLALCHEMY = text(record_statement(
     OUTBOX, {"user_id": "CAST(:user_id AS uuid)", "sample_types": "CAST(:types AS text[])",
-             "start_time": "CAST(:start AS timestamptz)", "end_time": "CAST(:end AS timestamptz)"},
+             "start_time": "CAST(:start AS timestamptz)", "end_time": "CAST(:end AS timestamptz)",
+             "traceparent": "CAST(:traceparent AS text)"},
     key="CAST(CAST(:user_id AS uuid) AS text)"))
 
 
@@ -56,7 +60,8 @@ async def record(raw: asyncpg.Connection, user_id: uuid.UUID, types: Iterable[st
                  end: dt.datetime, first: str = "") -> None:
     """Adds the write's row, on a connection inside the write's transaction (asyncpg's own);
     `first` runs before in the same statement (a SELECT of one row, its user $1)."""
-    await raw.execute(_record(first), user_id, sorted(set(types)), start, max(start, end))
+    await raw.execute(_record(first), user_id, sorted(set(types)), start, max(start, end),
+                      telemetry.traceparent() or None)
 
 
 async def record_in(conn: AsyncConnection, user_id: uuid.UUID, type: str,
@@ -67,4 +72,4 @@ async def record_in(conn: AsyncConnection, user_id: uuid.UUID, type: str,
     if spans:
         start, end = min(s for s, _ in spans), max(e for _, e in spans)
         await conn.execute(_RECORD_SQLALCHEMY, {"user_id": user_id, "types": [type], "start": start,
-                                                "end": max(start, end)})
+                                                "end": max(start, end), "traceparent": telemetry.traceparent() or None})

@@ -17,6 +17,7 @@ import asyncpg
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common import telemetry
 from services.common.convert import from_micros
 from services.tracking import outbox
 from services.tracking.samples import batches
@@ -299,7 +300,8 @@ async def _copy(raw: asyncpg.Connection, table: str, columns: tuple[str, ...], d
     async def stream() -> AsyncIterator[bytes]:  # (bytes alone would be taken for a file's path)
         yield data
 
-    await raw.copy_to_table(table, schema_name=schema, source=stream(), columns=columns, format="binary")
+    with telemetry.span("tracking.copy", {"healthmesh.table": table, "healthmesh.bytes": len(data)}):
+        await raw.copy_to_table(table, schema_name=schema, source=stream(), columns=columns, format="binary")
 
 
 async def _unchanged(raw: asyncpg.Connection, user_id: uuid.UUID, rows: CheckedColumns) -> list[int] | None:
@@ -475,7 +477,8 @@ class SqlSampleRepository:
                             schema="tracking")
                 added = batches.rollup_rows(arrays)
                 await _lock_rollups(raw, user_id, _changes(rows))
-                await raw.execute(ADD_TO_ROLLUPS, user_id, *added.hours, *added.days)
+                with telemetry.span("tracking.rollups.add"):
+                    await raw.execute(ADD_TO_ROLLUPS, user_id, *added.hours, *added.days)
         except asyncpg.UniqueViolationError:  # (from the copy: the rollups' insert has ON CONFLICT)
             return False
         return True
@@ -488,13 +491,14 @@ class SqlSampleRepository:
             return
         assert change is not None
         await _lock_rollups(raw, user_id, change)
-        columns = list(zip(*hours))
-        await raw.execute(RECOMPUTE_HOURS, user_id, list(columns[0]), list(columns[1]), list(columns[2]),
-                          list(columns[3]))
-        days = {(t, s, h.date(), off) for t, s, h, off in hours}
-        columns = list(zip(*days))
-        await raw.execute(RECOMPUTE_DAYS, user_id, list(columns[0]), list(columns[1]), list(columns[2]),
-                          list(columns[3]))
+        with telemetry.span("tracking.rollups.recompute", {"healthmesh.hours": len(hours)}):
+            columns = list(zip(*hours))
+            await raw.execute(RECOMPUTE_HOURS, user_id, list(columns[0]), list(columns[1]), list(columns[2]),
+                              list(columns[3]))
+            days = {(t, s, h.date(), off) for t, s, h, off in hours}
+            columns = list(zip(*days))
+            await raw.execute(RECOMPUTE_DAYS, user_id, list(columns[0]), list(columns[1]), list(columns[2]),
+                              list(columns[3]))
 
     async def get(self, user_id: uuid.UUID, sample_id: uuid.UUID, start: dt.datetime) -> Sample | None:
         async with self._connection() as raw:

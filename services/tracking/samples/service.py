@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from services.common import telemetry
 from services.common.clock import Clock, utcnow
 from services.common.convert import from_micros
 from services.common.errors import InvalidArgument, NotFound, shown
@@ -92,8 +93,9 @@ class SampleService:
         if len(columns) > MAX_BATCH:
             raise InvalidArgument.field("samples", f"at most {MAX_BATCH} samples per batch, got {len(columns)}")
         now = self._now()
-        default_offset = await self._default_offset(user_id, columns)
-        return CheckedBatch(user_id, ingest_id, now, check_columns(columns, now, default_offset, default_source))
+        with telemetry.span("tracking.check", {"healthmesh.rows": len(columns)}):
+            default_offset = await self._default_offset(user_id, columns)
+            return CheckedBatch(user_id, ingest_id, now, check_columns(columns, now, default_offset, default_source))
 
     async def store(self, batch: CheckedBatch, want_samples: bool = False) -> WriteResult:
         """The second half: stores what check() kept and counts every input row's outcome."""
