@@ -158,11 +158,14 @@ def test_a_health_auto_export_upload_is_one_trace_from_ingest_to_the_copy(http, 
     by_id = {s["spanId"]: s for s in spans}
     [copy, *_] = [s for s in spans if s["name"] == "tracking.copy"]
     chain = []
-    while copy is not None:  # the COPY's ancestors, up to the upload's own span in Ingest
+    while copy is not None:  # the COPY's ancestors, up to the upload's own span in Ingest and Envoy's above it
         chain.append((copy["service"], copy["name"]))
         copy = by_id.get(copy["parentSpanId"])
     assert ("tracking", "/healthmesh.tracking.v1.TrackingInternalService/WriteSamples") in chain
-    assert chain[-1][0] == "ingest" and chain[-1][1].startswith("/healthmesh.ingest.v1."), chain
+    upload = [i for i, (service, name) in enumerate(chain)
+              if service == "ingest" and name.startswith("/healthmesh.ingest.v1.")]
+    assert upload, chain
+    assert all(service == "envoy" for service, _ in chain[upload[0] + 1:]), chain  # only Envoy's spans above it
 
     # Both services' log lines written in the trace carry its id (and a span's).
     for service in ("ingest", "tracking"):
