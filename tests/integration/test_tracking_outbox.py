@@ -266,6 +266,7 @@ async def test_the_relay_retries_through_failures_and_a_restart_of_insight(track
     await heart_rates(samples, user, 0)
     await wait_for(lambda: len(insight.delivered(user.name)) == 1, "the change after three failures")
     assert insight.attempts >= 4
+    await wait_for(lambda: _none_left(db, user), "the delivered row to be deleted")  # it goes after the OK
 
     await insight.stop()  # Insight away: writes go on, rows wait
     for i in range(3):
