@@ -8,6 +8,8 @@
 (c) saturation, row form: the same with a Sample message per sample.
 (d) paced, columnar form: the same devices at half of (b)'s rate, batches sent on a schedule: the
     ack latency (from the batch's send to its ack) when the queue does not set it.
+Each phase also reports the machine's CPU pressure (Linux PSI: the share of the run in which some
+task, ours or another engineer's, waited for a CPU), which a p99 on a shared machine follows.
 HEALTHMESH_BENCH_SECONDS shortens the runs for a quick look (the figures are for 60).
 """
 
@@ -119,10 +121,21 @@ def cpu_seconds(pid: int, with_children: bool = False) -> float:
     return total
 
 
+def cpu_stalled_seconds() -> float | None:
+    """How long, in all, some runnable task of this machine waited for a CPU (Linux PSI), or None."""
+    try:
+        some = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except OSError:
+        return None
+    return int(some.rsplit("total=", 1)[1]) / 1e6
+
+
 class Cpu:
     def __init__(self, mesh) -> None:
+        # Insight is on the path too: every batch's outbox row reaches its NotifySamplesWritten.
         self.pids = {"client": os.getpid(), "envoy": mesh.children["envoy"].pid, "device": mesh.children["device"].pid,
-                     "tracking": mesh.children["tracking"].pid, "postgres": postgres_pids(mesh.state)[0]}
+                     "tracking": mesh.children["tracking"].pid, "insight": mesh.children["insight"].pid,
+                     "postgres": postgres_pids(mesh.state)[0]}
 
     def read(self) -> dict[str, float]:
         return {name: cpu_seconds(pid, name == "postgres") for name, pid in self.pids.items()}
@@ -152,6 +165,7 @@ async def stream(target: str, fleet: list[tuple[str, str]], rows: bool, seconds:
         await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
         marks["rss"] = device_rss.memory_info().rss
         marks["cpu"] = cpu.read()
+        marks["stalled"] = cpu_stalled_seconds()
 
     async def drive(k: int, client: TelemetryClient) -> None:
         batches = Batches(rows)
@@ -166,11 +180,15 @@ async def stream(target: str, fleet: list[tuple[str, str]], rows: bool, seconds:
     marker = asyncio.create_task(mark_start())
     await asyncio.gather(*(drive(k, c) for k, c in enumerate(clients)))
     await marker
-    after_cpu, after_rss = cpu.read(), device_rss.memory_info().rss
+    after_cpu, after_rss, stalled = cpu.read(), device_rss.memory_info().rss, cpu_stalled_seconds()
     for c in clients:
         await c.close()
     p50, p99 = acks.latency(measure_from, until)
-    return {"samples_per_s": round(acks.rate(measure_from, until)), "ack_p50_ms": round(p50, 1),
+    # The share of the run in which some task of the machine (ours or another's) waited for a
+    # CPU: on a shared 2-core machine the p99 follows it far more than any change of ours.
+    pressure = None if stalled is None or marks["stalled"] is None else round(
+        (stalled - marks["stalled"]) / (time.monotonic() - measure_from), 2)
+    return {"cpu_pressure": pressure, "samples_per_s": round(acks.rate(measure_from, until)), "ack_p50_ms": round(p50, 1),
             "ack_p99_ms": round(p99, 1), "rss_growth_mb": round((after_rss - marks["rss"]) / 2**20, 1),
             "cpu_cores": Cpu.split(marks["cpu"], after_cpu, time.monotonic() - measure_from),
             "acked_samples": sum(c.totals.samples for c in clients)}
@@ -189,19 +207,21 @@ async def run() -> None:
         print(f"(b) {DEVICES} devices, columnar, saturated, {SECONDS:.0f} s: {columnar['samples_per_s']:,} samples/s "
               f"({columnar['samples_per_s'] / ceiling_rate:.2f} of the ceiling), ack p50 {columnar['ack_p50_ms']} ms "
               f"p99 {columnar['ack_p99_ms']} ms, Device RSS +{columnar['rss_growth_mb']} MB, "
-              f"cores {columnar['cpu_cores']}")
+              f"cores {columnar['cpu_cores']}, CPU pressure {columnar['cpu_pressure']}")
         rows = await stream(target, devices(http_url, DEVICES), True, SECONDS, None, mesh)
         print(f"(c) {DEVICES} devices, rows, saturated: {rows['samples_per_s']:,} samples/s, ack p99 "
-              f"{rows['ack_p99_ms']} ms, cores {rows['cpu_cores']}")
+              f"{rows['ack_p99_ms']} ms, cores {rows['cpu_cores']}, CPU pressure {rows['cpu_pressure']}")
         half = columnar["samples_per_s"] / 2
         paced = await stream(target, devices(http_url, DEVICES), False, SECONDS, half, mesh)
         print(f"(d) {DEVICES} devices, columnar, paced at {half:,.0f} samples/s: {paced['samples_per_s']:,} samples/s, "
-              f"ack p50 {paced['ack_p50_ms']} ms p99 {paced['ack_p99_ms']} ms, cores {paced['cpu_cores']}")
+              f"ack p50 {paced['ack_p50_ms']} ms p99 {paced['ack_p99_ms']} ms, cores {paced['cpu_cores']}, "
+              f"CPU pressure {paced['cpu_pressure']}")
     print(json.dumps({
         "samples_per_s": columnar["samples_per_s"], "ceiling_samples_per_s": round(ceiling_rate),
         "ratio": round(columnar["samples_per_s"] / ceiling_rate, 3), "ack_p50_ms": paced["ack_p50_ms"],
         "ack_p99_ms": paced["ack_p99_ms"], "saturated_ack_p99_ms": columnar["ack_p99_ms"],
         "rss_growth_mb": columnar["rss_growth_mb"], "row_samples_per_s": rows["samples_per_s"],
         "paced_samples_per_s": paced["samples_per_s"], "cpu_cores": columnar["cpu_cores"],
-        "row_cpu_cores": rows["cpu_cores"], "devices": DEVICES, "batch": BATCH, "seconds": SECONDS,
+        "row_cpu_cores": rows["cpu_cores"], "cpu_pressure": columnar["cpu_pressure"],
+        "paced_cpu_pressure": paced["cpu_pressure"], "devices": DEVICES, "batch": BATCH, "seconds": SECONDS,
     }))
