@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from client.output import UNAUTHENTICATED, CliError, checked, not_logged_in
+from client.output import UNAUTHENTICATED, CliError, checked, emit_array, not_logged_in
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 CREDENTIALS = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "healthmesh" / "credentials.json"
@@ -135,6 +135,17 @@ def pages(http: httpx.Client, path: str, key: str, doing: str, params: dict | No
         page_token = found.get("nextPageToken", "")
         if not page_token:
             return
+
+
+def listed(args, path: str, key: str, doing: str, params: dict | None = None, limit: int = 0) -> list[dict] | None:
+    """A List command's items for its table; None when --json has printed them already (streamed,
+    page after page, as one array)."""
+    with connect(args) as http:
+        found = pages(http, path, key, doing, params, limit)
+        if args.json:
+            emit_array(found)
+            return None
+        return list(found)
 
 
 def resource(collection: str, id_or_name: str) -> str:

@@ -23,7 +23,7 @@ import grpc
 from healthmesh.tracking.v1 import tracking_internal_service_pb2
 
 from client import api
-from client.output import (API_ERROR, NOT_FOUND, UNAUTHENTICATED, CliError, checked, emit, emit_array, local_time,
+from client.output import (API_ERROR, NOT_FOUND, UNAUTHENTICATED, CliError, checked, emit, local_time,
                            short_id, table)
 from client.telemetry import TelemetryClient, TelemetryError
 
@@ -33,12 +33,9 @@ def _device_name(device: str) -> str:
 
 
 def devices_list(args) -> None:
-    with api.connect(args) as http:
-        found = api.pages(http, "/v1/users/me/devices", "devices", "listing devices")
-        if args.json:
-            emit_array(found)
-            return
-        rows = list(found)
+    rows = api.listed(args, "/v1/users/me/devices", "devices", "listing devices")
+    if rows is None:
+        return
     if not rows:
         print("no devices")
         return

@@ -12,7 +12,7 @@ import sys
 
 from client import api
 from client.import_commands import COUNTS, summary
-from client.output import checked, emit, emit_array, local_time, non_negative, number, short_id, size, table
+from client.output import checked, emit, local_time, non_negative, number, short_id, size, table
 
 DEFAULT_LIMIT = 20
 STATES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED")
@@ -26,12 +26,9 @@ def totals(ingestion: dict) -> dict[str, int]:
 
 def ingestions_list(args) -> None:
     params = {k: v for k, v in (("state", args.state), ("format", args.format)) if v}
-    with api.connect(args) as http:
-        found = api.pages(http, "/v1/users/me/ingestions", "ingestions", "listing ingestions", params, args.limit)
-        if args.json:
-            emit_array(found)
-            return
-        rows = list(found)
+    rows = api.listed(args, "/v1/users/me/ingestions", "ingestions", "listing ingestions", params, args.limit)
+    if rows is None:
+        return
     if not rows:
         print("no ingestions")
         return

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 
 from client import api
-from client.output import checked, emit, emit_array, local_time, short_id, table
+from client.output import checked, emit, local_time, short_id, table
 
 
 def keys_create(args) -> None:
@@ -36,12 +36,9 @@ def keys_create(args) -> None:
 
 
 def keys_list(args) -> None:
-    with api.connect(args) as http:
-        found = api.pages(http, "/v1/users/me/apiKeys", "apiKeys", "listing API keys")
-        if args.json:
-            emit_array(found)
-            return
-        rows = list(found)
+    rows = api.listed(args, "/v1/users/me/apiKeys", "apiKeys", "listing API keys")
+    if rows is None:
+        return
     if not rows:
         print("no API keys")
         return
