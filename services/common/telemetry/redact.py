@@ -5,8 +5,8 @@ descriptions and exception messages go: they quote error messages, which may quo
 client sent; an exception event keeps its type only.
 
 What the instrumentations record, checked against 0.66b1: grpc the method, peer address and
-status code (never a message); asyncpg the statement with its $n placeholders (parameters only
-with capture_parameters, which stays off); redis the command with a ? per argument."""
+status code (never a message); redis the command with a ? per argument; and ours of asyncpg
+(postgres.py) the statement with its $n placeholders, never its parameters."""
 
 from __future__ import annotations
 
