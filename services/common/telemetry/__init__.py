@@ -130,9 +130,9 @@ def server_interceptors() -> list:
     the context the caller's traceparent names (health and reflection are left out)."""
     if _tracer is None:
         return []
-    from opentelemetry.instrumentation.grpc import aio_server_interceptor
+    from services.common.telemetry.rpc import ServerSpans
 
-    return [aio_server_interceptor(tracer_provider=_provider, filter_=_ours)]
+    return [ServerSpans(_tracer, _ours)]
 
 
 def client_interceptors() -> list:
