@@ -10,8 +10,9 @@ Where spans go, by the standard variables and one of ours:
 `OTEL_BSP_*` batch settings are the SDK's own. Off, nothing of OpenTelemetry is installed: no
 interceptor, no patched driver, and span() hands back one shared no-op context manager.
 
-On, the gRPC servers and peer channels carry W3C traceparent (opentelemetry-instrumentation-grpc),
-asyncpg (under SQLAlchemy too) and redis have client spans, and every exported span is redacted
+On, every healthmesh call has a SERVER span continuing the caller's W3C traceparent (rpc.py),
+peer channels carry it (opentelemetry-instrumentation-grpc's client interceptors), asyncpg (under
+SQLAlchemy too: postgres.py) and redis have client spans, and every exported span is redacted
 (redact.py; the file exporter applies the same rules as it encodes). A database, Redis or peer call made outside any request or job (a poll, a
 heartbeat, a health check) starts no trace of its own.
 """

@@ -1,14 +1,14 @@
 """asyncpg's client spans, by patching its query methods directly (SQLAlchemy's asyncpg dialect
 goes through PreparedStatement, so its statements have spans too).
 
-opentelemetry-instrumentation-asyncpg did this at about 80 us of CPU a statement: wrapt, a regex
-and a whole split of the statement for its name, the semantic-convention builders filling seven
-attributes (user, peer, port, transport) that we then redacted or never read, and a current-span
-context of two layers for a span that has no children. Here a statement's span is what the traces
-are read for, at about a quarter of that: `db.system`, the statement's text with its $n
-placeholders (never the parameters, cut at redact.MAX_CHARS) and, when it fails, ERROR with
-`error.type`. Nothing is made, not even the attributes, for a statement outside any span or for a
-transaction's own statements (sampling.py says why)."""
+opentelemetry-instrumentation-asyncpg made these with wrapt, a regex and a split of the whole
+statement for its name, the semantic-convention builders filling attributes we then redacted or
+never read (user, peer, port, transport), and a current-span context for a span that has no
+children; here a statement's span holds what traces are read for: `db.system`, the statement's
+text with its $n placeholders (never the parameters; cut at redact.MAX_CHARS) and, when it fails,
+ERROR with `error.type` (`python -m bench spans` has what a statement's span costs). Nothing is
+made, not even the attributes, for a statement outside any span or for a transaction's own
+statements (sampling.py says why)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """A SERVER span per healthmesh gRPC call, in the context the caller's traceparent names.
 
-opentelemetry-instrumentation-grpc's server interceptor did this at about 0.2 ms of CPU a call:
-a wrapt proxy around every servicer context, the peer address parsed and three attributes made
-of it, the user agent copied out of a dict of all the metadata, two context managers. Here: the
+opentelemetry-instrumentation-grpc's server interceptor did this with a wrapt proxy around every
+servicer context, the peer address parsed into three attributes, the user agent copied out of a
+dict of all the metadata and two context managers (Tracking's CPU per 30-day aggregate call rose
+by 0.4 ms with tracing on, of 2.6). Here: the
 span named after the method, `rpc.system`, `rpc.service`, `rpc.method` and `rpc.grpc.status_code`
 (read from the context when the call ends, as the error interceptor set it by abort), ERROR for
 the codes that mean the server failed (as the OpenTelemetry conventions, and that package, say).
