@@ -9,7 +9,7 @@ import sys
 
 BENCHMARKS = {"tracking": "bench.tracking", "ingest": "bench.ingest", "telemetry": "bench.telemetry",
               "insight": "bench.insight", "unary": "bench.unary", "sdk": "bench.sdk",
-              "unknown_fields": "bench.unknown_fields"}
+              "unknown_fields": "bench.unknown_fields", "spans": "bench.spans"}
 
 
 def main(argv: list[str]) -> int:

@@ -112,3 +112,26 @@ def test_envoy_traces_only_when_told_where_spans_go():
     assert provider["grpc_service"] == {"envoy_grpc": {"cluster_name": TRACES_CLUSTER}, "timeout": "1s"}
     cluster = next(c for c in collector["static_resources"]["clusters"] if c["name"] == TRACES_CLUSTER)
     assert cluster["type"] == "STRICT_DNS" and "typed_extension_protocol_options" in cluster  # HTTP/2 for gRPC
+
+
+def test_a_line_is_protobufs_json_mapping_with_ids_in_hex():
+    """The receiver builds each span's JSON field by field (for speed): what json_format makes of
+    it, every kind of field set, but the ids in hex."""
+    from google.protobuf import json_format
+
+    req = request(2)
+    span = req.resource_spans[0].scope_spans[0].spans[1]
+    span.trace_state, span.flags, span.dropped_attributes_count = "vendor=x", 257, 3
+    span.attributes.append(KeyValue(key="http.url", value=AnyValue(string_value="/v1/users/me")))
+    span.attributes.append(KeyValue(key="n", value=AnyValue(int_value=7)))
+    span.attributes.append(KeyValue(key="ok", value=AnyValue(bool_value=True)))
+    span.events.add(time_unix_nano=5, name="e").attributes.append(KeyValue(key="k", value=AnyValue(double_value=0.5)))
+    span.status.code = trace_pb2.Status.STATUS_CODE_ERROR
+    span.dropped_events_count = span.dropped_links_count = 1
+    for sent, line in zip(req.resource_spans[0].scope_spans[0].spans, span_lines(req)):
+        expected = json_format.MessageToDict(sent, use_integers_for_enums=True)
+        expected["traceId"], expected["spanId"] = sent.trace_id.hex(), sent.span_id.hex()
+        expected["parentSpanId"] = sent.parent_span_id.hex()
+        for link, linked in zip(expected.get("links", []), sent.links):
+            link["traceId"], link["spanId"] = linked.trace_id.hex(), linked.span_id.hex()
+        assert json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"][0] == expected

@@ -14,7 +14,7 @@ from pathlib import Path
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from services.common.telemetry.redact import kept
+from services.common.telemetry.redact import MAX_CHARS, keeps, kept
 
 
 def value(v: object) -> dict:
@@ -36,6 +36,16 @@ def attributes(attrs: Mapping[str, object] | None) -> list[dict]:
     return [{"key": k, "value": value(v)} for k, v in (attrs or {}).items()]
 
 
+def encode_span_events(span: ReadableSpan) -> list[dict]:
+    return [{"timeUnixNano": str(e.timestamp), "name": e.name, "attributes": attributes(kept(e.attributes))}
+            for e in span.events]
+
+
+def encode_span_links(span: ReadableSpan) -> list[dict]:
+    return [{"traceId": f"{link.context.trace_id:032x}", "spanId": f"{link.context.span_id:016x}",
+             "attributes": attributes(kept(link.attributes))} for link in span.links]
+
+
 def encode_span(span: ReadableSpan) -> dict:
     ctx = span.context
     out = {
@@ -48,10 +58,8 @@ def encode_span(span: ReadableSpan) -> dict:
         "startTimeUnixNano": str(span.start_time),
         "endTimeUnixNano": str(span.end_time),
         "attributes": attributes(kept(span.attributes)),
-        "events": [{"timeUnixNano": str(e.timestamp), "name": e.name, "attributes": attributes(kept(e.attributes))}
-                   for e in span.events],
-        "links": [{"traceId": f"{link.context.trace_id:032x}", "spanId": f"{link.context.span_id:016x}",
-                   "attributes": attributes(kept(link.attributes))} for link in span.links],
+        "events": encode_span_events(span),
+        "links": encode_span_links(span),
         "status": {"code": span.status.status_code.value} if span.status.status_code.value else {},
     }
     if ctx.trace_state:
@@ -77,6 +85,45 @@ def encode(span: ReadableSpan) -> dict:
     return request
 
 
+_string = json.encoder.encode_basestring_ascii  # (the C one json.dumps uses for a str)
+
+
+def _attributes_json(attrs) -> str:
+    """attributes(kept(attrs)) as JSON text, without the dicts between: what every span pays."""
+    if not attrs:
+        return "[]"
+    out = []
+    for k, v in getattr(attrs, "_dict", attrs).items():  # (a BoundedAttributes' own dict: no copy, no lock)
+        if not keeps(k):
+            continue
+        if isinstance(v, str):
+            out.append(f'{{"key":{_string(k)},"value":{{"stringValue":{_string(v[:MAX_CHARS])}}}}}')
+        elif isinstance(v, bool):
+            out.append(f'{{"key":{_string(k)},"value":{{"boolValue":{"true" if v else "false"}}}}}')
+        elif isinstance(v, int):
+            out.append(f'{{"key":{_string(k)},"value":{{"intValue":"{v}"}}}}')
+        else:
+            out.append(json.dumps({"key": k, "value": value(v)}, separators=(",", ":")))
+    return f"[{','.join(out)}]"
+
+
+def _span_json(span: ReadableSpan) -> str:
+    """json.dumps(encode_span(span)) written out; events and links (rare) go the long way."""
+    ctx, parent = span.context, span.parent
+    code = span.status.status_code.value
+    parent_id = f"{parent.span_id:016x}" if parent is not None else ""
+    events = json.dumps(encode_span_events(span), separators=(",", ":")) if span.events else "[]"
+    links = json.dumps(encode_span_links(span), separators=(",", ":")) if span.links else "[]"
+    status = f'{{"code":{code}}}' if code else "{}"
+    state = f',"traceState":{_string(ctx.trace_state.to_header())}' if ctx.trace_state else ""
+    return (f'{{"traceId":"{ctx.trace_id:032x}","spanId":"{ctx.span_id:016x}",'
+            f'"parentSpanId":"{parent_id}",'
+            f'"flags":{int(ctx.trace_flags)},"name":{_string(span.name)},"kind":{span.kind.value + 1},'
+            f'"startTimeUnixNano":"{span.start_time}","endTimeUnixNano":"{span.end_time}",'
+            f'"attributes":{_attributes_json(span.attributes)},"events":{events},"links":{links},'
+            f'"status":{status}{state}}}')
+
+
 class _Lines:
     """encode() as one line of text, the resource and scope around the span written once per
     pair (they are the same for every span of a process and instrumentation)."""
@@ -94,7 +141,7 @@ class _Lines:
             request["resourceSpans"][0]["scopeSpans"][0]["spans"].append(marker)
             before, _, after = json.dumps(request, separators=(",", ":")).partition(json.dumps(marker))
             frame = self._frames[key] = (before, after + "\n")
-        return frame[0] + json.dumps(encode_span(span), separators=(",", ":")) + frame[1]
+        return frame[0] + _span_json(span) + frame[1]
 
 
 class JsonLinesExporter(SpanExporter):

@@ -5,8 +5,8 @@ descriptions and exception messages go: they quote error messages, which may quo
 client sent; an exception event keeps its type only.
 
 What the instrumentations record, checked against 0.66b1: grpc the method, peer address and
-status code (never a message); asyncpg the statement with its $n placeholders (parameters only
-with capture_parameters, which stays off); redis the command with a ? per argument."""
+status code (never a message); redis the command with a ? per argument; and ours of asyncpg
+(postgres.py) the statement with its $n placeholders, never its parameters."""
 
 from __future__ import annotations
 
@@ -23,10 +23,22 @@ KEPT_KEYS = frozenset({"db.system", "db.system.name", "db.name", "db.namespace",
 MAX_CHARS = 2048  # a statement of many placeholders is cut here
 
 
+_decided: dict[str, bool] = {}  # key -> kept: the keys are the few that instrumentations and we write
+
+
+def keeps(key: str) -> bool:
+    decision = _decided.get(key)
+    if decision is None:
+        decision = key in KEPT_KEYS or key.startswith(KEPT_PREFIXES)
+        if len(_decided) < 1024:
+            _decided[key] = decision
+    return decision
+
+
 def kept(attributes: Mapping[str, object] | None) -> dict[str, object]:
     out = {}
     for key, value in (attributes or {}).items():
-        if key in KEPT_KEYS or key.startswith(KEPT_PREFIXES):
+        if keeps(key):
             out[key] = value[:MAX_CHARS] if isinstance(value, str) else value
     return out
 

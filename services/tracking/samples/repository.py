@@ -477,7 +477,7 @@ class SqlSampleRepository:
                             schema="tracking")
                 added = batches.rollup_rows(arrays)
                 await _lock_rollups(raw, user_id, _changes(rows))
-                with telemetry.span("tracking.rollups.add"):
+                with telemetry.span("tracking.rollups.add", statement=True):
                     await raw.execute(ADD_TO_ROLLUPS, user_id, *added.hours, *added.days)
         except asyncpg.UniqueViolationError:  # (from the copy: the rollups' insert has ON CONFLICT)
             return False
