@@ -95,6 +95,7 @@ class OutboxRelay:
         self._tasks: list[asyncio.Task] = []
         self.leading = False  # holds the lock: this process is the one relaying
         self.failures = 0  # consecutive failed attempts (the peer or the database), 0 after a success
+        self.lock_attempts = 0  # tries for the relay's lock, for tests
 
     def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._run(), name=f"outbox {self._outbox.table}"))
@@ -122,8 +123,10 @@ class OutboxRelay:
         try:
             conn.add_termination_listener(lambda _conn: self.wake())  # the next query fails: reconnect
             await conn.add_listener(self._outbox.channel, lambda *_: self.wake())
-            while not await conn.fetchval(self._lock, timeout=self._timeout):
-                await self._wait()  # another process relays; take over when its lock goes
+            while not await self._take_lock(conn):
+                # Another process relays: try for its lock each poll. Not on NOTIFY: every write
+                # sends one, and a follower woken by each would spend a core asking for the lock.
+                await asyncio.sleep(self._poll_seconds)
             self.leading = True
             while True:
                 self._wake.clear()
@@ -138,6 +141,10 @@ class OutboxRelay:
         finally:
             self.leading = False
             conn.terminate()  # (the session lock goes with the connection)
+
+    async def _take_lock(self, conn: asyncpg.Connection) -> bool:
+        self.lock_attempts += 1
+        return await conn.fetchval(self._lock, timeout=self._timeout)
 
     async def _forward(self, conn: asyncpg.Connection) -> int:
         """Sends the oldest rows and deletes those taken; returns how many rows it read."""

@@ -22,7 +22,9 @@ from healthmesh.tracking.v1 import (
 
 from services.common.config import Settings
 from services.common.db import create_engine
+from services.common.outbox import OutboxRelay
 from services.tracking.erasure import erase_user
+from services.tracking.outbox import OUTBOX
 from tests.integration.conftest import SERVICE_TOKEN
 from tests.integration.insight_stand_in import StandInInsight, wait_for
 from tests.integration.test_auth_service import bearer, register_and_login
@@ -351,6 +353,30 @@ async def test_two_trackings_deliver_each_change_once_in_order_and_hand_over(mig
             if server is not None:
                 await stop_tracking(server)
     assert len({c.event_id for c in insight.delivered(user.name)}) == 12
+
+
+async def test_a_relay_that_does_not_lead_asks_for_the_lock_once_a_poll_not_once_a_notify(migrated_dsn, db):
+    """Every write NOTIFYs both relays; the one without the lock must not answer each by asking
+    for it (it did: one wake left it asking in a loop, a core's worth)."""
+    async def keep(rows) -> None:
+        raise RuntimeError("not delivering")  # the rows stay for Tracking's own relay tests
+
+    relays = [OutboxRelay(migrated_dsn, OUTBOX, keep, poll_seconds=0.5) for _ in range(2)]
+    for relay in relays:
+        relay.start()
+    try:
+        await wait_for(lambda: any(r.leading for r in relays), "one relay to lead")
+        follower = next(r for r in relays if not r.leading)
+        await wait_for(lambda: follower.lock_attempts >= 1, "the follower's first try")
+        before = follower.lock_attempts
+        for _ in range(50):
+            await db.execute(f"SELECT pg_notify('{OUTBOX.channel}', '')")
+        follower.wake()
+        await asyncio.sleep(1.6)
+        assert 1 <= follower.lock_attempts - before <= 5  # one per 0.5 s poll, give or take one
+    finally:
+        for relay in relays:
+            await relay.close()
 
 
 async def test_a_deleted_users_rows_go_with_their_erasure(tracking, insight, user, db, migrated_dsn):
