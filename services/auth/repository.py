@@ -7,6 +7,7 @@ import logging
 import uuid
 from typing import Protocol
 
+import asyncpg
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.auth.domain import ApiKey, NewUser, RefreshToken, Sex, User
 from services.auth.tables import ApiKeyRow, AuditEventRow, RefreshTokenRow, RevocationRow, SigningKeyRow, UserRow
 from services.common.audit import AuditRecord
-from services.common.db import one_statement_reads
+from services.common.db import one_statement_reads, raw_connection
 from services.common.errors import AlreadyExists
 from services.common.ids import uuid7
 from services.common.revocation import PG_CHANNEL, Kind, Revocation
@@ -51,8 +52,9 @@ class AuthRepository(Protocol):
 
 
 def _user(row) -> User:
-    return User(row.id, row.email, row.display_name, row.birth_date, Sex(row.sex), row.time_zone,
-                row.create_time, row.update_time)
+    """From a row by column name: SQLAlchemy's row._mapping or asyncpg's Record."""
+    return User(row["id"], row["email"], row["display_name"], row["birth_date"], Sex(row["sex"]), row["time_zone"],
+                row["create_time"], row["update_time"])
 
 
 def _refresh(row) -> RefreshToken:
@@ -67,6 +69,14 @@ def _api_key(row) -> ApiKey:
 U, R, K, S, A = UserRow.__table__, RefreshTokenRow.__table__, ApiKeyRow.__table__, SigningKeyRow.__table__, AuditEventRow.__table__
 RV = RevocationRow.__table__
 LIVE_USER = U.c.delete_time.is_(None)
+AUDIT_COLUMNS = ("id", "subject_user_id", "actor", "action", "resource", "outcome", "client_address", "request_id",
+                 "service", "create_time")
+APPEND_AUDIT = (f"INSERT INTO auth.audit_events ({', '.join(AUDIT_COLUMNS)}) SELECT * FROM unnest($1::uuid[],"
+                " $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
+                " $10::timestamptz[]) ON CONFLICT (id) DO NOTHING")
+# GetUser is the hottest read (every app's GET /v1/users/me): fixed SQL text, prepared per connection.
+GET_USER = ("SELECT id, email, display_name, birth_date, sex, time_zone, create_time, update_time"
+            " FROM auth.users WHERE id = $1 AND delete_time IS NULL")
 # A transaction may commit after one that took a larger sequence: reads after a sequence also
 # return what was stored this recently, and readers drop what they already have.
 LATE_COMMIT = dt.timedelta(seconds=30)
@@ -104,24 +114,24 @@ class SqlAuthRepository:
                 row = (await conn.execute(insert(U).values(**values).returning(U))).one()
         except IntegrityError:
             raise AlreadyExists("an account with this email already exists", "EMAIL_TAKEN") from None
-        return _user(row)
+        return _user(row._mapping)
 
     async def get_user(self, user_id: uuid.UUID) -> User | None:
-        async with self._reads.connect() as conn:
-            row = (await conn.execute(select(U).where(U.c.id == user_id, LIVE_USER))).one_or_none()
+        async with raw_connection(self._engine) as conn:
+            row = await conn.fetchrow(GET_USER, user_id)
         return _user(row) if row else None
 
     async def get_login(self, email_key: str) -> tuple[User, str] | None:
         async with self._reads.connect() as conn:
             row = (await conn.execute(select(U).where(func.lower(U.c.email) == email_key, LIVE_USER))).one_or_none()
-        return (_user(row), row.password_hash) if row else None
+        return (_user(row._mapping), row.password_hash) if row else None
 
     async def update_user(self, user_id: uuid.UUID, changes: dict, now: dt.datetime) -> User | None:
         async with self._engine.begin() as conn:
             row = (await conn.execute(
                 update(U).where(U.c.id == user_id, LIVE_USER).values(**changes, update_time=now).returning(U)
             )).one_or_none()
-        return _user(row) if row else None
+        return _user(row._mapping) if row else None
 
     async def delete_user(self, user_id: uuid.UUID, now: dt.datetime) -> list[Revocation] | None:
         """Erases the account in one transaction with its revocation: sessions, API keys and the user
@@ -279,23 +289,27 @@ class SqlAuthRepository:
         rows = [dict(id=r.id, subject_user_id=user_id_or_none(r.subject_user_id), actor=r.actor, action=r.action,
                      resource=r.resource, outcome=r.outcome, client_address=r.client_address,
                      request_id=r.request_id, service=r.service, create_time=r.create_time) for r in records]
-        # ON CONFLICT DO NOTHING is an insert: the append-only trigger fires on UPDATE, DELETE, TRUNCATE.
-        once = pg_insert(A).on_conflict_do_nothing(index_elements=[A.c.id])
-        def refused_values(exc: DBAPIError) -> str | None:
-            """What the database said of the values (a record's fault, not the connection's), if that."""
-            sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+
+        def refused_values(err: BaseException) -> str | None:
+            """What the database said of the values (a record's fault, not the connection's), if that;
+            `err` is the driver's error."""
+            sqlstate = getattr(err, "sqlstate", None) or ""
             if sqlstate[:2] in ("22", "23", "54"):  # data exception, integrity, program limit (a row too big)
                 return sqlstate
-            cause = exc.orig.__cause__
-            return type(cause).__name__ if isinstance(cause, ValueError) else None  # the driver could not encode
+            if isinstance(err, ValueError):  # the driver could not encode a value
+                return type(err).__name__
+            return type(err.__cause__).__name__ if isinstance(err.__cause__, ValueError) else None
 
+        # The whole batch in one statement of arrays (every call is audited: this runs for all of them).
         try:
-            async with self._engine.begin() as conn:
-                await conn.execute(once, rows)
+            async with raw_connection(self._engine) as conn:
+                await conn.execute(APPEND_AUDIT, *([row[c] for row in rows] for c in AUDIT_COLUMNS))
             return 0
-        except DBAPIError as exc:
+        except (asyncpg.PostgresError, asyncpg.DataError) as exc:
             if refused_values(exc) is None:
                 raise
+        # ON CONFLICT DO NOTHING is an insert: the append-only trigger fires on UPDATE, DELETE, TRUNCATE.
+        once = pg_insert(A).on_conflict_do_nothing(index_elements=[A.c.id])
         refused: list[tuple[uuid.UUID, str]] = []
         async with self._engine.begin() as conn:
             for row in rows:
@@ -303,7 +317,7 @@ class SqlAuthRepository:
                     async with conn.begin_nested():
                         await conn.execute(once, [row])
                 except DBAPIError as exc:
-                    if (reason := refused_values(exc)) is None:
+                    if (reason := refused_values(exc.orig)) is None:
                         raise
                     refused.append((row["id"], reason))
         if refused:  # ids and error codes only: the values may be what made them fail, and hold user ids
