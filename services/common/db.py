@@ -64,17 +64,25 @@ async def raw_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connectio
     asyncpg prepares it once per connection and keeps it, and no SQLAlchemy statement is built,
     compiled or looked up (a primary-key read: about 330 -> 70 us of CPU, measured in one
     process). No transaction is begun: each statement commits alone. A connection that failed
-    other than by the server's answer (lost, cancelled mid-statement) goes, not back to the pool."""
+    other than by an error of its statement (lost, ended by the server, cancelled mid-statement)
+    goes, not back to the pool."""
     fairy = await engine.raw_connection()
     conn: asyncpg.Connection = fairy.driver_connection
     try:
         yield conn
     except BaseException as exc:
-        if not isinstance(exc, asyncpg.PostgresError) or conn.is_closed():
+        if not _server_answered(exc) or conn.is_closed():
             await greenlet_spawn(fairy.invalidate)
         raise
     finally:
         await greenlet_spawn(fairy.close)
+
+
+def _server_answered(exc: BaseException) -> bool:
+    """An error of the statement, after which the connection is as good as before: not a lost
+    connection (class 08) nor an administrator's or a shutdown's end of it (class 57), which
+    arrive as the server's answer before the socket closes."""
+    return isinstance(exc, asyncpg.PostgresError) and (exc.sqlstate or "")[:2] not in ("08", "57")
 
 
 async def migrate(dsn: str, service: str, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:

@@ -40,8 +40,12 @@ def envoy_concurrency() -> int:
     shares the machine with the services; on 2 cores one worker served the trivial server's
     GetUser at 1.5x the rate of two, at two-thirds of the CPU a request (bench unary's ceiling),
     as each wake-up carries more requests."""
-    configured = os.environ.get("HEALTHMESH_ENVOY_CONCURRENCY", "")
-    return int(configured) if configured.isdigit() and int(configured) > 0 else max(1, (os.cpu_count() or 2) // 2)
+    configured = os.environ.get("HEALTHMESH_ENVOY_CONCURRENCY", "").strip()
+    if not configured:
+        return max(1, (os.cpu_count() or 2) // 2)
+    if not configured.isdigit() or int(configured) < 1:
+        raise ValueError(f"HEALTHMESH_ENVOY_CONCURRENCY must be a whole number of threads, 1 or more, not {configured!r}")
+    return int(configured)
 
 
 @dataclass(frozen=True)
@@ -300,9 +304,13 @@ class Mesh:
         config.write_text(to_yaml(render(topology)))
         envoy = Path(sys.executable).parent / "envoy"
         binary = str(envoy) if envoy.exists() else (shutil.which("envoy") or "envoy")
+        try:
+            workers = envoy_concurrency()
+        except ValueError as exc:
+            raise self.StartError(str(exc)) from None
         # --base-id keeps several Envoys (a dev mesh and a test mesh) from sharing memory.
         self._spawn("envoy", [binary, "-c", str(config), "--base-id", str(self.http_port), "--log-level", "warn",
-                              "--concurrency", str(envoy_concurrency())], real_clock_env())
+                              "--concurrency", str(workers)], real_clock_env())
 
     def restart(self, name: str) -> None:
         """Starts a service's process (`device`, or a replica `device-2`) as start() does: same port,

@@ -1,9 +1,11 @@
 """The runner's replica option and what it makes of Envoy's clusters."""
 
+import os
+
 import pytest
 
 from services.runner.envoy_config import Topology, render
-from services.runner.mesh import parse_replicas
+from services.runner.mesh import envoy_concurrency, parse_replicas
 
 
 def test_replicas_are_parsed_and_bad_ones_refused():
@@ -27,3 +29,19 @@ def test_a_replicated_service_has_every_process_in_its_cluster():
     assert ports("device") == [50053, 60001]
     assert ports("auth") == [50051]
     assert clusters["device"]["health_checks"], "a dead replica must be taken out"
+
+
+def test_envoy_gets_half_the_cores_unless_told(monkeypatch):
+    monkeypatch.delenv("HEALTHMESH_ENVOY_CONCURRENCY", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert envoy_concurrency() == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert envoy_concurrency() == 4
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert envoy_concurrency() == 1
+    monkeypatch.setenv("HEALTHMESH_ENVOY_CONCURRENCY", "3")
+    assert envoy_concurrency() == 3
+    for bad in ("0", "-1", "many"):
+        monkeypatch.setenv("HEALTHMESH_ENVOY_CONCURRENCY", bad)
+        with pytest.raises(ValueError, match="HEALTHMESH_ENVOY_CONCURRENCY"):
+            envoy_concurrency()
