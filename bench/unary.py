@@ -235,10 +235,12 @@ def _lua_table(items) -> str:
     return "{" + ", ".join(json.dumps(i) for i in items) + "}"
 
 
-def wrk(base_url: str, paths: list[str], headers: dict[str, str], seconds: int, work: Path) -> dict:
+def wrk(base_url: str, paths: list[str], headers: dict[str, str], seconds: int, work: Path,
+        connections: int = CONNECTIONS) -> dict:
     script = work / f"wrk-{time.monotonic_ns()}.lua"
     script.write_text(LUA % {"paths": _lua_table(paths), "headers": _lua_table(headers)})
-    out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
+    threads = min(2, connections)
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
                           base_url], capture_output=True, text=True, check=True)
     line = next(x for x in out.stdout.splitlines() if x.startswith("WRK "))
     raw = json.loads(line[4:])
