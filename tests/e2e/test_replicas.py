@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import inspect
+import signal
 import time
 import uuid
 
@@ -22,10 +24,12 @@ import pytest
 import redis
 
 from client.telemetry import Backoff, TelemetryClient, TelemetryError
+from services.common.cache import GenerationCache
 from services.insight.analytics.service import SCOPE_RECOMMENDATIONS
 from services.runner.mesh import Mesh, temporary_mesh
 from tests.e2e.conftest import auth, new_user
 from tests.e2e.test_error_shape import error_info
+from tests.e2e.test_metrics import sample
 from tests.e2e.test_telemetry_faults import columns, device_of
 
 pytestmark = pytest.mark.e2e
@@ -33,6 +37,7 @@ pytestmark = pytest.mark.e2e
 REPLICAS = {"auth": 2, "tracking": 2, "insight": 2, "device": 2}
 CALLS = 20  # per phase: round-robin gives each of two processes about half
 WAIT_SECONDS = 30  # a bound for polling loops, not a target
+LOCAL_TTL_SECONDS = inspect.signature(GenerationCache).parameters["local_ttl_seconds"].default
 READS = {"auth": "/v1/users/me", "tracking": "/v1/users/me/samples"}
 
 
@@ -256,3 +261,44 @@ async def test_a_newer_stream_on_the_other_device_process_ends_the_older_aborted
             break
     print(f"(older, newer) stream's Device process per attempt: {hosts}")
     assert any(a != b for a, b in hosts), f"the second stream never landed on the other process: {hosts}"
+
+
+# 4. Insight's cache without Redis (last: it stops Redis for a while).
+
+def _insight_cache(mesh: Mesh, result: str) -> float:
+    """Insight's cache lookups with `result` (hit, miss), summed over both processes (either port)."""
+    reply = httpx.get(f"http://127.0.0.1:{mesh.ports['insight'] + 1000}/metrics", timeout=10)
+    assert reply.status_code == 200
+    return sample(reply.text, "healthmesh_cache_lookups_total", 'cache="insight"', f'result="{result}"')
+
+
+def test_with_redis_stopped_each_insight_process_is_stale_at_most_its_local_ttl(mesh, http):
+    """Redis unanswering (SIGSTOP): each Insight process caches in its own memory, where the
+    replica, which the outbox does not tell, may keep an old answer, but at most local_ttl_seconds.
+    Redis is put back (SIGCONT) at the end."""
+    session = new_user(http)
+    headers = auth(session)
+    user_id = session["user"]["name"].split("/")[1]
+    today = dt.datetime.now(dt.UTC).date()
+    days = [today - dt.timedelta(days=i) for i in range(10)]
+    _write(http, headers, [_water(d, 12, 1000) for d in days])
+    delivered(mesh, user_id)
+    redis_server = mesh.children["redis"]
+    redis_server.send_signal(signal.SIGSTOP)
+    try:
+        hits = _insight_cache(mesh, "hit")
+        with Served(mesh, "insight") as old:
+            answers = [tuple(_recommended(http, headers)) for _ in range(CALLS)]
+        old.assert_every_process()
+        assert set(answers) == {("low_water",)}, answers
+        # Redis cannot answer, so these hits are in-process: at most one miss per process.
+        assert _insight_cache(mesh, "hit") - hits >= CALLS - 2
+        _write(http, headers, [_water(d, 18, 1500) for d in days])
+        delivered(mesh, user_id)  # the first process dropped its answer; the replica was not told
+        time.sleep(LOCAL_TTL_SECONDS)  # the documented bound on the replica's old answer, then none is left
+        with Served(mesh, "insight") as new:
+            answers = [tuple(_recommended(http, headers)) for _ in range(CALLS)]
+        new.assert_every_process()
+        assert set(answers) == {()}, answers
+    finally:
+        redis_server.send_signal(signal.SIGCONT)
