@@ -227,22 +227,24 @@ def _checked_calls(routes: list[BodyRoute]) -> dict:
 
 def http_filters(max_body_bytes: int, descriptor: Path = DESCRIPTOR_SET) -> list[dict]:
     """The filters to go just before the transcoder. Lua can only answer a call whose body it holds
-    whole, and holds at most the connection's buffer (1 MiB); a buffer filter before it, for the
-    checked calls only, raises that to the body cap. Every other call (gRPC, uploads, bodiless
-    calls) passes both as it came."""
+    whole, and holds at most the connection's buffer (1 MiB); a buffer filter before it raises that
+    to the body cap. Both apply to the checked calls only: every other call (gRPC, uploads, bodiless
+    calls such as the GETs that are most of an app's traffic) skips both, Lua's run included."""
     routes = _schema(descriptor).routes
-    skip = {"action": {"name": "skip", "typed_config": {
-        "@type": "type.googleapis.com/envoy.extensions.filters.common.matcher.action.v3.SkipFilter"}}}
-    buffer = {"name": "healthmesh.unknown_fields.buffer", "typed_config": {
-        "@type": "type.googleapis.com/envoy.extensions.common.matching.v3.ExtensionWithMatcher",
-        "xds_matcher": {"matcher_list": {"matchers": [
-            {"predicate": {"not_matcher": _checked_calls(routes)}, "on_match": skip}]}},
-        "extension_config": {"name": "envoy.filters.http.buffer", "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer",
-            "max_request_bytes": max_body_bytes}}}}
-    lua = {"name": LUA_FILTER, "typed_config": {
+    skip_unchecked = {"matcher_list": {"matchers": [{"predicate": {"not_matcher": _checked_calls(routes)}, "on_match": {
+        "action": {"name": "skip", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.common.matcher.action.v3.SkipFilter"}}}}]}}
+
+    def for_checked_calls(name: str, extension: dict) -> dict:
+        return {"name": name, "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.common.matching.v3.ExtensionWithMatcher",
+            "xds_matcher": skip_unchecked, "extension_config": extension}}
+
+    buffer = for_checked_calls("healthmesh.unknown_fields.buffer", {"name": "envoy.filters.http.buffer", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer", "max_request_bytes": max_body_bytes}})
+    lua = for_checked_calls(LUA_FILTER, {"name": "envoy.filters.http.lua", "typed_config": {
         "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
-        "default_source_code": {"inline_string": lua_source(descriptor)}}}
+        "default_source_code": {"inline_string": lua_source(descriptor)}}})
     return [buffer, lua]
 
 
