@@ -26,7 +26,8 @@ def set_timestamp(out: timestamp_pb2.Timestamp, value: dt.datetime) -> None:
     """A time into a Timestamp, such as a message's own field (nothing made and copied); naive times are UTC."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    out.seconds, out.nanos = (value - EPOCH) // SECOND, value.microsecond * 1000
+    since = value - EPOCH  # (its whole seconds as days and seconds: cheaper than // SECOND)
+    out.seconds, out.nanos = since.days * 86400 + since.seconds, value.microsecond * 1000
 
 
 def from_timestamp(ts: timestamp_pb2.Timestamp) -> dt.datetime:

@@ -620,3 +620,55 @@ async def test_batch_aggregate_samples_answers_each_request_as_aggregate_samples
         await internal.BatchAggregateSamples(tracking_internal_service_pb2.BatchAggregateSamplesRequest(
             requests=[request("step_count")]), metadata=md)
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_day_totals_from_the_database_make_the_buckets_the_hourly_rows_make(migrated_dsn):
+    """A level type's DAY buckets come from hourly rows the database adds up per local day: they
+    must be what merge_buckets() makes of those hourly rows, with several sources, values that do
+    not add up exactly in floating point, a day travelled across two offsets, a local midnight
+    reached at two offsets, and a window that starts and ends inside local days."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from services.common.convert import to_micros
+    from services.tracking.samples import repository
+    from services.tracking.samples.bulk import check_columns
+    from services.tracking.samples.columns import SampleColumns
+    from services.tracking.samples.domain import Interval, day_buckets, merge_buckets
+
+    engine = create_async_engine("postgresql+asyncpg://" + migrated_dsn.removeprefix("postgresql://"))
+    repo = repository.SqlSampleRepository(engine, lambda type_: "/min")
+    user, now = uuid.uuid4(), dt.datetime(2026, 10, 20, 0, 0, tzinfo=dt.UTC)
+    first = dt.datetime(2026, 10, 10, 0, 0, tzinfo=dt.UTC)
+    starts, offsets, values, sources = [], [], [], []
+    for k in range(5 * 24 * 4):  # every 15 minutes for five days
+        start = first + dt.timedelta(minutes=15 * k)
+        # From the third day on, the user is 5 h 30 ahead (the 10 and 12 o'clock UTC hours of that
+        # day keep +0: the same local day at two offsets); a sample of the last day sits at local
+        # midnight at +0 as well as at +330.
+        offset = 330 if start >= first + dt.timedelta(days=2) and start.hour not in (10, 12) else 0
+        for source in ("Apple Watch", "iPhone") if k % 3 else ("Apple Watch",):
+            starts.append(to_micros(start))
+            offsets.append(offset)
+            values.append(60 + (k * 7919 % 600) / 10 + 0.1 * (source == "iPhone"))
+            sources.append(1 if source == "Apple Watch" else 2)
+    late_midnight = dt.datetime(2026, 10, 14, 0, 0, tzinfo=dt.UTC)  # local midnight at +0 of a +330 day
+    starts.append(to_micros(late_midnight))
+    offsets.append(0)
+    values.append(61.3)
+    sources.append(3)
+    n = len(starts)
+    rows = check_columns(SampleColumns(
+        strings=["heart_rate", "count/min", "Apple Watch", "iPhone", "Polar"], type=[0] * n, unit=[1] * n,
+        source=[s + 1 for s in sources], start_us=starts, end_us=[None] * n, offset=offsets, value=values,
+        min=[None] * n, max=[None] * n, value2=[None] * n, meal_context=[0] * n), now, lambda t: 0).rows
+    try:
+        assert await repo.write_counts(user, rows, "", now) == (n, 0, 0)
+        for start, end, source in [(first, first + dt.timedelta(days=5), ""),
+                                   (first + dt.timedelta(hours=7, minutes=30), first + dt.timedelta(days=4, hours=3), ""),
+                                   (first - dt.timedelta(days=1), first + dt.timedelta(days=9), "iPhone")]:
+            hours = await repo.hour_rows(user, "heart_rate", start, end, source)
+            expected = merge_buckets(hours, Interval.DAY, summing=False)
+            assert len(expected) >= 4
+            assert day_buckets(await repo.hour_days(user, "heart_rate", start, end, source)) == expected
+    finally:
+        await engine.dispose()

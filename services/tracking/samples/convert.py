@@ -87,28 +87,40 @@ def sample_columns(c: tracking_internal_service_pb2.SampleColumns) -> SampleColu
         meal_context=given("meal_context", np.int64, np.zeros(n, dtype=np.int64)))
 
 
-def sample(x: Sample, out: sample_pb2.Sample | None = None) -> sample_pb2.Sample:
+def sample(x: Sample, out: sample_pb2.Sample | None = None, parent: str = "") -> sample_pb2.Sample:
     """A sample as its message; filled into `out` when given (a repeated field's new element, so
-    a page of samples is built in place, with no message made and copied per sample or time)."""
+    a page of samples is built in place, with no message made and copied per sample or time).
+    `parent` is the `users/{user}/samples/` its name starts with, when the caller made it already."""
     if out is None:
         out = sample_pb2.Sample()
-    out.name, out.type, out.utc_offset_minutes = f"users/{x.user_id}/samples/{x.id}", x.type, x.utc_offset_minutes
-    out.value, out.unit, out.original_unit, out.source = x.value, x.unit, x.original_unit, x.source
-    out.meal_context = int(x.meal_context)
-    for field, t in ((out.start_time, x.start_time), (out.end_time, x.end_time), (out.create_time, x.create_time),
-                     (out.update_time, x.update_time)):
-        set_timestamp(field, t)
-    for name in ("min", "max", "value2", "original_value"):
-        value = getattr(x, name)
-        if value is not None:
-            setattr(out, name, value)
+    out.name = f"{parent or f'users/{x.user_id}/samples/'}{x.id}"
+    out.type, out.utc_offset_minutes, out.value, out.unit = x.type, x.utc_offset_minutes, x.value, x.unit
+    out.original_unit, out.source, out.meal_context = x.original_unit, x.source, x.meal_context
+    # Written out, not a loop over (field, value) pairs: this runs for every sample of a page.
+    set_timestamp(out.start_time, x.start_time)
+    set_timestamp(out.end_time, x.end_time)
+    set_timestamp(out.create_time, x.create_time)
+    set_timestamp(out.update_time, x.update_time)
+    if x.min is not None:
+        out.min = x.min
+    if x.max is not None:
+        out.max = x.max
+    if x.value2 is not None:
+        out.value2 = x.value2
+    if x.original_value is not None:
+        out.original_value = x.original_value
     return out
 
 
 def add_samples(field, samples: list[Sample]) -> None:
-    """Samples into a response's repeated Sample field, each built in place."""
+    """Samples into a response's repeated Sample field, each built in place; the names' common
+    start made once per user (a page is one user's)."""
+    add, parents = field.add, {}
     for x in samples:
-        sample(x, field.add())
+        parent = parents.get(x.user_id)
+        if parent is None:
+            parent = parents[x.user_id] = f"users/{x.user_id}/samples/"
+        sample(x, add(), parent)
 
 
 def sample_error(e: ItemError) -> sample_pb2.SampleError:
@@ -125,8 +137,19 @@ def sample_type(t: SampleType) -> sample_type_pb2.SampleType:
     )
 
 
-def bucket(b: Bucket) -> tracking_service_pb2.AggregateBucket:
-    return tracking_service_pb2.AggregateBucket(
-        start_time=timestamp(b.start_time), local_date=b.local_date.isoformat(), count=b.count, sum=b.sum,
-        min=b.min, max=b.max, avg=b.avg, sources=list(b.sources),
-    )
+def bucket(b: Bucket, out: tracking_service_pb2.AggregateBucket | None = None) -> tracking_service_pb2.AggregateBucket:
+    """A bucket as its message; filled into `out` when given (a repeated field's new element)."""
+    if out is None:
+        out = tracking_service_pb2.AggregateBucket()
+    set_timestamp(out.start_time, b.start_time)
+    out.local_date, out.count, out.sum, out.min, out.max, out.avg = (b.local_date.isoformat(), b.count, b.sum, b.min,
+                                                                     b.max, b.avg)
+    out.sources.extend(b.sources)
+    return out
+
+
+def add_buckets(field, buckets: list[Bucket]) -> None:
+    """Buckets into a response's repeated AggregateBucket field, each built in place."""
+    add = field.add
+    for b in buckets:
+        bucket(b, add())

@@ -8,6 +8,7 @@ numpy, then one statement); the engine still owns connections and transactions.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import uuid
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator, Iterable
 import asyncpg
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from services.common import telemetry
 from services.common.convert import from_micros
@@ -23,7 +25,7 @@ from services.tracking import outbox
 from services.tracking.samples import batches
 from services.tracking.samples.batches import DAY_MICROS
 from services.tracking.samples.columns import CheckedColumns
-from services.tracking.samples.domain import HourRow, MealContext, Sample
+from services.tracking.samples.domain import DayTotal, HourRow, MealContext, Sample
 
 SELECT_SAMPLE = ("SELECT id, user_id, type, start_time, end_time, utc_offset_minutes, value, min, max, value2, "
                  "original_value, original_unit, source, meal_context, create_time, update_time FROM tracking.samples")
@@ -240,11 +242,15 @@ ON CONFLICT (user_id, type, local_date, utc_offset_minutes, source) DO UPDATE SE
 """
 
 
+MEAL_CONTEXTS = tuple(MealContext)  # by value: 0, 1, ... (cheaper than calling the enum per row)
+
+
 def _sample(row, unit_of) -> Sample:
-    return Sample(row["id"], row["user_id"], row["type"], row["start_time"], row["end_time"],
-                  row["utc_offset_minutes"], row["value"], row["min"], row["max"], row["value2"],
-                  unit_of(row["type"]), row["original_value"], row["original_unit"], row["source"],
-                  MealContext(row["meal_context"]), row["create_time"], row["update_time"])
+    # Unpacked by position (SELECT_SAMPLE's order): a page of rows is made on every list.
+    (id_, user_id, type_, start, end, offset, value, low, high, value2, original_value, original_unit, source,
+     meal_context, create_time, update_time) = row
+    return Sample(id_, user_id, type_, start, end, offset, value, low, high, value2, unit_of(type_), original_value,
+                  original_unit, source, MEAL_CONTEXTS[meal_context], create_time, update_time)
 
 
 ORIGINS_CACHED = 10_000
@@ -345,6 +351,23 @@ async def _lock_rollups(raw: asyncpg.Connection, user_id: uuid.UUID, change: Cha
     await outbox.record(raw, user_id, *change, first=LOCK_ROLLUPS)
 
 
+async def _run_to_completion(coroutine) -> None:
+    """Awaits the coroutine in a task of its own that a cancellation of the caller does not stop
+    (the cancellation is raised once it is done), as SQLAlchemy closes its own connections."""
+    task = asyncio.ensure_future(coroutine)
+    cancelled = None
+    while True:
+        try:
+            await asyncio.shield(task)
+            break
+        except asyncio.CancelledError as exc:
+            if task.done():
+                raise
+            cancelled = exc
+    if cancelled is not None:
+        raise cancelled
+
+
 def _without(rows: CheckedColumns, positions: list[int]) -> CheckedColumns:
     drop = set(positions)
     return rows.keep([k for k in range(len(rows)) if k not in drop]) if drop else rows
@@ -363,21 +386,28 @@ class SqlSampleRepository:
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self._engine.connect() as conn:
-            raw = (await conn.get_raw_connection()).driver_connection
-            try:
-                yield raw
-            finally:
-                # `_top_xact`: a call cancelled while its BEGIN was on the wire leaves asyncpg's
-                # transaction registered (and the server's about to begin) though it does not yet
-                # report one: the next transaction() on it would be a mere SAVEPOINT, its "commit"
-                # a release inside a transaction nobody commits, and its acked rows later lost.
-                if raw.is_in_transaction() or raw._top_xact is not None:
-                    # asyncpg's own transaction, cut short (a call cancelled mid-write): SQLAlchemy
-                    # cannot roll back what it did not begin, and its pool would hand the connection
-                    # on still in that transaction, its rollups lock held and every later write on it
-                    # never committed. Closing the connection ends the transaction instead.
-                    await conn.invalidate()
+        # The pool's own connection, with no SQLAlchemy Connection made around it and closed on
+        # every read: that cost twice what the checkout itself does (60 us against 27, measured).
+        pooled = await self._engine.raw_connection()
+        raw = pooled.driver_connection
+        try:
+            yield raw
+        finally:
+            # `_top_xact`: a call cancelled while its BEGIN was on the wire leaves asyncpg's
+            # transaction registered (and the server's about to begin) though it does not yet
+            # report one: the next transaction() on it would be a mere SAVEPOINT, its "commit"
+            # a release inside a transaction nobody commits, and its acked rows later lost.
+            if raw.is_in_transaction() or raw._top_xact is not None:
+                # asyncpg's own transaction, cut short (a call cancelled mid-write): SQLAlchemy
+                # cannot roll back what it did not begin, and its pool would hand the connection
+                # on still in that transaction, its rollups lock held and every later write on it
+                # never committed. Closing the connection ends the transaction instead (and
+                # gives its place in the pool back), to the end even if this task is cancelled.
+                await _run_to_completion(greenlet_spawn(pooled.invalidate))
+            else:
+                # Back to the pool. No I/O here (SQLAlchemy began no transaction on it to roll
+                # back), so nothing a cancellation could cut short.
+                await greenlet_spawn(pooled.close)
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[asyncpg.Connection]:
@@ -591,6 +621,29 @@ class SqlSampleRepository:
             "AND local_hour - make_interval(mins => utc_offset_minutes) < $6",
             user_id, type, lo, hi, start, end, source)
 
+    async def hour_days(self, user_id: uuid.UUID, type: str, start: dt.datetime, end: dt.datetime,
+                        source: str = "") -> list[DayTotal]:
+        """The hourly rollup rows hour_rows() finds, added up per local day by the database: a
+        week's 168 rows come back as 7 (decoding and grouping them was most of an aggregate's CPU).
+        The day's offset is its first hour's."""
+        lo, hi = _naive_utc(start - LOCAL_SLACK), _naive_utc(end + LOCAL_SLACK)
+        # Each day's rows in primary-key order, as hour_rows() reads them: the floats add up in the
+        # same order, and the first hour's offset is the first row's.
+        order = "ORDER BY local_hour, utc_offset_minutes, source"
+        query = (f"SELECT local_hour::date, (array_agg(utc_offset_minutes {order}))[1], sum(count), "
+                 f"sum(sum {order}), min(min), max(max), array_agg(DISTINCT source) FROM tracking.sample_hours "
+                 "WHERE user_id = $1 AND type = $2 AND local_hour >= $3 AND local_hour < $4 "
+                 "AND local_hour - make_interval(mins => utc_offset_minutes) >= $5 "
+                 "AND local_hour - make_interval(mins => utc_offset_minutes) < $6")
+        args = [user_id, type, lo, hi, _naive_utc(start), _naive_utc(end)]
+        if source:
+            query += " AND source = $7"
+            args.append(source)
+        async with self._connection() as raw:
+            rows = await raw.fetch(query + " GROUP BY 1 ORDER BY 1", *args)
+        make = tuple.__new__  # (the columns in DayTotal's order)
+        return [make(DayTotal, r) for r in rows]
+
     async def day_rows(self, user_id: uuid.UUID, type: str, start: dt.datetime, end: dt.datetime,
                        source: str = "") -> list[HourRow]:
         """Daily rollup rows (as rows at local midnight) whose day starts (in UTC) in [start, end)."""
@@ -612,7 +665,8 @@ class SqlSampleRepository:
             args.append(source)
         async with self._connection() as raw:
             rows = await raw.fetch(query, *args)
-        return [HourRow(*r) for r in rows]  # (the columns in HourRow's order)
+        make = tuple.__new__  # (the columns in HourRow's order; hundreds of rows, so not HourRow(*r))
+        return [make(HourRow, r) for r in rows]
 
     async def samples(self, user_id: uuid.UUID, type: str, start: dt.datetime, end: dt.datetime,
                       limit: int) -> list[Sample]:

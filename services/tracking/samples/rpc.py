@@ -121,8 +121,10 @@ async def aggregate(samples: SampleService, request) -> tracking_service_pb2.Agg
     buckets = await samples.aggregate(user_id, request.type, Interval(request.interval), _time(request, "start_time"),
                                       _time(request, "end_time"), request.source)
     spec = CATALOG[request.type]
-    return tracking_service_pb2.AggregateSamplesResponse(
-        type=spec.key, unit=spec.unit, aggregation=spec.aggregation, buckets=[convert.bucket(b) for b in buckets])
+    response = tracking_service_pb2.AggregateSamplesResponse(type=spec.key, unit=spec.unit,
+                                                             aggregation=spec.aggregation)
+    convert.add_buckets(response.buckets, buckets)
+    return response
 
 
 MAX_BATCH_AGGREGATES = 50

@@ -20,7 +20,7 @@ from services.tracking.samples.columns import (
     MAX_BATCH, CheckedColumns, Checks, ItemError, SampleColumns, SampleInput,
 )
 from services.tracking.samples.domain import (
-    Bucket, Interval, MealContext, Sample, merge_buckets, start_of_sample_id,
+    Bucket, Interval, MealContext, Sample, day_buckets, merge_buckets, start_of_sample_id,
 )
 from services.tracking.samples.repository import SqlSampleRepository
 
@@ -186,7 +186,10 @@ class SampleService:
                                         f"{MAX_WINDOW[interval].days} days")
         summing = spec.aggregation == SUM
         # Summing types merge sources per hour, so they always start from hourly rows; level types
-        # read daily rows for week and month buckets.
+        # read daily rows for week and month buckets, and their DAY buckets come from hourly rows
+        # the database added up per local day.
+        if not summing and interval == Interval.DAY:
+            return day_buckets(await self._repo.hour_days(user_id, type, start, end, source))
         if summing or interval in (Interval.HOUR, Interval.DAY):
             rows = await self._repo.hour_rows(user_id, type, start, end, source)
         else:
