@@ -6,6 +6,7 @@ its own transaction, under a PostgreSQL advisory lock so N replicas can start at
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -60,22 +61,49 @@ def one_statement_reads(engine: AsyncEngine) -> AsyncEngine:
 
 @contextlib.asynccontextmanager
 async def raw_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of the engine's pool as asyncpg's own, for a hot statement of fixed SQL text:
-    asyncpg prepares it once per connection and keeps it, and no SQLAlchemy statement is built,
-    compiled or looked up (a primary-key read: about 330 -> 70 us of CPU, measured in one
-    process). No transaction is begun: each statement commits alone. A connection that failed
-    other than by an error of its statement (lost, ended by the server, cancelled mid-statement)
-    goes, not back to the pool."""
+    """A connection of the engine's pool as asyncpg's own, for hot statements of fixed SQL text:
+    asyncpg prepares each once per connection and keeps it, and no SQLAlchemy statement is built,
+    compiled or looked up, nor a SQLAlchemy Connection made (a primary-key read: about 330 -> 70
+    us of CPU, measured in one process). No transaction is begun: each statement commits alone,
+    or the caller opens `conn.transaction()`.
+
+    The connection goes back to the pool only as good as it came. It is closed instead when it
+    failed other than by an error of its statement (lost, ended by the server), or when it is
+    still in a transaction: a call cancelled mid-write, or while its BEGIN was on the wire, which
+    leaves asyncpg's transaction registered (`_top_xact`) though it does not report one yet; the
+    next transaction() on it would be a mere SAVEPOINT, its "commit" a release inside a
+    transaction nobody commits, and its rows later lost. SQLAlchemy cannot roll back what it did
+    not begin; closing ends the transaction, to the end even if this task is cancelled."""
     fairy = await engine.raw_connection()
     conn: asyncpg.Connection = fairy.driver_connection
+    failed = False
     try:
         yield conn
     except BaseException as exc:
-        if not _server_answered(exc) or conn.is_closed():
-            await greenlet_spawn(fairy.invalidate)
+        failed = not _server_answered(exc)
         raise
     finally:
-        await greenlet_spawn(fairy.close)
+        if failed or conn.is_closed() or conn.is_in_transaction() or conn._top_xact is not None:
+            await _run_to_completion(greenlet_spawn(fairy.invalidate))
+        else:
+            await greenlet_spawn(fairy.close)  # no I/O: SQLAlchemy began nothing on it to roll back
+
+
+async def _run_to_completion(coroutine) -> None:
+    """Awaits the coroutine in a task of its own that a cancellation of the caller does not stop
+    (the cancellation is raised once it is done), as SQLAlchemy closes its own connections."""
+    task = asyncio.ensure_future(coroutine)
+    cancelled = None
+    while True:
+        try:
+            await asyncio.shield(task)
+            break
+        except asyncio.CancelledError as exc:
+            if task.done():
+                raise
+            cancelled = exc
+    if cancelled is not None:
+        raise cancelled
 
 
 def _server_answered(exc: BaseException) -> bool:
