@@ -39,6 +39,7 @@ from healthmesh.auth.v1 import auth_service_pb2, user_pb2
 from healthmesh.tracking.v1 import tracking_service_pb2
 
 from bench.harness import new_user, percentile, tracing
+from services.common.config import Settings
 from services.runner.envoy_config import to_yaml
 from services.runner.mesh import REPO, Mesh, MeshOptions, free_port, parse_replicas
 
@@ -54,6 +55,7 @@ TRACKING = "/healthmesh.tracking.v1.TrackingService/"
 CYCLE = ("me", "latest", "me", "aggregate", "latest", "me", "list", "latest", "me", "aggregate")
 GRPC_CONNECTIONS = {"me": 13, "latest": 10, "aggregate": 6, "list": 3}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+METRICS_PORT_OFFSET = Settings().metrics_port_offset  # the services' own setting, from the same environment
 
 
 # The ceiling server.
@@ -289,6 +291,18 @@ def h2load(base_url: str, calls: dict[str, tuple[str, bytes]], token: str, secon
             "error_rate": round(errors / max(1, total), 5), "per_call": per_call}
 
 
+def rpc_errors(mesh: Mesh) -> int:
+    """Calls Auth and Tracking ended with a status other than OK so far, all their processes
+    together (each metrics port serves the sum), from rpc_server_errors_total."""
+    total = 0
+    for service in ("auth", "tracking"):
+        host, port = mesh.endpoints()["services"][service].rsplit(":", 1)
+        text = httpx.get(f"http://{host}:{int(port) + METRICS_PORT_OFFSET}/metrics", timeout=10).text
+        total += sum(round(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
+                     if line.startswith("rpc_server_errors_total{"))
+    return total
+
+
 def grpc_calls(user: str, start: dt.datetime, end: dt.datetime) -> dict[str, tuple[str, bytes]]:
     agg = tracking_service_pb2.AggregateSamplesRequest(parent="users/me", type="heart_rate",
                                                        interval=tracking_service_pb2.DAY)
@@ -401,7 +415,11 @@ async def run() -> None:
             meter = CpuMeter(roots)
             meter.start()
             before = _self_children_ticks()
+            failed = rpc_errors(mesh)
             grpc_figures = h2load(base, calls, token, MIX_SECONDS, work)
+            failed = rpc_errors(mesh) - failed  # h2load sees HTTP 200 for a call ending in a gRPC error
+            grpc_figures["errors"] += failed
+            grpc_figures["error_rate"] = round(grpc_figures["errors"] / max(1, grpc_figures["requests"]), 5)
             grpc_figures["cpu_percent"] = meter.stop({"h2load": _self_children_ticks() - before})
             per_request(grpc_figures, meter)
             print(f"gRPC through Envoy, the four calls at once on {GRPC_CONNECTIONS} connections: "
@@ -413,6 +431,7 @@ async def run() -> None:
             "rest_rps": rest["rps"], "rest_p50_ms": rest["p50_ms"], "rest_p99_ms": rest["p99_ms"],
             "rest_error_rate": rest["error_rate"], "grpc_rps": grpc_figures["rps"] if grpc_figures else None,
             "grpc_p99_ms": grpc_figures["p99_ms"] if grpc_figures else None,
+            "grpc_error_rate": grpc_figures["error_rate"] if grpc_figures else None,
             "ceiling_rps": top["rps"], "ceiling_p99_ms": top["p99_ms"], "ratio": round(rest["rps"] / top["rps"], 3),
             "cpu_percent": rest["cpu_percent"], "cpu_us_per_request": rest["cpu_us_per_request"],
             **{f"{name}_rps": s["rps"] for name, s in singles.items()},
