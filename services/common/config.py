@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     # in which case caches and rate limits live in-process.
     database_url: str = Field(default="", validation_alias="DATABASE_URL")
     redis_url: str = Field(default="", validation_alias="REDIS_URL")
-    db_pool_size: int = 20  # connections a process keeps; no overflow beyond (services/common/db.py)
+    db_pool_size: int = 10  # connections a process keeps; no overflow beyond (services/common/db.py)
 
     # Where each service listens and where its peers are (host:port).
     listen_host: str = "127.0.0.1"

@@ -43,8 +43,9 @@ def create_engine(settings: Settings, pool_name: str = "main") -> AsyncEngine:
     under `pool_name` (the service's name). No overflow: an overflow connection is closed when it
     is returned, so a load above the pool's size opened a PostgreSQL connection per request (a
     backend forked each time: most of Auth's CPU at 32 connections). A request beyond the pool
-    waits for a connection. Kept connections count against PostgreSQL's max_connections (100 by
-    default, which seven processes of 20 used up): the embedded one allows 300 (runner/mesh.py)."""
+    waits for a connection: a read holds one for a fraction of a millisecond. (Kept connections
+    count against PostgreSQL's max_connections, 100 by default: seven processes of 20 each
+    exhausted it under load, and readiness checks then failed.)"""
     if not settings.database_url:
         raise ValueError("DATABASE_URL is not set")
     engine = create_async_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size,

