@@ -61,7 +61,10 @@ def steps_reason(http: httpx.Client, headers: dict) -> str:
 async def test_stop_insight_write_start_it_the_alert_fires_the_watcher_resumes_and_the_cache_is_dropped(mesh, http):
     headers = auth(new_user(http))
     now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
-    days = [now - dt.timedelta(days=d, hours=3) for d in range(1, 9)]
+    # 10:00 on each of the last 8 days (UTC, the user's zone): its later hour below stays on that
+    # day at any time of the run (from now - 3 h, it crossed midnight in the run's third hour).
+    midnight = now.replace(hour=0, minute=0)
+    days = [midnight - dt.timedelta(days=d) + dt.timedelta(hours=10) for d in range(1, 9)]
     write(http, headers, *[sample("step_count", d, 2000, "count", minutes=30) for d in days])
     deadline = time.monotonic() + WAIT_SECONDS
     while "2,000" not in (reason := steps_reason(http, headers)):  # the outbox may still be on its way
