@@ -38,8 +38,8 @@ READY_TIMEOUT_SECONDS = 180
 def envoy_concurrency() -> int:
     """Envoy's worker threads: HEALTHMESH_ENVOY_CONCURRENCY, else half the machine's cores. Envoy
     shares the machine with the services; on 2 cores one worker served the trivial server's
-    GetUser at 1.5x the rate of two, at two-thirds of the CPU a request (bench unary's ceiling),
-    as each wake-up carries more requests."""
+    GetUser at 1.4-2.5x the rate of two, at 0.45-0.7 of Envoy's CPU a request (A/B runs on one
+    mesh), as each wake-up carries more requests."""
     configured = os.environ.get("HEALTHMESH_ENVOY_CONCURRENCY", "").strip()
     if not configured:
         return max(1, (os.cpu_count() or 2) // 2)
